@@ -1,0 +1,2 @@
+//! feige core.
+pub mod wire;

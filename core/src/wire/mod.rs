@@ -1,0 +1,35 @@
+//! The wire codec: nom parsers and encoders for every message feige speaks.
+//!
+//! One type per channel and direction:
+//!
+//! | channel | client → server | server → client |
+//! |---|---|---|
+//! | UDP | [`ClientDatagram`] | [`ServerDatagram`] |
+//! | TCP (lines) | [`ClientLine`] | [`ServerLine`] |
+//! | UDP peer ↔ peer | [`PeerDatagram`] | [`PeerDatagram`] |
+//!
+//! Every parser is total — any byte string gives a value or a [`WireError`] — and every encoder
+//! round-trips through its parser. TCP streams are split into lines by [`LineDecoder`].
+
+mod error;
+mod fields;
+mod line_decoder;
+mod name;
+mod peer;
+mod presence;
+mod reason;
+mod tcp;
+mod udp;
+
+pub use error::WireError;
+pub use fields::canonical;
+pub use line_decoder::{LineDecoder, LineTooLong};
+pub use name::{validate_name, Name, NameError, MAX_NAME_BYTES, MAX_NAME_CHARS};
+pub use peer::{max_text_len, PeerDatagram, SessionId, MAX_CHAT_DATAGRAM};
+pub use presence::UserEntry;
+pub use reason::{ErrorReason, RejectReason};
+pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE};
+pub use udp::{ClientDatagram, ServerDatagram};
+
+#[cfg(test)]
+mod proptests;

@@ -1,0 +1,276 @@
+//! Lines on the TCP session between a client and the server. Each line ends with `\n`
+//! (`\r\n` is tolerated on input); the [`LineDecoder`](super::LineDecoder) splits the stream.
+
+use super::error::WireError;
+use super::fields::{endpoint, field, finish, keyword, name, next_field, strip_line_end, utf8};
+use super::name::Name;
+use super::presence::{entry_fields, write_presence, UserEntry};
+use super::reason::ErrorReason;
+
+/// Most bytes in a client → server line, not counting its line end.
+pub const MAX_CLIENT_LINE: usize = 512;
+
+/// Client → server lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientLine {
+    /// `login,<name>,<localEndpoint>`: the first line, claiming the pending login of that name.
+    Login(UserEntry),
+    /// `logout,<name>,<endpoint>`: orderly logout.
+    Logout(UserEntry),
+    /// `ping`: keepalive.
+    Ping,
+}
+
+/// How a user speaks, announced to native clients right after that user's `login` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub enum Dialect {
+    /// The textbook C# client: UTF-16LE datagrams, `talk` chat without acks.
+    Classic,
+}
+
+impl Dialect {
+    /// The dialect as written on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Classic => "classic",
+        }
+    }
+}
+
+/// Server → client lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerLine {
+    /// `n1,ep1;n2,ep2;...;end`: everyone online, the newcomer included.
+    Snapshot(Vec<UserEntry>),
+    /// `login,<name>,<remoteEndpoint>`: someone joined.
+    Login(UserEntry),
+    /// `logout,<name>,<remoteEndpoint>`: someone left.
+    Logout(UserEntry),
+    /// `dialect,<name>,<dialect>`: that user speaks another dialect.
+    Dialect {
+        /// The user.
+        name: Name,
+        /// Their dialect.
+        dialect: Dialect,
+    },
+    /// `pong`: answer to `ping`.
+    Pong,
+    /// `error,<reason>`: the server closes the connection for this reason.
+    Error(ErrorReason),
+}
+
+impl ClientLine {
+    /// Parses one line (with or without its line end).
+    pub fn parse(line: &[u8]) -> Result<Self, WireError> {
+        let line = strip_line_end(line);
+        if line.len() > MAX_CLIENT_LINE {
+            return Err(WireError::TooLong);
+        }
+        let text = utf8(line)?;
+        match keyword(text) {
+            ("", "") => Err(WireError::Empty),
+            ("ping", "") => Ok(ClientLine::Ping),
+            ("login", rest) => entry_fields(rest).map(ClientLine::Login),
+            ("logout", rest) => entry_fields(rest).map(ClientLine::Logout),
+            _ => Err(WireError::UnknownMessage),
+        }
+    }
+
+    /// Appends the line, with its `\n`, to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            ClientLine::Login(e) => write_presence(out, "login", e),
+            ClientLine::Logout(e) => write_presence(out, "logout", e),
+            ClientLine::Ping => out.extend_from_slice(b"ping"),
+        }
+        out.push(b'\n');
+    }
+
+    /// The line's bytes, with its `\n`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96);
+        self.encode(&mut out);
+        out
+    }
+}
+
+impl ServerLine {
+    /// Parses one line (with or without its line end).
+    pub fn parse(line: &[u8]) -> Result<Self, WireError> {
+        let text = utf8(strip_line_end(line))?;
+        if text.is_empty() {
+            return Err(WireError::Empty);
+        }
+        // A snapshot is the only line holding `;`, or the bare `end` of an empty one.
+        if text == "end" || text.contains(';') {
+            return parse_snapshot(text).map(ServerLine::Snapshot);
+        }
+        match keyword(text) {
+            ("pong", "") => Ok(ServerLine::Pong),
+            ("login", rest) => entry_fields(rest).map(ServerLine::Login),
+            ("logout", rest) => entry_fields(rest).map(ServerLine::Logout),
+            ("error", rest) => {
+                let (rest, reason) = next_field(rest, "reason")?;
+                finish(rest)?;
+                Ok(ServerLine::Error(ErrorReason::parse(reason)?))
+            }
+            ("dialect", rest) => {
+                let (rest, raw_name) = next_field(rest, "name")?;
+                let name = name(raw_name)?;
+                let (rest, raw_dialect) = next_field(rest, "dialect")?;
+                finish(rest)?;
+                let dialect = match raw_dialect {
+                    "classic" => Dialect::Classic,
+                    _ => return Err(WireError::UnknownMessage),
+                };
+                Ok(ServerLine::Dialect { name, dialect })
+            }
+            _ => Err(WireError::UnknownMessage),
+        }
+    }
+
+    /// Appends the line, with its `\n`, to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            ServerLine::Snapshot(entries) => {
+                encode_snapshot(out, entries.iter().map(|e| (&e.name, e.endpoint)));
+                return;
+            }
+            ServerLine::Login(e) => write_presence(out, "login", e),
+            ServerLine::Logout(e) => write_presence(out, "logout", e),
+            ServerLine::Dialect { name, dialect } => {
+                out.extend_from_slice(b"dialect,");
+                out.extend_from_slice(name.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(dialect.as_str().as_bytes());
+            }
+            ServerLine::Pong => out.extend_from_slice(b"pong"),
+            ServerLine::Error(reason) => {
+                out.extend_from_slice(b"error,");
+                out.extend_from_slice(reason.as_str().as_bytes());
+            }
+        }
+        out.push(b'\n');
+    }
+
+    /// The line's bytes, with its `\n`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96);
+        self.encode(&mut out);
+        out
+    }
+}
+
+/// Writes a snapshot line, `\n` included, straight from the caller's registry (no entries
+/// are cloned).
+pub fn encode_snapshot<'a>(
+    out: &mut Vec<u8>,
+    entries: impl IntoIterator<Item = (&'a Name, std::net::SocketAddr)>,
+) {
+    for (name, ep) in entries {
+        out.extend_from_slice(name.as_bytes());
+        out.push(b',');
+        super::fields::write_endpoint(out, ep);
+        out.push(b';');
+    }
+    out.extend_from_slice(b"end\n");
+}
+
+/// Parses `n1,ep1;...;end` in one pass: linear in the line's length, whatever the entry count.
+fn parse_snapshot(mut rest: &str) -> Result<Vec<UserEntry>, WireError> {
+    let mut entries = Vec::new();
+    loop {
+        if rest == "end" {
+            return Ok(entries);
+        }
+        let (after_name, raw_name) = field(rest).map_err(|_| WireError::BadSnapshot)?;
+        let (after_ep, raw_ep) = next_field(after_name, "endpoint")?;
+        let name = name(raw_name)?;
+        let endpoint = endpoint(raw_ep)?;
+        entries.push(UserEntry { name, endpoint });
+        rest = after_ep.strip_prefix(';').ok_or(WireError::BadSnapshot)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(name: &str, ep: &str) -> UserEntry {
+        UserEntry::new(Name::new(name).unwrap(), ep.parse().unwrap())
+    }
+
+    #[test]
+    fn seed_snapshot_byte_for_byte() {
+        let line = ServerLine::parse(b"alice,1.2.3.4:5;bob,[::1]:6;end").unwrap();
+        assert_eq!(
+            line,
+            ServerLine::Snapshot(vec![entry("alice", "1.2.3.4:5"), entry("bob", "[::1]:6")])
+        );
+        assert_eq!(line.to_vec(), b"alice,1.2.3.4:5;bob,[::1]:6;end\n");
+    }
+
+    #[test]
+    fn seed_logout_byte_for_byte() {
+        let line = ServerLine::parse(b"logout,bob,[::1]:6\r\n").unwrap();
+        assert_eq!(line, ServerLine::Logout(entry("bob", "[::1]:6")));
+        assert_eq!(line.to_vec(), b"logout,bob,[::1]:6\n");
+    }
+
+    #[test]
+    fn users_named_like_keywords_stay_in_the_snapshot() {
+        let raw = b"login,1.2.3.4:5;end,[::1]:6;pong,1.1.1.1:1;end";
+        match ServerLine::parse(raw).unwrap() {
+            ServerLine::Snapshot(e) => {
+                let names: Vec<&str> = e.iter().map(|e| e.name.as_str()).collect();
+                assert_eq!(names, ["login", "end", "pong"]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_snapshots_are_refused() {
+        for bad in [
+            &b"alice,1.2.3.4:5;"[..],
+            b"alice,1.2.3.4:5;en",
+            b"alice;end",
+            b"alice,1.2.3.4:5,x;end",
+            b"alice,1.2.3.4:5;end;",
+        ] {
+            assert!(ServerLine::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_error_reason_round_trips() {
+        for &reason in ErrorReason::ALL {
+            let line = ServerLine::Error(reason);
+            assert_eq!(ServerLine::parse(&line.to_vec()), Ok(line));
+        }
+    }
+
+    #[test]
+    fn client_lines() {
+        assert_eq!(ClientLine::parse(b"ping\n"), Ok(ClientLine::Ping));
+        assert_eq!(ClientLine::parse(b"ping,x"), Err(WireError::UnknownMessage));
+        assert_eq!(
+            ClientLine::parse(b"login,alice,127.0.0.1:5000\r\n"),
+            Ok(ClientLine::Login(entry("alice", "127.0.0.1:5000")))
+        );
+        assert_eq!(ClientLine::parse(b""), Err(WireError::Empty));
+        let long = vec![b'a'; MAX_CLIENT_LINE + 1];
+        assert_eq!(ClientLine::parse(&long), Err(WireError::TooLong));
+    }
+
+    #[test]
+    fn dialect_line() {
+        let line = ServerLine::Dialect {
+            name: Name::new("老王").unwrap(),
+            dialect: Dialect::Classic,
+        };
+        assert_eq!(line.to_vec(), "dialect,老王,classic\n".as_bytes());
+        assert_eq!(ServerLine::parse(&line.to_vec()), Ok(line));
+    }
+}
