@@ -1,2 +1,4 @@
-//! feige core.
+//! feige core: the sans-IO heart of a hybrid peer-to-peer messenger.
+pub mod client;
+pub mod server;
 pub mod wire;

@@ -28,7 +28,7 @@ pub use name::{validate_name, Name, NameError, MAX_NAME_BYTES, MAX_NAME_CHARS};
 pub use peer::{max_text_len, PeerDatagram, SessionId, MAX_CHAT_DATAGRAM};
 pub use presence::UserEntry;
 pub use reason::{ErrorReason, RejectReason};
-pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE};
+pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_SERVER_LINE};
 pub use udp::{ClientDatagram, ServerDatagram};
 
 #[cfg(test)]

@@ -10,6 +10,10 @@ use super::reason::ErrorReason;
 /// Most bytes in a client → server line, not counting its line end.
 pub const MAX_CLIENT_LINE: usize = 512;
 
+/// Default bound on a server → client line: a snapshot of 100,000 sessions with the longest
+/// names and IPv6 endpoints still fits.
+pub const MAX_SERVER_LINE: usize = 16 << 20;
+
 /// Client → server lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientLine {

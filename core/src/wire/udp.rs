@@ -158,7 +158,10 @@ mod tests {
     fn typed_errors_say_what_is_wrong() {
         assert_eq!(ClientDatagram::parse(b""), Err(WireError::Empty));
         assert_eq!(ClientDatagram::parse(b"\xff\xfe"), Err(WireError::NotUtf8));
-        assert_eq!(ClientDatagram::parse(b"hello"), Err(WireError::UnknownMessage));
+        assert_eq!(
+            ClientDatagram::parse(b"hello"),
+            Err(WireError::UnknownMessage)
+        );
         assert_eq!(
             ClientDatagram::parse(b"login,alice"),
             Err(WireError::MissingField("endpoint"))
@@ -176,8 +179,14 @@ mod tests {
             Err(WireError::BadEndpoint)
         );
         assert_eq!(ServerDatagram::parse(b"Accept,0"), Err(WireError::BadPort));
-        assert_eq!(ServerDatagram::parse(b"Accept,09001"), Err(WireError::BadPort));
-        assert_eq!(ServerDatagram::parse(b"Accept,65536"), Err(WireError::BadPort));
+        assert_eq!(
+            ServerDatagram::parse(b"Accept,09001"),
+            Err(WireError::BadPort)
+        );
+        assert_eq!(
+            ServerDatagram::parse(b"Accept,65536"),
+            Err(WireError::BadPort)
+        );
         assert_eq!(
             ServerDatagram::parse(b"Accept"),
             Err(WireError::MissingField("port"))

@@ -1,0 +1,252 @@
+//! What the client state machine asks of its transport and tells its user.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::wire::{ErrorReason, Name, RejectReason, UserEntry};
+
+/// A message handle, unique within one client (1, 2, 3…).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub u64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// I/O the client asks the transport to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientTransmit {
+    /// Send a datagram from the client's one UDP socket.
+    Datagram {
+        /// Destination (the server, or a peer's listed endpoint).
+        to: SocketAddr,
+        /// The datagram.
+        data: Bytes,
+    },
+    /// Open the TCP session to this address; report `handle_connected` or `handle_tcp_closed`.
+    Connect {
+        /// The server's IP and the port from `Accept`.
+        to: SocketAddr,
+    },
+    /// Write bytes on the TCP session.
+    Send {
+        /// Whole lines, each ending in `\n`.
+        data: Bytes,
+    },
+    /// Flush and close the TCP session.
+    Close,
+}
+
+macro_rules! labelled {
+    ($(#[$meta:meta])* $ty:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $ty {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $ty {
+            /// The reason as shown to users and in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+labelled! {
+    /// Why a message was not delivered.
+    FailReason {
+        /// No ack within the retry budget (it may still have been shown).
+        Timeout => "timeout",
+        /// The peer left before acknowledging.
+        PeerOffline => "peer-offline",
+        /// We logged out (or lost the server) with the message unacknowledged.
+        LoggedOut => "logged-out",
+    }
+}
+
+labelled! {
+    /// Why the session with the server ended without our logout.
+    DisconnectReason {
+        /// No line from the server within the server timeout.
+        ServerSilent => "server-silent",
+        /// The TCP connection closed or failed.
+        ConnectionLost => "connection-lost",
+        /// The server sent a line that is not valid here.
+        ProtocolError => "protocol-error",
+        /// The server closed us with `error,idle-timeout`.
+        IdleTimeout => "idle-timeout",
+        /// The server closed us with `error,replaced`: we logged in again elsewhere.
+        Replaced => "replaced",
+        /// The server closed us with `error,shutdown`.
+        Shutdown => "shutdown",
+        /// The server closed us with another `error,<reason>`.
+        ServerError => "server-error",
+    }
+}
+
+/// Why the login did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No answer to the login datagrams.
+    Timeout,
+    /// `Reject,<reason>`.
+    Rejected(RejectReason),
+    /// The TCP connection could not be opened.
+    ConnectFailed,
+    /// `error,<reason>` on the TCP session before the snapshot.
+    Refused(ErrorReason),
+    /// The connection closed, or the server fell silent, before the snapshot.
+    ConnectionLost,
+    /// The snapshot was malformed or did not list us.
+    BadSnapshot,
+}
+
+impl LoginFailure {
+    /// The reason as shown to users and in JSON: the wire reason where there is one.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoginFailure::Timeout => "timeout",
+            LoginFailure::Rejected(r) => r.as_str(),
+            LoginFailure::ConnectFailed => "connect-failed",
+            LoginFailure::Refused(r) => r.as_str(),
+            LoginFailure::ConnectionLost => "connection-lost",
+            LoginFailure::BadSnapshot => "bad-snapshot",
+        }
+    }
+}
+
+impl fmt::Display for LoginFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user sees. JSON names are those of `docs/architecture.md`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientEvent {
+    /// `logged_in`: we are online; `me` holds our endpoint as the server observed it, `users`
+    /// the whole list (us included) in the server's order.
+    LoggedIn {
+        /// Ourselves as listed.
+        me: UserEntry,
+        /// Everyone online.
+        users: Vec<UserEntry>,
+    },
+    /// `joined`: someone came online.
+    Joined(UserEntry),
+    /// `left`: someone went offline.
+    Left(UserEntry),
+    /// `message`: a chat message, shown once.
+    Message {
+        /// The sender.
+        from: Name,
+        /// The text.
+        text: String,
+    },
+    /// `sent`: the message left on the wire (first try).
+    Sent {
+        /// The recipient.
+        to: Name,
+        /// The handle `send_message` returned.
+        id: MessageId,
+    },
+    /// `delivered`: the recipient acknowledged it.
+    Delivered {
+        /// The recipient.
+        to: Name,
+        /// The message.
+        id: MessageId,
+    },
+    /// `failed`: no acknowledgement; it was shown at most once.
+    Failed {
+        /// The recipient.
+        to: Name,
+        /// The message.
+        id: MessageId,
+        /// Why.
+        reason: FailReason,
+    },
+    /// `login_failed`: terminal.
+    LoginFailed(LoginFailure),
+    /// `disconnected`: terminal.
+    Disconnected(DisconnectReason),
+    /// `logged_out`: terminal, after our own logout.
+    LoggedOut,
+}
+
+/// Why `send_message` refused at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendError {
+    /// Not online (yet, or any more).
+    NotLoggedIn,
+    /// No such user online.
+    NoSuchUser,
+    /// Messages to oneself are not sent.
+    ToSelf,
+    /// The text is empty.
+    EmptyText,
+    /// The text does not fit one datagram; `max` bytes would.
+    TooLong {
+        /// Most text bytes that fit.
+        max: usize,
+    },
+    /// Too many messages already queued for that peer.
+    QueueFull,
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::NotLoggedIn => f.write_str("not logged in"),
+            SendError::NoSuchUser => f.write_str("no such user online"),
+            SendError::ToSelf => f.write_str("cannot send to yourself"),
+            SendError::EmptyText => f.write_str("empty message"),
+            SendError::TooLong { max } => write!(f, "message too long (at most {max} bytes)"),
+            SendError::QueueFull => f.write_str("too many messages queued for that user"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+/// Counters of what the client dropped, readable through [`Client::stats`](super::Client::stats).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientStats {
+    /// Datagrams that did not parse.
+    pub malformed: u64,
+    /// Peer datagrams naming a user who is not online.
+    pub unknown_sender: u64,
+    /// Peer datagrams from another endpoint than the named user's listed one.
+    pub wrong_source: u64,
+    /// `msg` datagrams already shown (acknowledged again, not shown).
+    pub duplicates: u64,
+    /// `ack` datagrams matching no message in flight.
+    pub stray_acks: u64,
+}
+
+/// Where the client is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientState {
+    /// Sending login datagrams.
+    LoggingIn,
+    /// Accepted; opening TCP and waiting for the snapshot.
+    Connecting,
+    /// Online.
+    Online,
+    /// Ended (`login_failed`, `disconnected` or `logged_out` was reported).
+    Closed,
+}

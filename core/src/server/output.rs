@@ -1,0 +1,131 @@
+//! What the server state machine asks of its transport and tells its operator.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::wire::{ErrorReason, Name, RejectReason};
+
+/// A TCP connection, numbered by the transport. Numbers must not be reused while the server may
+/// still know the connection (simplest: never reuse them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// I/O the server asks the transport to do, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerTransmit {
+    /// Send one UDP datagram from the server's UDP socket.
+    Datagram {
+        /// Destination.
+        to: SocketAddr,
+        /// The datagram.
+        data: Bytes,
+    },
+    /// Queue bytes on a TCP connection. A broadcast hands every recipient the same buffer, so
+    /// cloning `data` is a reference-count increment. The transport should write everything queued
+    /// for a connection in one go (vectored) per loop turn.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// Whole lines, each ending in `\n`.
+        data: Bytes,
+    },
+    /// Flush what is queued on the connection, then close it. The server has already forgotten
+    /// it: a later `handle_connection_closed` for it is ignored.
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+}
+
+/// Why the transport reports a connection gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseCause {
+    /// The peer closed it or it failed (EOF, reset, I/O error).
+    Closed,
+    /// The transport dropped it because its unsent output passed the transport's bound.
+    SlowConsumer,
+}
+
+/// Why a user left the online list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// An orderly `logout` (TCP line or UDP datagram).
+    Logout,
+    /// The TCP session was closed or lost.
+    Closed,
+    /// No line within the idle timeout.
+    IdleTimeout,
+    /// Dropped by the transport as a slow consumer.
+    SlowConsumer,
+    /// The same user logged in again from the same endpoint and took over.
+    Replaced,
+    /// A classic session whose operator-set lease ran out.
+    LeaseExpired,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+impl LeaveReason {
+    /// A short stable label for logs and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Logout => "logout",
+            LeaveReason::Closed => "closed",
+            LeaveReason::IdleTimeout => "idle-timeout",
+            LeaveReason::SlowConsumer => "slow-consumer",
+            LeaveReason::Replaced => "replaced",
+            LeaveReason::LeaseExpired => "lease-expired",
+            LeaveReason::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl fmt::Display for LeaveReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened, for the operator's log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerEvent {
+    /// A login was accepted by UDP and waits for its TCP claim.
+    Accepted {
+        /// The user.
+        name: Name,
+        /// Where the login came from.
+        from: SocketAddr,
+    },
+    /// A login was refused.
+    Rejected {
+        /// Where the login came from.
+        from: SocketAddr,
+        /// Why.
+        reason: RejectReason,
+    },
+    /// A user is online (after the snapshot was queued and the join broadcast).
+    Joined {
+        /// The user.
+        name: Name,
+        /// Their endpoint as listed.
+        endpoint: SocketAddr,
+    },
+    /// A user left (the logout was broadcast).
+    Left {
+        /// The user.
+        name: Name,
+        /// Their endpoint as listed.
+        endpoint: SocketAddr,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// A connection was refused with `error,<reason>` and closed.
+    ConnectionRefused {
+        /// The connection.
+        conn: ConnId,
+        /// Why.
+        reason: ErrorReason,
+    },
+}
