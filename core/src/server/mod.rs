@@ -1,17 +1,29 @@
 //! The coordinator: logins, the online registry, presence broadcasts. Sans-IO.
+//!
+//! The server answers UDP logins, binds each to the TCP connection that claims it, keeps the
+//! registry of who is online, and tells every session when someone joins or leaves. It never
+//! sees a chat message.
 
 mod config;
+mod connection;
+mod login;
 mod output;
+mod state;
 
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
+
+use bytes::Bytes;
 
 pub use config::ServerConfig;
 pub use output::{CloseCause, ConnId, LeaveReason, ServerEvent, ServerTransmit};
 
-use crate::wire::UserEntry;
+use crate::timer::DeadlineQueue;
+use crate::wire::{canonical, Name, ServerDatagram, ServerLine, UserEntry};
+use state::{Conn, Epoch, Pending, Role, Session, Timer};
 
-/// Counters of what the server refused or dropped.
+/// Counters of what the server holds, refused or dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerStats {
     /// Users online.
@@ -20,6 +32,8 @@ pub struct ServerStats {
     pub pending: usize,
     /// TCP connections not (yet) bound to a session.
     pub unclaimed_connections: usize,
+    /// Timers armed (stale ones included): bounded by the sessions, logins and connections.
+    pub timers: usize,
     /// Datagrams that did not parse.
     pub malformed_datagrams: u64,
     /// UDP logouts not from the user's own endpoint (ignored).
@@ -34,12 +48,46 @@ pub struct ServerStats {
 #[derive(Debug)]
 pub struct Server {
     config: ServerConfig,
+    /// `Accept,<port>` encoded once: every login gets the same bytes.
+    accept: Bytes,
+    /// Online sessions in registration order (the epoch grows with every registration).
+    sessions: BTreeMap<Epoch, Session>,
+    by_name: HashMap<Name, Epoch>,
+    pending: HashMap<Name, Pending>,
+    pending_by_ip: HashMap<IpAddr, HashSet<Name>>,
+    conns: HashMap<ConnId, Conn>,
+    timers: DeadlineQueue<Timer>,
+    next_epoch: Epoch,
+    transmits: VecDeque<ServerTransmit>,
+    events: VecDeque<ServerEvent>,
+    stats: ServerStats,
 }
+
+static PONG: &[u8] = b"pong\n";
 
 impl Server {
     /// A server with no one online.
     pub fn new(config: ServerConfig) -> Self {
-        Server { config }
+        let accept = Bytes::from(
+            ServerDatagram::Accept {
+                tcp_port: config.tcp_port,
+            }
+            .to_vec(),
+        );
+        Server {
+            config,
+            accept,
+            sessions: BTreeMap::new(),
+            by_name: HashMap::new(),
+            pending: HashMap::new(),
+            pending_by_ip: HashMap::new(),
+            conns: HashMap::new(),
+            timers: DeadlineQueue::default(),
+            next_epoch: 1,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            stats: ServerStats::default(),
+        }
     }
 
     /// The configuration in force.
@@ -49,59 +97,138 @@ impl Server {
 
     /// A datagram arrived on the server's UDP socket.
     pub fn handle_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
-        let _ = (now, from, data);
+        self.on_datagram(now, canonical(from), data);
     }
 
-    /// The transport accepted a TCP connection from `peer`.
+    /// The transport accepted a TCP connection from `peer`. `conn` must be new.
     pub fn handle_connection_opened(&mut self, now: Instant, conn: ConnId, peer: SocketAddr) {
-        let _ = (now, conn, peer);
+        if self.conns.contains_key(&conn) {
+            return;
+        }
+        self.conns.insert(conn, Conn::new(canonical(peer)));
+        self.timers.push(
+            now + self.config.silent_claim_after,
+            Timer::SilentClaim { conn },
+        );
+        self.timers.push(
+            now + self.config.claim_timeout,
+            Timer::ClaimDeadline { conn },
+        );
     }
 
     /// Bytes arrived on a connection, split anywhere.
     pub fn handle_bytes(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
-        let _ = (now, conn, data);
+        self.on_bytes(now, conn, data);
     }
 
     /// A connection is gone (unknown or already-closed connections are ignored).
     pub fn handle_connection_closed(&mut self, now: Instant, conn: ConnId, cause: CloseCause) {
-        let _ = (now, conn, cause);
+        let _ = now;
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if let Role::Session { epoch, .. } = c.role {
+            let reason = match cause {
+                CloseCause::Closed => LeaveReason::Closed,
+                CloseCause::SlowConsumer => LeaveReason::SlowConsumer,
+            };
+            self.depart(epoch, reason);
+        }
     }
 
     /// Time has reached (or passed) [`poll_timeout`](Self::poll_timeout). Early calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = now;
+        while let Some(timer) = self.timers.pop_due(now) {
+            match timer {
+                Timer::PendingExpiry { name, epoch } => self.expire_pending(&name, epoch),
+                Timer::SilentClaim { conn } => self.claim_silent(now, conn),
+                Timer::ClaimDeadline { conn } => {
+                    if self.is_unclaimed(conn) {
+                        self.refuse(conn, crate::wire::ErrorReason::ClaimTimeout);
+                    }
+                }
+                Timer::Idle { epoch } => self.check_idle(now, epoch),
+            }
+        }
     }
 
-    /// Logs everyone out (`error,shutdown` to each session) before the transport exits.
+    /// Logs everyone out (`error,shutdown` to each session) and closes every connection, before
+    /// the transport exits.
     pub fn shutdown(&mut self, now: Instant) {
         let _ = now;
+        let line = Bytes::from(ServerLine::Error(crate::wire::ErrorReason::Shutdown).to_vec());
+        for (conn, c) in std::mem::take(&mut self.conns) {
+            if matches!(c.role, Role::Session { .. }) {
+                self.transmits.push_back(ServerTransmit::Send {
+                    conn,
+                    data: line.clone(),
+                });
+            }
+            self.transmits.push_back(ServerTransmit::Close { conn });
+        }
+        for (_, session) in std::mem::take(&mut self.sessions) {
+            self.events.push_back(ServerEvent::Left {
+                name: session.entry.name,
+                endpoint: session.entry.endpoint,
+                reason: LeaveReason::Shutdown,
+            });
+        }
+        self.by_name.clear();
+        self.pending.clear();
+        self.pending_by_ip.clear();
+        self.timers = DeadlineQueue::default();
     }
 
     /// The next I/O to do.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<ServerTransmit> {
-        None
+        self.transmits.pop_front()
     }
 
     /// The next event for the operator.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ServerEvent> {
-        None
+        self.events.pop_front()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.timers.next_deadline()
     }
 
     /// Everyone online, in registration order.
     pub fn online(&self) -> impl Iterator<Item = &UserEntry> + '_ {
-        std::iter::empty()
+        self.sessions.values().map(|s| &s.entry)
     }
 
     /// Counters.
     pub fn stats(&self) -> ServerStats {
-        ServerStats::default()
+        ServerStats {
+            online: self.sessions.len(),
+            pending: self.pending.len(),
+            unclaimed_connections: self.conns.len() - self.sessions.len(),
+            timers: self.timers.len(),
+            ..self.stats
+        }
+    }
+
+    fn new_epoch(&mut self) -> Epoch {
+        let epoch = self.next_epoch;
+        self.next_epoch += 1;
+        epoch
+    }
+
+    /// Queues `data` for every online session: one buffer, shared.
+    fn broadcast(&mut self, data: Bytes) {
+        for session in self.sessions.values() {
+            self.transmits.push_back(ServerTransmit::Send {
+                conn: session.conn,
+                data: data.clone(),
+            });
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

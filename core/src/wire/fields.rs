@@ -33,6 +33,14 @@ pub fn next_field<'a>(input: &'a str, what: &'static str) -> Result<(&'a str, &'
     field(rest).map_err(|_| WireError::MissingField(what))
 }
 
+/// `,` then a name: everything up to the next `,`, so a `;` inside is reported as a bad name.
+pub fn next_name_field(input: &str) -> Result<(&str, &str), WireError> {
+    let sep: IResult<&str, char> = char(',').parse(input);
+    let (rest, _) = sep.map_err(|_| WireError::MissingField("name"))?;
+    let name: IResult<&str, &str> = take_till(|c| c == ',').parse(rest);
+    name.map_err(|_| WireError::MissingField("name"))
+}
+
 /// Splits the kind keyword (first field) from the rest of a message.
 pub fn keyword(input: &str) -> (&str, &str) {
     match field(input) {

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 
 use super::error::WireError;
-use super::fields::{endpoint, finish, name, next_field, write_endpoint};
+use super::fields::{endpoint, finish, name, next_field, next_name_field, write_endpoint};
 use super::name::Name;
 
 /// One user as the lists show them: a name and the endpoint peers reach them at.
@@ -25,7 +25,7 @@ impl UserEntry {
 
 /// Parses the `,<name>,<endpoint>` tail shared by every presence message.
 pub(crate) fn entry_fields(rest: &str) -> Result<UserEntry, WireError> {
-    let (rest, raw_name) = next_field(rest, "name")?;
+    let (rest, raw_name) = next_name_field(rest)?;
     let name = name(raw_name)?;
     let (rest, raw_ep) = next_field(rest, "endpoint")?;
     let endpoint = endpoint(raw_ep)?;

@@ -1,0 +1,217 @@
+//! The TCP side: claiming a pending login, the session's lines, and every way of leaving.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::wire::{
+    encode_snapshot, ClientLine, ErrorReason, Name, ServerLine, UserEntry, WireError,
+};
+
+use super::state::{Epoch, Role, Session, Timer};
+use super::{ConnId, LeaveReason, Server, ServerEvent, ServerTransmit, PONG};
+
+impl Server {
+    pub(super) fn on_bytes(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if let Role::Unclaimed { silent } = &mut c.role {
+            *silent = false;
+        }
+        c.decoder.push(data);
+        loop {
+            // Parse into an owned value so the connection is free to change below.
+            let line = match self
+                .conns
+                .get_mut(&conn)
+                .and_then(|c| c.decoder.next_line())
+            {
+                None => return,
+                Some(Err(_)) => Err(WireError::TooLong),
+                Some(Ok(line)) => ClientLine::parse(line),
+            };
+            self.on_line(now, conn, line);
+        }
+    }
+
+    fn on_line(&mut self, now: Instant, conn: ConnId, line: Result<ClientLine, WireError>) {
+        let Some(role) = self.conns.get(&conn).map(|c| c.role.clone()) else {
+            return;
+        };
+        match (role, line) {
+            (_, Err(WireError::TooLong)) => self.refuse(conn, ErrorReason::LineTooLong),
+            (Role::Unclaimed { .. }, Ok(ClientLine::Login(entry))) => {
+                self.claim(now, conn, &entry.name)
+            }
+            (Role::Unclaimed { .. }, _) => self.refuse(conn, ErrorReason::BadLine),
+            (Role::Session { epoch, .. }, Ok(ClientLine::Ping)) => {
+                self.touch(now, epoch);
+                self.transmits.push_back(ServerTransmit::Send {
+                    conn,
+                    data: Bytes::from_static(PONG),
+                });
+            }
+            (Role::Session { name, epoch }, Ok(ClientLine::Logout(entry)))
+                if entry.name == name =>
+            {
+                self.conns.remove(&conn);
+                self.transmits.push_back(ServerTransmit::Close { conn });
+                self.depart(epoch, LeaveReason::Logout);
+            }
+            (Role::Session { .. }, _) => self.refuse(conn, ErrorReason::BadLine),
+        }
+    }
+
+    /// Binds the connection to the pending login of `name`, if it came from the same IP.
+    fn claim(&mut self, now: Instant, conn: ConnId, name: &Name) {
+        let Some(pending) = self.pending.get(name) else {
+            return self.refuse(conn, ErrorReason::NoPendingLogin);
+        };
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
+            return;
+        };
+        if pending.source.ip() != peer.ip() {
+            return self.refuse(conn, ErrorReason::IpMismatch);
+        }
+        if let Some(pending) = self.take_pending(name) {
+            self.establish(now, conn, UserEntry::new(name.clone(), pending.source));
+        }
+    }
+
+    /// A connection that has said nothing is taken for a seed-faithful client: it gets the one
+    /// pending login from its IP, if there is exactly one.
+    pub(super) fn claim_silent(&mut self, now: Instant, conn: ConnId) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        if c.role != (Role::Unclaimed { silent: true }) {
+            return;
+        }
+        let only = match self.pending_by_ip.get(&c.peer.ip()) {
+            Some(names) if names.len() == 1 => names.iter().next().cloned(),
+            _ => None,
+        };
+        if let Some(name) = only {
+            self.claim(now, conn, &name);
+        }
+    }
+
+    pub(super) fn is_unclaimed(&self, conn: ConnId) -> bool {
+        self.conns
+            .get(&conn)
+            .is_some_and(|c| matches!(c.role, Role::Unclaimed { .. }))
+    }
+
+    /// Registers the session: the snapshot to the newcomer, then the join to everyone else.
+    fn establish(&mut self, now: Instant, conn: ConnId, entry: UserEntry) {
+        if let Some(&old) = self.by_name.get(&entry.name) {
+            self.drop_session(old, LeaveReason::Replaced, ErrorReason::Replaced);
+        }
+        let epoch = self.new_epoch();
+        let join = Bytes::from(ServerLine::Login(entry.clone()).to_vec());
+        self.broadcast(join);
+        self.by_name.insert(entry.name.clone(), epoch);
+        self.sessions.insert(
+            epoch,
+            Session {
+                entry: entry.clone(),
+                conn,
+                last_seen: now,
+            },
+        );
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.role = Role::Session {
+                name: entry.name.clone(),
+                epoch,
+            };
+        }
+        let mut snapshot = Vec::with_capacity(self.sessions.len() * 32);
+        encode_snapshot(
+            &mut snapshot,
+            self.sessions
+                .values()
+                .map(|s| (&s.entry.name, s.entry.endpoint)),
+        );
+        self.transmits.push_back(ServerTransmit::Send {
+            conn,
+            data: Bytes::from(snapshot),
+        });
+        self.timers
+            .push(now + self.config.idle_timeout, Timer::Idle { epoch });
+        self.events.push_back(ServerEvent::Joined {
+            name: entry.name,
+            endpoint: entry.endpoint,
+        });
+    }
+
+    fn touch(&mut self, now: Instant, epoch: Epoch) {
+        if let Some(s) = self.sessions.get_mut(&epoch) {
+            s.last_seen = now;
+        }
+    }
+
+    pub(super) fn check_idle(&mut self, now: Instant, epoch: Epoch) {
+        let Some(session) = self.sessions.get(&epoch) else {
+            return;
+        };
+        let deadline = session.last_seen + self.config.idle_timeout;
+        if deadline <= now {
+            self.drop_session(epoch, LeaveReason::IdleTimeout, ErrorReason::IdleTimeout);
+        } else {
+            self.timers.push(deadline, Timer::Idle { epoch });
+        }
+    }
+
+    /// Sends `error,<reason>` and closes; a session on the connection leaves.
+    pub(super) fn refuse(&mut self, conn: ConnId, reason: ErrorReason) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        match c.role {
+            Role::Session { epoch, .. } => self.drop_session(epoch, LeaveReason::Closed, reason),
+            Role::Unclaimed { .. } => {
+                self.conns.remove(&conn);
+                self.send_error_and_close(conn, reason);
+                self.stats.refused_connections += 1;
+                self.events
+                    .push_back(ServerEvent::ConnectionRefused { conn, reason });
+            }
+        }
+    }
+
+    /// Ends a session the server decided to end: tells it why, closes it, tells everyone else.
+    fn drop_session(&mut self, epoch: Epoch, leave: LeaveReason, error: ErrorReason) {
+        if let Some(conn) = self.sessions.get(&epoch).map(|s| s.conn) {
+            self.conns.remove(&conn);
+            self.send_error_and_close(conn, error);
+        }
+        self.depart(epoch, leave);
+    }
+
+    fn send_error_and_close(&mut self, conn: ConnId, reason: ErrorReason) {
+        self.transmits.push_back(ServerTransmit::Send {
+            conn,
+            data: Bytes::from(ServerLine::Error(reason).to_vec()),
+        });
+        self.transmits.push_back(ServerTransmit::Close { conn });
+    }
+
+    /// Removes the session and broadcasts exactly one `logout` for it. A stale epoch is a no-op.
+    pub(super) fn depart(&mut self, epoch: Epoch, reason: LeaveReason) {
+        let Some(session) = self.sessions.remove(&epoch) else {
+            return;
+        };
+        let name = session.entry.name.clone();
+        if self.by_name.get(&name) == Some(&epoch) {
+            self.by_name.remove(&name);
+        }
+        let leave = Bytes::from(ServerLine::Logout(session.entry.clone()).to_vec());
+        self.broadcast(leave);
+        self.events.push_back(ServerEvent::Left {
+            name,
+            endpoint: session.entry.endpoint,
+            reason,
+        });
+    }
+}
