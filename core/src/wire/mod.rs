@@ -11,6 +11,7 @@
 //! Every parser is total — any byte string gives a value or a [`WireError`] — and every encoder
 //! round-trips through its parser. TCP streams are split into lines by [`LineDecoder`].
 
+mod classic;
 mod error;
 mod fields;
 mod line_decoder;
@@ -21,6 +22,10 @@ mod reason;
 mod tcp;
 mod udp;
 
+pub use classic::{
+    decode_classic_list, decode_utf16le, encode_classic_list, encode_utf16le, is_classic_datagram,
+    max_talk_text_units, ClassicDatagram, MAX_CLASSIC_DATAGRAM, MAX_CLASSIC_LIST,
+};
 pub use error::WireError;
 pub use fields::canonical;
 pub use line_decoder::{LineDecoder, LineTooLong};
