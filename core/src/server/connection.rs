@@ -5,11 +5,11 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::wire::{
-    encode_snapshot, ClientLine, ErrorReason, Name, ServerLine, UserEntry, WireError,
+    encode_snapshot, ClientLine, Dialect, ErrorReason, Name, ServerLine, UserEntry, WireError,
 };
 
 use super::state::{Epoch, Role, Session, Timer};
-use super::{ConnId, LeaveReason, Server, ServerEvent, ServerTransmit, PONG};
+use super::{ConnId, LeaveReason, Presence, Server, ServerEvent, ServerTransmit, PONG};
 
 impl Server {
     pub(super) fn on_bytes(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
@@ -65,22 +65,34 @@ impl Server {
 
     /// Binds the connection to the pending login of `name`, if it came from the same IP.
     fn claim(&mut self, now: Instant, conn: ConnId, name: &Name) {
-        let Some(pending) = self.pending.get(name) else {
+        // A classic login is bound by silence only: its client never sends a claim.
+        let Some(pending) = self.pending.get(name).filter(|p| !p.classic) else {
             return self.refuse(conn, ErrorReason::NoPendingLogin);
         };
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
             return;
         };
-        if pending.source.ip() != peer.ip() {
+        if pending.listed.ip() != peer.ip() {
             return self.refuse(conn, ErrorReason::IpMismatch);
         }
-        if let Some(pending) = self.take_pending(name) {
-            self.establish(now, conn, UserEntry::new(name.clone(), pending.source));
+        self.bind(now, conn, name);
+    }
+
+    /// Turns the pending login of `name` into a session carried by `conn`.
+    fn bind(&mut self, now: Instant, conn: ConnId, name: &Name) {
+        let Some(pending) = self.take_pending(name) else {
+            return;
+        };
+        let entry = UserEntry::new(name.clone(), pending.listed);
+        if pending.classic {
+            self.establish_classic(now, conn, entry);
+        } else {
+            self.establish(now, conn, entry);
         }
     }
 
-    /// A connection that has said nothing is taken for a seed-faithful client: it gets the one
-    /// pending login from its IP, if there is exactly one.
+    /// A connection that has said nothing for a while is taken for a seed-faithful client: it
+    /// gets the one pending login from its IP, if there is exactly one.
     pub(super) fn claim_silent(&mut self, now: Instant, conn: ConnId) {
         let Some(c) = self.conns.get(&conn) else {
             return;
@@ -93,7 +105,33 @@ impl Server {
             _ => None,
         };
         if let Some(name) = only {
-            self.claim(now, conn, &name);
+            self.bind(now, conn, &name);
+        }
+    }
+
+    /// A new connection from an IP whose pending logins are all classic is a textbook client
+    /// come for its list: it never speaks first, so it is served at once, oldest login first.
+    pub(super) fn claim_classic_at_once(&mut self, now: Instant, conn: ConnId) {
+        let Some(ip) = self.conns.get(&conn).map(|c| c.peer.ip()) else {
+            return;
+        };
+        let Some(names) = self.pending_by_ip.get(&ip) else {
+            return;
+        };
+        let mut oldest: Option<(Epoch, &Name)> = None;
+        for name in names {
+            match self.pending.get(name) {
+                Some(p) if p.classic => {
+                    if oldest.is_none_or(|(epoch, _)| p.epoch < epoch) {
+                        oldest = Some((p.epoch, name));
+                    }
+                }
+                _ => return,
+            }
+        }
+        if let Some((_, name)) = oldest {
+            let name = name.clone();
+            self.bind(now, conn, &name);
         }
     }
 
@@ -109,14 +147,13 @@ impl Server {
             self.drop_session(old, LeaveReason::Replaced, ErrorReason::Replaced);
         }
         let epoch = self.new_epoch();
-        let join = Bytes::from(ServerLine::Login(entry.clone()).to_vec());
-        self.broadcast(join);
+        self.broadcast_presence(Presence::Join, &entry, false);
         self.by_name.insert(entry.name.clone(), epoch);
         self.sessions.insert(
             epoch,
             Session {
                 entry: entry.clone(),
-                conn,
+                conn: Some(conn),
                 last_seen: now,
             },
         );
@@ -133,6 +170,13 @@ impl Server {
                 .values()
                 .map(|s| (&s.entry.name, s.entry.endpoint)),
         );
+        for classic in self.sessions.values().filter(|s| s.conn.is_none()) {
+            ServerLine::Dialect {
+                name: classic.entry.name.clone(),
+                dialect: Dialect::Classic,
+            }
+            .encode(&mut snapshot);
+        }
         self.transmits.push_back(ServerTransmit::Send {
             conn,
             data: Bytes::from(snapshot),
@@ -181,8 +225,8 @@ impl Server {
     }
 
     /// Ends a session the server decided to end: tells it why, closes it, tells everyone else.
-    fn drop_session(&mut self, epoch: Epoch, leave: LeaveReason, error: ErrorReason) {
-        if let Some(conn) = self.sessions.get(&epoch).map(|s| s.conn) {
+    pub(super) fn drop_session(&mut self, epoch: Epoch, leave: LeaveReason, error: ErrorReason) {
+        if let Some(conn) = self.sessions.get(&epoch).and_then(|s| s.conn) {
             self.conns.remove(&conn);
             self.send_error_and_close(conn, error);
         }
@@ -206,8 +250,7 @@ impl Server {
         if self.by_name.get(&name) == Some(&epoch) {
             self.by_name.remove(&name);
         }
-        let leave = Bytes::from(ServerLine::Logout(session.entry.clone()).to_vec());
-        self.broadcast(leave);
+        self.broadcast_presence(Presence::Leave, &session.entry, false);
         self.events.push_back(ServerEvent::Left {
             name,
             endpoint: session.entry.endpoint,

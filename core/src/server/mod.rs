@@ -4,6 +4,7 @@
 //! registry of who is online, and tells every session when someone joins or leaves. It never
 //! sees a chat message.
 
+mod classic;
 mod config;
 mod connection;
 mod login;
@@ -20,7 +21,10 @@ pub use config::ServerConfig;
 pub use output::{CloseCause, ConnId, LeaveReason, ServerEvent, ServerTransmit};
 
 use crate::timer::DeadlineQueue;
-use crate::wire::{canonical, Name, ServerDatagram, ServerLine, UserEntry};
+use crate::wire::{
+    canonical, encode_utf16le, ClassicDatagram, Dialect, Name, ServerDatagram, ServerLine,
+    UserEntry,
+};
 use state::{Conn, Epoch, Pending, Role, Session, Timer};
 
 /// Counters of what the server holds, refused or dropped.
@@ -50,6 +54,8 @@ pub struct Server {
     config: ServerConfig,
     /// `Accept,<port>` encoded once: every login gets the same bytes.
     accept: Bytes,
+    /// The same in UTF-16LE, for classic logins.
+    accept_classic: Bytes,
     /// Online sessions in registration order (the epoch grows with every registration).
     sessions: BTreeMap<Epoch, Session>,
     by_name: HashMap<Name, Epoch>,
@@ -65,6 +71,13 @@ pub struct Server {
 
 static PONG: &[u8] = b"pong\n";
 
+/// Which presence change a broadcast carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Join,
+    Leave,
+}
+
 impl Server {
     /// A server with no one online.
     pub fn new(config: ServerConfig) -> Self {
@@ -74,9 +87,12 @@ impl Server {
             }
             .to_vec(),
         );
+        let mut accept_classic = Vec::new();
+        encode_utf16le(&format!("Accept,{}", config.tcp_port), &mut accept_classic);
         Server {
             config,
             accept,
+            accept_classic: Bytes::from(accept_classic),
             sessions: BTreeMap::new(),
             by_name: HashMap::new(),
             pending: HashMap::new(),
@@ -114,6 +130,7 @@ impl Server {
             now + self.config.claim_timeout,
             Timer::ClaimDeadline { conn },
         );
+        self.claim_classic_at_once(now, conn);
     }
 
     /// Bytes arrived on a connection, split anywhere.
@@ -148,6 +165,7 @@ impl Server {
                     }
                 }
                 Timer::Idle { epoch } => self.check_idle(now, epoch),
+                Timer::ClassicLease { epoch } => self.check_lease(now, epoch),
             }
         }
     }
@@ -207,7 +225,8 @@ impl Server {
         ServerStats {
             online: self.sessions.len(),
             pending: self.pending.len(),
-            unclaimed_connections: self.conns.len() - self.sessions.len(),
+            unclaimed_connections: self.conns.len()
+                - self.sessions.values().filter(|s| s.conn.is_some()).count(),
             timers: self.timers.len(),
             ..self.stats
         }
@@ -219,13 +238,48 @@ impl Server {
         epoch
     }
 
-    /// Queues `data` for every online session: one buffer, shared.
-    fn broadcast(&mut self, data: Bytes) {
+    /// Tells every online session that `entry` joined or left. Each dialect's message is encoded
+    /// once and the buffer shared by all its recipients.
+    fn broadcast_presence(
+        &mut self,
+        presence: Presence,
+        entry: &UserEntry,
+        entry_is_classic: bool,
+    ) {
+        let (line, datagram) = match presence {
+            Presence::Join => (
+                ServerLine::Login(entry.clone()),
+                ClassicDatagram::Login(entry.clone()),
+            ),
+            Presence::Leave => (
+                ServerLine::Logout(entry.clone()),
+                ClassicDatagram::Logout(entry.clone()),
+            ),
+        };
+        let mut native = line.to_vec();
+        if presence == Presence::Join && entry_is_classic {
+            ServerLine::Dialect {
+                name: entry.name.clone(),
+                dialect: Dialect::Classic,
+            }
+            .encode(&mut native);
+        }
+        let native = Bytes::from(native);
+        let mut classic: Option<Bytes> = None;
         for session in self.sessions.values() {
-            self.transmits.push_back(ServerTransmit::Send {
-                conn: session.conn,
-                data: data.clone(),
-            });
+            let transmit = match session.conn {
+                Some(conn) => ServerTransmit::Send {
+                    conn,
+                    data: native.clone(),
+                },
+                None => ServerTransmit::Datagram {
+                    to: session.entry.endpoint,
+                    data: classic
+                        .get_or_insert_with(|| Bytes::from(datagram.to_vec()))
+                        .clone(),
+                },
+            };
+            self.transmits.push_back(transmit);
         }
     }
 }

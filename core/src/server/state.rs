@@ -15,8 +15,10 @@ pub(crate) type Epoch = u64;
 #[derive(Debug)]
 pub(crate) struct Pending {
     pub(crate) epoch: Epoch,
-    /// The datagram's source: the endpoint peers will be told.
-    pub(crate) source: SocketAddr,
+    /// The endpoint peers will be told: the datagram's source for a native client, the declared
+    /// endpoint for a classic one (which sends from throw-away ports).
+    pub(crate) listed: SocketAddr,
+    pub(crate) classic: bool,
 }
 
 /// Someone online.
@@ -24,7 +26,10 @@ pub(crate) struct Pending {
 pub(crate) struct Session {
     /// Name and observed endpoint, as every list shows them.
     pub(crate) entry: UserEntry,
-    pub(crate) conn: ConnId,
+    /// The TCP session; `None` for a classic user, reached by UTF-16LE datagrams at its listed
+    /// endpoint (its list connection was closed right after the list).
+    pub(crate) conn: Option<ConnId>,
+    /// Last line (native) or datagram (classic) from the user.
     pub(crate) last_seen: Instant,
 }
 
@@ -62,4 +67,5 @@ pub(crate) enum Timer {
     SilentClaim { conn: ConnId },
     ClaimDeadline { conn: ConnId },
     Idle { epoch: Epoch },
+    ClassicLease { epoch: Epoch },
 }

@@ -1,0 +1,52 @@
+//! Serving textbook (classic dialect) clients: the one-shot list and UTF-16LE presence.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::wire::{encode_classic_list, ErrorReason, UserEntry};
+
+use super::state::{Session, Timer};
+use super::{ConnId, Presence, Server, ServerEvent, ServerTransmit};
+
+impl Server {
+    /// Registers a classic user: the prefixed list on its connection, which is then closed (as
+    /// the textbook server does), and the join to everyone else. From here on the user is reached
+    /// by UTF-16LE datagrams at its declared endpoint.
+    pub(super) fn establish_classic(&mut self, now: Instant, conn: ConnId, entry: UserEntry) {
+        if let Some(&old) = self.by_name.get(&entry.name) {
+            self.drop_session(old, super::LeaveReason::Replaced, ErrorReason::Replaced);
+        }
+        let epoch = self.new_epoch();
+        self.broadcast_presence(Presence::Join, &entry, true);
+        self.by_name.insert(entry.name.clone(), epoch);
+        self.sessions.insert(
+            epoch,
+            Session {
+                entry: entry.clone(),
+                conn: None,
+                last_seen: now,
+            },
+        );
+        let mut list = Vec::with_capacity(self.sessions.len() * 32);
+        encode_classic_list(
+            self.sessions
+                .values()
+                .map(|s| (&s.entry.name, s.entry.endpoint)),
+            &mut list,
+        );
+        self.conns.remove(&conn);
+        self.transmits.push_back(ServerTransmit::Send {
+            conn,
+            data: Bytes::from(list),
+        });
+        self.transmits.push_back(ServerTransmit::Close { conn });
+        if let Some(lease) = self.config.classic_lease {
+            self.timers.push(now + lease, Timer::ClassicLease { epoch });
+        }
+        self.events.push_back(ServerEvent::Joined {
+            name: entry.name,
+            endpoint: entry.endpoint,
+        });
+    }
+}
