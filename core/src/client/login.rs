@@ -1,0 +1,108 @@
+//! Getting online: login datagrams with backoff, `Accept`/`Reject`, the TCP claim, the snapshot.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::backoff::{deadline_after, Backoff, Step};
+use super::output::{ClientEvent, ClientTransmit, LoginFailure};
+use super::roster::Roster;
+use super::session::Session;
+use super::{Client, Phase};
+use crate::wire::{canonical, ClientDatagram, ClientLine, ServerDatagram, ServerLine, UserEntry};
+
+impl Client {
+    /// Our declared entry: what the login datagram, the claim and the logout line carry.
+    pub(super) fn declared_entry(&self) -> UserEntry {
+        UserEntry::new(self.config.name.clone(), self.config.local_endpoint)
+    }
+
+    /// A datagram from the server's address.
+    pub(super) fn handle_server_datagram(&mut self, now: Instant, data: &[u8]) {
+        let Ok(datagram) = ServerDatagram::parse(data) else {
+            self.stats.malformed += 1;
+            return;
+        };
+        // Once accepted, repeated answers to our retransmitted logins mean nothing.
+        if !matches!(self.phase, Phase::LoggingIn { .. }) {
+            return;
+        }
+        match datagram {
+            ServerDatagram::Accept { tcp_port } => {
+                let to = SocketAddr::new(self.config.server.ip(), tcp_port);
+                self.out.transmit(ClientTransmit::Connect { to });
+                self.phase = Phase::Connecting {
+                    connected: false,
+                    deadline: deadline_after(now, self.config.server_timeout),
+                };
+            }
+            ServerDatagram::Reject(reason) => {
+                self.finish(
+                    ClientEvent::LoginFailed(LoginFailure::Rejected(reason)),
+                    false,
+                );
+            }
+        }
+    }
+
+    /// The login retry timer.
+    pub(super) fn login_timeout(&mut self, now: Instant) {
+        let Phase::LoggingIn { datagram, backoff } = &mut self.phase else {
+            return;
+        };
+        match backoff.step(now) {
+            Step::Wait => {}
+            Step::Resend => {
+                let datagram = datagram.clone();
+                self.out.datagram(self.config.server, datagram);
+            }
+            Step::GiveUp => self.finish(ClientEvent::LoginFailed(LoginFailure::Timeout), false),
+        }
+    }
+
+    /// The first login datagram, sent from [`Client::new`].
+    pub(super) fn start_login(&mut self, now: Instant) -> Phase {
+        let datagram = Bytes::from(ClientDatagram::Login(self.declared_entry()).to_vec());
+        self.out.datagram(self.config.server, datagram.clone());
+        Phase::LoggingIn {
+            datagram,
+            backoff: Backoff::start(now, self.config.login_retry, self.config.login_tries),
+        }
+    }
+
+    /// TCP is open: claim the pending login.
+    pub(super) fn send_claim(&mut self) {
+        let claim = ClientLine::Login(self.declared_entry()).to_vec();
+        self.out.send_line(Bytes::from(claim));
+    }
+
+    /// A line before the snapshot: only the snapshot or an `error` is valid here.
+    pub(super) fn handle_login_line(&mut self, now: Instant, line: Option<ServerLine>) {
+        match line {
+            Some(ServerLine::Snapshot(entries)) => self.enter_session(now, entries),
+            Some(ServerLine::Error(reason)) => {
+                self.finish(
+                    ClientEvent::LoginFailed(LoginFailure::Refused(reason)),
+                    true,
+                );
+            }
+            _ => self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true),
+        }
+    }
+
+    fn enter_session(&mut self, now: Instant, entries: Vec<UserEntry>) {
+        let users: Vec<UserEntry> = entries
+            .into_iter()
+            .map(|e| UserEntry::new(e.name, canonical(e.endpoint)))
+            .collect();
+        let me = users.iter().find(|e| e.name == self.config.name).cloned();
+        let (Some(me), Some(roster)) = (me, Roster::from_snapshot(&users)) else {
+            self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
+            return;
+        };
+        let session = Session::new(now, me.clone(), roster, &self.config);
+        self.phase = Phase::Online(Box::new(session));
+        self.out.event(ClientEvent::LoggedIn { me, users });
+    }
+}

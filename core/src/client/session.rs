@@ -1,0 +1,247 @@
+//! Being online: the list kept from the server's lines, keepalive, silence detection, and the
+//! peer datagrams of the chat.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::backoff::deadline_after;
+use super::chat::{Incoming, NewMessage, Outgoing, Verdict};
+use super::config::ClientConfig;
+use super::outbox::Outbox;
+use super::output::{ClientEvent, ClientStats, DisconnectReason, FailReason, MessageId, SendError};
+use super::roster::Roster;
+use crate::wire::{canonical, Dialect, ErrorReason, Name, PeerDatagram, ServerLine, UserEntry};
+
+const PING: &[u8] = b"ping\n";
+
+/// The parts of the client a session borrows for one input.
+pub(crate) struct Io<'a> {
+    pub(crate) config: &'a ClientConfig,
+    pub(crate) out: &'a mut Outbox,
+    pub(crate) stats: &'a mut ClientStats,
+}
+
+/// An online session: from the snapshot to the end.
+#[derive(Debug)]
+pub(crate) struct Session {
+    me: UserEntry,
+    roster: Roster,
+    outgoing: Outgoing,
+    incoming: Incoming,
+    /// No line from the server by then means it is gone.
+    silent_deadline: Instant,
+    next_ping: Instant,
+}
+
+impl Session {
+    /// Goes online with the snapshot's list; `me` is our own entry in it.
+    pub(crate) fn new(now: Instant, me: UserEntry, roster: Roster, config: &ClientConfig) -> Self {
+        Session {
+            me,
+            roster,
+            outgoing: Outgoing::default(),
+            incoming: Incoming::default(),
+            silent_deadline: deadline_after(now, config.server_timeout),
+            next_ping: deadline_after(now, config.ping_interval),
+        }
+    }
+
+    pub(crate) fn me(&self) -> &UserEntry {
+        &self.me
+    }
+
+    pub(crate) fn users(&self) -> impl Iterator<Item = &UserEntry> + '_ {
+        self.roster.iter()
+    }
+
+    pub(crate) fn dialect(&self, name: &str) -> Option<Dialect> {
+        self.roster.dialect(name)
+    }
+
+    /// A line from the server. `Err` ends the session for that reason.
+    pub(crate) fn handle_line(
+        &mut self,
+        now: Instant,
+        line: ServerLine,
+        io: Io<'_>,
+    ) -> Result<(), DisconnectReason> {
+        self.silent_deadline = deadline_after(now, io.config.server_timeout);
+        match line {
+            ServerLine::Login(entry) => self.joined(entry, io.out),
+            ServerLine::Logout(entry) => self.left(&entry.name, io.out),
+            ServerLine::Dialect { name, dialect } => {
+                self.roster.set_dialect(&name, dialect);
+                Ok(())
+            }
+            ServerLine::Pong => Ok(()),
+            ServerLine::Error(reason) => Err(disconnect_reason(reason)),
+            ServerLine::Snapshot(_) => Err(DisconnectReason::ProtocolError),
+        }
+    }
+
+    /// `login,<name>,<ep>`: a newcomer, or a known name at a new endpoint (left, then joined).
+    fn joined(&mut self, entry: UserEntry, out: &mut Outbox) -> Result<(), DisconnectReason> {
+        if entry.name == self.me.name {
+            return Err(DisconnectReason::ProtocolError);
+        }
+        let entry = UserEntry::new(entry.name, canonical(entry.endpoint));
+        match self.roster.get(&entry.name) {
+            Some((_, endpoint)) if endpoint == entry.endpoint => return Ok(()),
+            Some(_) => self.remove_peer(&entry.name, out),
+            None => {}
+        }
+        self.incoming.peer_joined(&entry.name);
+        self.roster.insert(entry.clone());
+        out.event(ClientEvent::Joined(entry));
+        Ok(())
+    }
+
+    /// `logout,<name>,<ep>`: a logout of a name not listed is ignored (the list is already right).
+    fn left(&mut self, name: &Name, out: &mut Outbox) -> Result<(), DisconnectReason> {
+        if *name == self.me.name {
+            return Err(DisconnectReason::ProtocolError);
+        }
+        self.remove_peer(name, out);
+        Ok(())
+    }
+
+    fn remove_peer(&mut self, name: &Name, out: &mut Outbox) {
+        if let Some(old) = self.roster.remove(name) {
+            out.event(ClientEvent::Left(old));
+            self.outgoing.peer_left(name, out);
+            self.incoming.peer_left(name);
+        }
+    }
+
+    /// A datagram from anyone but the server.
+    pub(crate) fn handle_peer_datagram(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        data: &[u8],
+        io: Io<'_>,
+    ) {
+        let Ok(datagram) = PeerDatagram::parse(data) else {
+            io.stats.malformed += 1;
+            return;
+        };
+        let (PeerDatagram::Msg { from, .. } | PeerDatagram::Ack { from, .. }) = &datagram;
+        let listed = if *from == self.me.name {
+            None
+        } else {
+            self.roster.get(from)
+        };
+        match listed {
+            None => {
+                io.stats.unknown_sender += 1;
+                return;
+            }
+            Some((_, endpoint)) if endpoint != source => {
+                io.stats.wrong_source += 1;
+                return;
+            }
+            Some(_) => {}
+        }
+        match datagram {
+            PeerDatagram::Msg {
+                from,
+                sid,
+                seq,
+                text,
+            } => {
+                let ack = PeerDatagram::Ack {
+                    from: self.me.name.clone(),
+                    sid,
+                    seq,
+                };
+                io.out.datagram(source, Bytes::from(ack.to_vec()));
+                match self.incoming.accept(&from, sid, seq) {
+                    Verdict::Show => io.out.event(ClientEvent::Message {
+                        from,
+                        text: text.to_owned(),
+                    }),
+                    Verdict::Duplicate => io.stats.duplicates += 1,
+                }
+            }
+            PeerDatagram::Ack { from, sid, seq } => {
+                let ours = sid == io.config.session_id;
+                if !(ours
+                    && self
+                        .outgoing
+                        .acknowledge(now, &from, seq, io.config, io.out))
+                {
+                    io.stats.stray_acks += 1;
+                }
+            }
+        }
+    }
+
+    /// Checks and queues a chat message.
+    pub(crate) fn send_message(
+        &mut self,
+        now: Instant,
+        id: MessageId,
+        to: &str,
+        text: &str,
+        io: Io<'_>,
+    ) -> Result<(), SendError> {
+        if to == self.me.name.as_str() {
+            return Err(SendError::ToSelf);
+        }
+        let Some((name, endpoint)) = self.roster.get(to) else {
+            return Err(SendError::NoSuchUser);
+        };
+        if text.is_empty() {
+            return Err(SendError::EmptyText);
+        }
+        let name = name.clone();
+        let msg = NewMessage {
+            id,
+            to: &name,
+            endpoint,
+            text,
+        };
+        self.outgoing.enqueue(now, msg, io.config, io.out)
+    }
+
+    /// Keepalive, silence and retransmissions. `Err` ends the session for that reason.
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        io: Io<'_>,
+    ) -> Result<(), DisconnectReason> {
+        if now >= self.silent_deadline {
+            return Err(DisconnectReason::ServerSilent);
+        }
+        if now >= self.next_ping {
+            io.out.send_line(Bytes::from_static(PING));
+            self.next_ping = deadline_after(now, io.config.ping_interval);
+        }
+        self.outgoing.handle_timeout(now, io.config, io.out);
+        Ok(())
+    }
+
+    pub(crate) fn next_deadline(&self) -> Instant {
+        let keepalive = self.silent_deadline.min(self.next_ping);
+        match self.outgoing.next_deadline() {
+            Some(retransmit) => keepalive.min(retransmit),
+            None => keepalive,
+        }
+    }
+
+    /// The session ends: every unacknowledged or queued message fails, oldest first.
+    pub(crate) fn fail_all(&mut self, out: &mut Outbox) {
+        self.outgoing.fail_all(FailReason::LoggedOut, out);
+    }
+}
+
+fn disconnect_reason(reason: ErrorReason) -> DisconnectReason {
+    match reason {
+        ErrorReason::IdleTimeout => DisconnectReason::IdleTimeout,
+        ErrorReason::Replaced => DisconnectReason::Replaced,
+        ErrorReason::Shutdown => DisconnectReason::Shutdown,
+        _ => DisconnectReason::ServerError,
+    }
+}

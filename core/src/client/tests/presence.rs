@@ -1,0 +1,236 @@
+//! Online: the list kept from the server's lines, keepalive, silence, disconnects, logout.
+
+use super::*;
+use crate::client::{ClientState, DisconnectReason, FailReason, MessageId};
+use crate::wire::Dialect;
+
+fn listed(rig: &Rig) -> Vec<UserEntry> {
+    rig.client.users().cloned().collect()
+}
+
+#[test]
+fn joins_and_leaves_keep_the_list() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.line(&format!("login,小明,{CAROL}"));
+    assert_eq!(rig.events(), [ClientEvent::Joined(entry("小明", CAROL))]);
+    rig.line(&format!("logout,bob,{BOB}"));
+    assert_eq!(rig.events(), [ClientEvent::Left(entry("bob", BOB))]);
+    assert_eq!(
+        listed(&rig),
+        [entry("alice", OBSERVED), entry("小明", CAROL)]
+    );
+    // A logout of someone not listed changes nothing.
+    rig.line(&format!("logout,bob,{BOB}"));
+    assert!(rig.events().is_empty());
+    assert_eq!(rig.client.state(), ClientState::Online);
+    assert_eq!(rig.client.stats(), Default::default());
+}
+
+#[test]
+fn a_login_for_a_listed_name_replaces_it_only_if_the_endpoint_differs() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.line(&format!("login,bob,{BOB}"));
+    assert!(rig.events().is_empty());
+    rig.line("login,bob,198.51.100.7:5001");
+    assert_eq!(
+        rig.events(),
+        [
+            ClientEvent::Left(entry("bob", BOB)),
+            ClientEvent::Joined(entry("bob", "198.51.100.7:5001"))
+        ]
+    );
+    assert_eq!(
+        listed(&rig),
+        [entry("alice", OBSERVED), entry("bob", "198.51.100.7:5001")]
+    );
+}
+
+#[test]
+fn mapped_ipv6_endpoints_are_stored_canonical() {
+    let mut rig = Rig::online(&[]);
+    rig.line("login,bob,[::ffff:198.51.100.7]:5000");
+    assert_eq!(rig.events(), [ClientEvent::Joined(entry("bob", BOB))]);
+}
+
+#[test]
+fn dialect_lines_are_recorded_per_user() {
+    let mut rig = Rig::online(&[("老王", BOB)]);
+    assert_eq!(rig.client.dialect("老王"), None);
+    rig.line("dialect,老王,classic");
+    rig.line("dialect,nobody,classic");
+    assert_eq!(rig.client.dialect("老王"), Some(Dialect::Classic));
+    assert_eq!(rig.client.dialect("nobody"), None);
+    assert!(rig.events().is_empty());
+    assert_eq!(rig.client.state(), ClientState::Online);
+}
+
+#[test]
+fn error_lines_end_the_session_with_their_reason() {
+    for (line, reason) in [
+        ("error,idle-timeout", DisconnectReason::IdleTimeout),
+        ("error,replaced", DisconnectReason::Replaced),
+        ("error,shutdown", DisconnectReason::Shutdown),
+        ("error,bad-line", DisconnectReason::ServerError),
+    ] {
+        let mut rig = Rig::online(&[("bob", BOB)]);
+        rig.line(line);
+        assert_eq!(rig.events(), [ClientEvent::Disconnected(reason)], "{line}");
+        assert_eq!(rig.transmits(), [ClientTransmit::Close]);
+        assert_eq!(rig.client.state(), ClientState::Closed);
+        assert_eq!(rig.client.users().count(), 0);
+        assert_eq!(rig.client.me(), None);
+    }
+}
+
+#[test]
+fn bad_lines_are_protocol_errors() {
+    // A valid line, but longer than the limit.
+    let long = format!("login,{},{BOB}", "x".repeat(30));
+    for line in [
+        "hello",
+        "login,bob",
+        "alice,1.2.3.4:5;end",
+        &format!("login,alice,{BOB}"),
+        &format!("logout,alice,{OBSERVED}"),
+        &long,
+    ] {
+        let mut cfg = config();
+        cfg.max_server_line = 50;
+        let mut rig = Rig::online_with(cfg, &[("bob", BOB)]);
+        rig.line(line);
+        assert_eq!(
+            rig.events(),
+            [ClientEvent::Disconnected(DisconnectReason::ProtocolError)],
+            "{line}"
+        );
+        assert_eq!(rig.transmits(), [ClientTransmit::Close]);
+    }
+}
+
+#[test]
+fn lines_before_a_bad_one_still_count() {
+    let mut rig = Rig::online(&[]);
+    rig.client.handle_tcp_bytes(
+        rig.now,
+        format!("login,bob,{BOB}\ngarbage\nlogin,x,{CAROL}\n").as_bytes(),
+    );
+    assert_eq!(
+        rig.events(),
+        [
+            ClientEvent::Joined(entry("bob", BOB)),
+            ClientEvent::Disconnected(DisconnectReason::ProtocolError)
+        ]
+    );
+}
+
+#[test]
+fn connection_lost() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.client.handle_tcp_closed(rig.now);
+    assert_eq!(
+        rig.events(),
+        [ClientEvent::Disconnected(DisconnectReason::ConnectionLost)]
+    );
+    assert!(rig.transmits().is_empty());
+    assert_eq!(rig.client.poll_timeout(), None);
+}
+
+#[test]
+fn pings_every_interval_and_a_silent_server_is_detected() {
+    let mut rig = Rig::online(&[]);
+    let mut pings = Vec::new();
+    while rig.client.state() == ClientState::Online {
+        rig.fire_next();
+        for t in rig.transmits() {
+            match t {
+                ClientTransmit::Send { data } => {
+                    assert_eq!(&data[..], b"ping\n");
+                    pings.push(rig.elapsed());
+                }
+                ClientTransmit::Close => assert_eq!(rig.elapsed(), Duration::from_secs(60)),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(pings, [20, 40].map(Duration::from_secs));
+    assert_eq!(
+        rig.events(),
+        [ClientEvent::Disconnected(DisconnectReason::ServerSilent)]
+    );
+}
+
+#[test]
+fn any_line_from_the_server_resets_the_silence_timer() {
+    let mut rig = Rig::online(&[]);
+    rig.advance(Duration::from_secs(50));
+    rig.line("pong");
+    rig.advance(Duration::from_secs(59));
+    assert_eq!(rig.client.state(), ClientState::Online);
+    rig.advance(Duration::from_secs(1));
+    assert_eq!(
+        rig.events(),
+        [ClientEvent::Disconnected(DisconnectReason::ServerSilent)]
+    );
+}
+
+#[test]
+fn logout_sends_the_line_closes_and_fails_what_is_unacknowledged() {
+    let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
+    let first = rig.client.send_message(rig.now, "bob", "one").unwrap();
+    let second = rig.client.send_message(rig.now, "小明", "two").unwrap();
+    let third = rig.client.send_message(rig.now, "bob", "three").unwrap();
+    assert_eq!([first, second, third], [1, 2, 3].map(MessageId));
+    rig.transmits();
+    rig.events();
+    rig.client.logout(rig.now);
+    assert_eq!(
+        rig.transmits(),
+        [
+            send_line("logout,alice,192.168.1.5:40001\n"),
+            ClientTransmit::Close
+        ]
+    );
+    let failed = |to: &str, id| ClientEvent::Failed {
+        to: name(to),
+        id,
+        reason: FailReason::LoggedOut,
+    };
+    assert_eq!(
+        rig.events(),
+        [
+            failed("bob", first),
+            failed("小明", second),
+            failed("bob", third),
+            ClientEvent::LoggedOut
+        ]
+    );
+    assert_eq!(rig.client.poll_timeout(), None);
+    assert_eq!(rig.client.state(), ClientState::Closed);
+    // Everything afterwards is a harmless no-op.
+    rig.client.logout(rig.now);
+    rig.line(&format!("login,carol,{CAROL}"));
+    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
+    rig.client.handle_tcp_closed(rig.now);
+    rig.advance(Duration::from_secs(100));
+    assert!(rig.transmits().is_empty() && rig.events().is_empty());
+    assert_eq!(rig.client.stats(), Default::default());
+}
+
+#[test]
+fn a_disconnect_fails_unacknowledged_messages_first() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    let id = rig.client.send_message(rig.now, "bob", "hi").unwrap();
+    rig.events();
+    rig.client.handle_tcp_closed(rig.now);
+    assert_eq!(
+        rig.events(),
+        [
+            ClientEvent::Failed {
+                to: name("bob"),
+                id,
+                reason: FailReason::LoggedOut
+            },
+            ClientEvent::Disconnected(DisconnectReason::ConnectionLost)
+        ]
+    );
+}
