@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::wire::{Name, SessionId, MAX_SERVER_LINE};
+use crate::wire::{Dialect, Name, SessionId, MAX_SERVER_LINE};
 
 /// Client identity, addresses, timers and limits.
 #[derive(Debug, Clone)]
@@ -30,8 +30,14 @@ pub struct ClientConfig {
     pub msg_tries: u32,
     /// Most queued (not yet sent) messages per peer; beyond it `send_message` refuses.
     pub max_queued_per_peer: usize,
-    /// Longest server line accepted (the snapshot is one line).
+    /// Longest server line accepted (the snapshot is one line; in the classic dialect, the list).
     pub max_server_line: usize,
+    /// The dialect spoken to the server: `None` for feige's own, `Some(Dialect::Classic)` to log
+    /// in to a textbook server (UTF-16LE datagrams, the one-shot list, `talk` with everyone; see
+    /// `docs/protocol.md`, section 13). A classic login sends no TCP line, so it has no
+    /// keepalive and no server-silence timeout; `server_timeout` bounds only the wait for the
+    /// list, and the session id and `msg` settings go unused.
+    pub dialect: Option<Dialect>,
 }
 
 impl ClientConfig {
@@ -55,6 +61,21 @@ impl ClientConfig {
             msg_tries: 6,
             max_queued_per_peer: 1024,
             max_server_line: MAX_SERVER_LINE,
+            dialect: None,
         }
+    }
+
+    /// A configuration with the documented defaults for logging in to a textbook (classic)
+    /// server. No session id is asked for: the classic dialect never sends one.
+    pub fn classic(name: Name, server: SocketAddr, local_endpoint: SocketAddr) -> Self {
+        ClientConfig {
+            dialect: Some(Dialect::Classic),
+            ..ClientConfig::new(name, server, local_endpoint, SessionId::new(0))
+        }
+    }
+
+    /// Whether the client logs in to a textbook server.
+    pub(crate) fn is_classic(&self) -> bool {
+        self.dialect == Some(Dialect::Classic)
     }
 }

@@ -10,7 +10,9 @@ use super::output::{ClientEvent, ClientTransmit, LoginFailure};
 use super::roster::Roster;
 use super::session::Session;
 use super::{Client, Phase};
-use crate::wire::{canonical, ClientDatagram, ClientLine, ServerDatagram, ServerLine, UserEntry};
+use crate::wire::{
+    canonical, ClassicDatagram, ClientDatagram, ClientLine, ServerDatagram, ServerLine, UserEntry,
+};
 
 impl Client {
     /// Our declared entry: what the login datagram, the claim and the logout line carry.
@@ -61,9 +63,14 @@ impl Client {
         }
     }
 
-    /// The first login datagram, sent from [`Client::new`].
+    /// The first login datagram (UTF-16LE in the classic dialect), sent from [`Client::new`].
     pub(super) fn start_login(&mut self, now: Instant) -> Phase {
-        let datagram = Bytes::from(ClientDatagram::Login(self.declared_entry()).to_vec());
+        let login = self.declared_entry();
+        let datagram = Bytes::from(if self.config.is_classic() {
+            ClassicDatagram::Login(login).to_vec()
+        } else {
+            ClientDatagram::Login(login).to_vec()
+        });
         self.out.datagram(self.config.server, datagram.clone());
         Phase::LoggingIn {
             datagram,

@@ -1,7 +1,11 @@
 //! A client: login, the online list, keepalive, and reliable peer-to-peer chat. Sans-IO.
+//!
+//! It also speaks the classic dialect of the textbook C# program: to classic peers listed by a
+//! feige server (best-effort `talk`), and, with [`ClientConfig::classic`], to a textbook server.
 
 mod backoff;
 mod chat;
+mod classic;
 pub mod command;
 mod config;
 mod login;
@@ -9,6 +13,7 @@ mod outbox;
 mod output;
 mod roster;
 mod session;
+mod talk;
 #[cfg(test)]
 mod tests;
 
@@ -25,7 +30,8 @@ pub use output::{
 };
 
 use crate::wire::{
-    canonical, ClientLine, Dialect, LineDecoder, PeerDatagram, ServerLine, UserEntry,
+    canonical, is_classic_datagram, ClassicDatagram, ClientLine, Dialect, LineDecoder,
+    PeerDatagram, ServerLine, UserEntry,
 };
 use backoff::Backoff;
 use outbox::Outbox;
@@ -59,6 +65,17 @@ enum Phase {
         /// The snapshot must arrive by then.
         deadline: Instant,
     },
+    /// Classic dialect: accepted, reading the one-shot list (we send nothing).
+    FetchingList {
+        /// `handle_connected` came.
+        connected: bool,
+        /// The list must arrive by then.
+        deadline: Instant,
+        /// The list's bytes so far.
+        received: Vec<u8>,
+        /// Presence datagrams that came before the list, applied after it in order.
+        early_presence: Vec<ClassicDatagram>,
+    },
     Online(Box<Session>),
     Closed,
 }
@@ -90,6 +107,10 @@ impl Client {
             return;
         }
         let from = canonical(from);
+        if self.config.is_classic() {
+            self.handle_classic_mode_datagram(now, from, data);
+            return;
+        }
         if from == self.server {
             self.handle_server_datagram(now, data);
             return;
@@ -104,10 +125,18 @@ impl Client {
                 session.handle_peer_datagram(now, from, data, io);
             }
             // Nobody is listed yet, so no peer datagram can be checked.
-            Phase::LoggingIn { .. } | Phase::Connecting { .. } => match PeerDatagram::parse(data) {
-                Ok(_) => self.stats.unknown_sender += 1,
-                Err(_) => self.stats.malformed += 1,
-            },
+            Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::FetchingList { .. } => {
+                let parses = if is_classic_datagram(data) {
+                    ClassicDatagram::parse(data).is_ok()
+                } else {
+                    PeerDatagram::parse(data).is_ok()
+                };
+                if parses {
+                    self.stats.unknown_sender += 1;
+                } else {
+                    self.stats.malformed += 1;
+                }
+            }
             Phase::Closed => {}
         }
     }
@@ -115,17 +144,27 @@ impl Client {
     /// The TCP connection asked for by [`ClientTransmit::Connect`] is open.
     pub fn handle_connected(&mut self, now: Instant) {
         let _ = now;
-        if let Phase::Connecting { connected, .. } = &mut self.phase {
-            if !*connected {
+        match &mut self.phase {
+            Phase::Connecting { connected, .. } if !*connected => {
                 *connected = true;
                 self.send_claim();
             }
+            // A textbook client says nothing: the server writes the list unasked.
+            Phase::FetchingList { connected, .. } => *connected = true,
+            _ => {}
         }
     }
 
     /// Bytes arrived on the TCP session, split anywhere.
     pub fn handle_tcp_bytes(&mut self, now: Instant, data: &[u8]) {
-        if !matches!(self.phase, Phase::Connecting { .. } | Phase::Online(_)) {
+        if let Phase::FetchingList { .. } = self.phase {
+            self.handle_list_bytes(now, data);
+            return;
+        }
+        // A classic session's connection carried only the list; nothing after it counts.
+        if self.config.is_classic()
+            || !matches!(self.phase, Phase::Connecting { .. } | Phase::Online(_))
+        {
             return;
         }
         self.decoder.push(data);
@@ -152,21 +191,29 @@ impl Client {
                         self.finish(ClientEvent::Disconnected(reason), true);
                     }
                 }
-                Phase::LoggingIn { .. } | Phase::Closed => break,
+                Phase::LoggingIn { .. } | Phase::FetchingList { .. } | Phase::Closed => break,
             }
         }
     }
 
-    /// The TCP session closed, failed, or could not be opened.
+    /// The TCP session closed, failed, or could not be opened. In the classic dialect the server
+    /// closes it after the list, so a close once online is the normal end of that connection.
     pub fn handle_tcp_closed(&mut self, now: Instant) {
         let _ = now;
         let failure = match self.phase {
             Phase::Connecting {
                 connected: false, ..
+            }
+            | Phase::FetchingList {
+                connected: false, ..
             } => ClientEvent::LoginFailed(LoginFailure::ConnectFailed),
             Phase::Connecting {
                 connected: true, ..
+            }
+            | Phase::FetchingList {
+                connected: true, ..
             } => ClientEvent::LoginFailed(LoginFailure::ConnectionLost),
+            Phase::Online(_) if self.config.is_classic() => return,
             Phase::Online(_) => ClientEvent::Disconnected(DisconnectReason::ConnectionLost),
             Phase::LoggingIn { .. } | Phase::Closed => return,
         };
@@ -177,7 +224,7 @@ impl Client {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.phase {
             Phase::LoggingIn { .. } => self.login_timeout(now),
-            Phase::Connecting { deadline, .. } => {
+            Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
                 if now >= *deadline {
                     let lost = ClientEvent::LoginFailed(LoginFailure::ConnectionLost);
                     self.finish(lost, true);
@@ -197,12 +244,33 @@ impl Client {
         }
     }
 
-    /// Queues a chat message to the online user `to`.
+    /// Queues a chat message to the online user `to`. A message to a classic peer goes out
+    /// with an empty time of day; see [`send_message_stamped`](Self::send_message_stamped).
     pub fn send_message(
         &mut self,
         now: Instant,
         to: &str,
         text: &str,
+    ) -> Result<MessageId, SendError> {
+        self.send_message_stamped(now, to, text, "")
+    }
+
+    /// Queues a chat message to the online user `to`, with the sender's wall-clock time of day
+    /// as text (`21:05:07`), which a `talk` to a classic peer carries and the textbook program
+    /// shows. The sans-IO core reads no clock, so the caller passes it with each message; a
+    /// native `msg` carries no time and ignores it. A time holding a `,` cannot be carried and
+    /// goes out empty.
+    ///
+    /// To a classic peer the message is one `talk` datagram, best effort: never acknowledged,
+    /// so it is reported `sent` and never `delivered` or `failed`, and `TooLong{max}` counts
+    /// UTF-16 code units. A `,` in the text is sent as is, but the textbook receiver shows only
+    /// what comes before it.
+    pub fn send_message_stamped(
+        &mut self,
+        now: Instant,
+        to: &str,
+        text: &str,
+        time_of_day: &str,
     ) -> Result<MessageId, SendError> {
         let Phase::Online(session) = &mut self.phase else {
             return Err(SendError::NotLoggedIn);
@@ -213,21 +281,28 @@ impl Client {
             out: &mut self.out,
             stats: &mut self.stats,
         };
-        session.send_message(now, id, to, text, io)?;
+        session.send_message(now, id, to, text, time_of_day, io)?;
         self.next_message_id += 1;
         Ok(id)
     }
 
-    /// Logs out properly (a `logout` line, then close); unacknowledged messages fail.
+    /// Logs out properly (a `logout` line, then close); unacknowledged messages fail. In the
+    /// classic dialect, a `logout` datagram to the server instead, in whatever phase.
     pub fn logout(&mut self, now: Instant) {
         let _ = now;
+        if self.config.is_classic() {
+            self.classic_logout();
+            return;
+        }
         match self.phase {
             Phase::Online(_) => {
                 let line = ClientLine::Logout(self.declared_entry()).to_vec();
                 self.out.send_line(Bytes::from(line));
                 self.finish(ClientEvent::LoggedOut, true);
             }
-            Phase::Connecting { .. } => self.finish(ClientEvent::LoggedOut, true),
+            Phase::Connecting { .. } | Phase::FetchingList { .. } => {
+                self.finish(ClientEvent::LoggedOut, true)
+            }
             Phase::LoggingIn { .. } => self.finish(ClientEvent::LoggedOut, false),
             Phase::Closed => {}
         }
@@ -250,8 +325,10 @@ impl Client {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.phase {
             Phase::LoggingIn { backoff, .. } => Some(backoff.deadline()),
-            Phase::Connecting { deadline, .. } => Some(*deadline),
-            Phase::Online(session) => Some(session.next_deadline()),
+            Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
+                Some(*deadline)
+            }
+            Phase::Online(session) => session.next_deadline(),
             Phase::Closed => None,
         }
     }
@@ -260,7 +337,7 @@ impl Client {
     pub fn state(&self) -> ClientState {
         match self.phase {
             Phase::LoggingIn { .. } => ClientState::LoggingIn,
-            Phase::Connecting { .. } => ClientState::Connecting,
+            Phase::Connecting { .. } | Phase::FetchingList { .. } => ClientState::Connecting,
             Phase::Online(_) => ClientState::Online,
             Phase::Closed => ClientState::Closed,
         }
@@ -283,7 +360,8 @@ impl Client {
         session.into_iter().flat_map(|s| s.users())
     }
 
-    /// The dialect a `dialect` line announced for this online user (`None`: feige's own).
+    /// The dialect a `dialect` line announced for this online user (`None`: feige's own). On a
+    /// textbook server (classic dialect) every listed user is classic.
     pub fn dialect(&self, name: &str) -> Option<Dialect> {
         match &self.phase {
             Phase::Online(session) => session.dialect(name),

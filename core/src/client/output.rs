@@ -201,7 +201,7 @@ pub enum SendError {
     EmptyText,
     /// The text does not fit one datagram; `max` bytes would.
     TooLong {
-        /// Most text bytes that fit.
+        /// Most text bytes that fit (UTF-16 code units in a `talk` to a classic peer).
         max: usize,
     },
     /// Too many messages already queued for that peer.
@@ -243,7 +243,7 @@ pub struct ClientStats {
 pub enum ClientState {
     /// Sending login datagrams.
     LoggingIn,
-    /// Accepted; opening TCP and waiting for the snapshot.
+    /// Accepted; opening TCP and waiting for the snapshot (classic dialect: the list).
     Connecting,
     /// Online.
     Online,

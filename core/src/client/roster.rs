@@ -12,6 +12,8 @@ pub(crate) struct Roster {
     in_order: BTreeMap<u64, UserEntry>,
     by_name: HashMap<Name, Listed>,
     next_position: u64,
+    /// The dialect of everyone inserted: `Some(Classic)` on a textbook server, where all speak it.
+    everyone: Option<Dialect>,
 }
 
 #[derive(Debug)]
@@ -35,6 +37,28 @@ impl Roster {
         Some(roster)
     }
 
+    /// The list from a textbook server's one-shot list, everyone classic. That server refuses no
+    /// duplicate name, so a name listed twice keeps its last endpoint, and a namesake of ours at
+    /// another endpoint than `me` is left out. `None` if `me` is not listed.
+    pub(crate) fn from_classic_list(entries: &[UserEntry], me: &UserEntry) -> Option<Self> {
+        let mut roster = Roster {
+            everyone: Some(Dialect::Classic),
+            ..Roster::default()
+        };
+        let mut found_me = false;
+        for entry in entries {
+            if entry.name == me.name {
+                if entry.endpoint != me.endpoint || found_me {
+                    continue;
+                }
+                found_me = true;
+            }
+            roster.remove(&entry.name);
+            roster.insert(entry.clone());
+        }
+        found_me.then_some(roster)
+    }
+
     pub(crate) fn contains(&self, name: &str) -> bool {
         self.by_name.contains_key(name)
     }
@@ -55,7 +79,7 @@ impl Roster {
             Listed {
                 position,
                 endpoint: entry.endpoint,
-                dialect: None,
+                dialect: self.everyone,
             },
         );
         self.in_order.insert(position, entry);
@@ -111,6 +135,30 @@ mod tests {
         assert!(
             Roster::from_snapshot(&[entry("a", "1.1.1.1:1"), entry("a", "1.1.1.1:2")]).is_none()
         );
+    }
+
+    #[test]
+    fn a_classic_list_keeps_one_entry_per_name_all_classic() {
+        let me = entry("me", "1.1.1.1:9");
+        let r = Roster::from_classic_list(
+            &[
+                entry("a", "1.1.1.1:1"),
+                entry("me", "1.1.1.1:8"),
+                me.clone(),
+                entry("b", "1.1.1.1:2"),
+                me.clone(),
+                entry("a", "1.1.1.1:3"),
+            ],
+            &me,
+        )
+        .unwrap();
+        let listed: Vec<&UserEntry> = r.iter().collect();
+        assert_eq!(
+            listed,
+            [&me, &entry("b", "1.1.1.1:2"), &entry("a", "1.1.1.1:3")]
+        );
+        assert_eq!(r.dialect("a"), Some(Dialect::Classic));
+        assert!(Roster::from_classic_list(&[entry("me", "1.1.1.1:8")], &me).is_none());
     }
 
     #[test]

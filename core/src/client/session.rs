@@ -1,5 +1,5 @@
-//! Being online: the list kept from the server's lines, keepalive, silence detection, and the
-//! peer datagrams of the chat.
+//! Being online: the list kept from the server's lines (or, in the classic dialect, its
+//! datagrams), keepalive, silence detection, and the peer datagrams of the chat.
 
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -12,7 +12,11 @@ use super::config::ClientConfig;
 use super::outbox::Outbox;
 use super::output::{ClientEvent, ClientStats, DisconnectReason, FailReason, MessageId, SendError};
 use super::roster::Roster;
-use crate::wire::{canonical, Dialect, ErrorReason, Name, PeerDatagram, ServerLine, UserEntry};
+use super::talk::{accept_talk, encode_talk};
+use crate::wire::{
+    canonical, is_classic_datagram, ClassicDatagram, Dialect, ErrorReason, Name, PeerDatagram,
+    ServerLine, UserEntry,
+};
 
 const PING: &[u8] = b"ping\n";
 
@@ -30,21 +34,31 @@ pub(crate) struct Session {
     roster: Roster,
     outgoing: Outgoing,
     incoming: Incoming,
+    /// `None` in the classic dialect, which keeps no connection to the server.
+    keepalive: Option<Keepalive>,
+}
+
+/// The TCP session's liveness timers.
+#[derive(Debug)]
+struct Keepalive {
     /// No line from the server by then means it is gone.
     silent_deadline: Instant,
     next_ping: Instant,
 }
 
 impl Session {
-    /// Goes online with the snapshot's list; `me` is our own entry in it.
+    /// Goes online with the server's list; `me` is our own entry in it.
     pub(crate) fn new(now: Instant, me: UserEntry, roster: Roster, config: &ClientConfig) -> Self {
+        let keepalive = (!config.is_classic()).then(|| Keepalive {
+            silent_deadline: deadline_after(now, config.server_timeout),
+            next_ping: deadline_after(now, config.ping_interval),
+        });
         Session {
             me,
             roster,
             outgoing: Outgoing::default(),
             incoming: Incoming::default(),
-            silent_deadline: deadline_after(now, config.server_timeout),
-            next_ping: deadline_after(now, config.ping_interval),
+            keepalive,
         }
     }
 
@@ -67,7 +81,9 @@ impl Session {
         line: ServerLine,
         io: Io<'_>,
     ) -> Result<(), DisconnectReason> {
-        self.silent_deadline = deadline_after(now, io.config.server_timeout);
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.silent_deadline = deadline_after(now, io.config.server_timeout);
+        }
         match line {
             ServerLine::Login(entry) => self.joined(entry, io.out),
             ServerLine::Logout(entry) => self.left(&entry.name, io.out),
@@ -107,6 +123,31 @@ impl Session {
         Ok(())
     }
 
+    /// A presence datagram from a textbook server (classic dialect). Datagrams prove little, so
+    /// none ends the session: one naming ourselves changes nothing (a textbook server may echo a
+    /// repeated login of ours), and a logout counts only for the endpoint the user is listed at.
+    pub(crate) fn handle_classic_presence(&mut self, datagram: ClassicDatagram, io: Io<'_>) {
+        match datagram {
+            ClassicDatagram::Login(entry) if entry.name != self.me.name => {
+                // Never an error: the name is not ours.
+                let _ = self.joined(entry, io.out);
+            }
+            ClassicDatagram::Logout(entry) if entry.name != self.me.name => {
+                match self.roster.get(&entry.name) {
+                    Some((_, listed)) if listed == canonical(entry.endpoint) => {
+                        self.remove_peer(&entry.name, io.out)
+                    }
+                    Some(_) => io.stats.wrong_source += 1,
+                    None => {}
+                }
+            }
+            ClassicDatagram::Login(_) | ClassicDatagram::Logout(_) => {}
+            ClassicDatagram::Accept { .. } | ClassicDatagram::Talk { .. } => {
+                io.stats.malformed += 1
+            }
+        }
+    }
+
     fn remove_peer(&mut self, name: &Name, out: &mut Outbox) {
         if let Some(old) = self.roster.remove(name) {
             out.event(ClientEvent::Left(old));
@@ -123,6 +164,15 @@ impl Session {
         data: &[u8],
         io: Io<'_>,
     ) {
+        if is_classic_datagram(data) {
+            match ClassicDatagram::parse(data) {
+                Ok(ClassicDatagram::Talk { from, text, .. }) => {
+                    self.handle_talk(source, from, text, io)
+                }
+                Ok(_) | Err(_) => io.stats.malformed += 1,
+            }
+            return;
+        }
         let Ok(datagram) = PeerDatagram::parse(data) else {
             io.stats.malformed += 1;
             return;
@@ -178,13 +228,21 @@ impl Session {
         }
     }
 
-    /// Checks and queues a chat message.
+    /// A `talk` from a classic peer: shown once accepted, never answered.
+    pub(crate) fn handle_talk(&self, source: SocketAddr, from: Name, text: String, io: Io<'_>) {
+        if accept_talk(&self.roster, &self.me.name, &from, source, io.stats) {
+            io.out.event(ClientEvent::Message { from, text });
+        }
+    }
+
+    /// Checks and queues a chat message; a classic peer gets a `talk` stamped `time_of_day`.
     pub(crate) fn send_message(
         &mut self,
         now: Instant,
         id: MessageId,
         to: &str,
         text: &str,
+        time_of_day: &str,
         io: Io<'_>,
     ) -> Result<(), SendError> {
         if to == self.me.name.as_str() {
@@ -197,6 +255,12 @@ impl Session {
             return Err(SendError::EmptyText);
         }
         let name = name.clone();
+        if self.roster.dialect(&name) == Some(Dialect::Classic) {
+            let talk = encode_talk(&io.config.name, time_of_day, text)?;
+            io.out.datagram(endpoint, talk);
+            io.out.event(ClientEvent::Sent { to: name, id });
+            return Ok(());
+        }
         let msg = NewMessage {
             id,
             to: &name,
@@ -212,23 +276,29 @@ impl Session {
         now: Instant,
         io: Io<'_>,
     ) -> Result<(), DisconnectReason> {
-        if now >= self.silent_deadline {
-            return Err(DisconnectReason::ServerSilent);
-        }
-        if now >= self.next_ping {
-            io.out.send_line(Bytes::from_static(PING));
-            self.next_ping = deadline_after(now, io.config.ping_interval);
+        if let Some(keepalive) = &mut self.keepalive {
+            if now >= keepalive.silent_deadline {
+                return Err(DisconnectReason::ServerSilent);
+            }
+            if now >= keepalive.next_ping {
+                io.out.send_line(Bytes::from_static(PING));
+                keepalive.next_ping = deadline_after(now, io.config.ping_interval);
+            }
         }
         self.outgoing.handle_timeout(now, io.config, io.out);
         Ok(())
     }
 
-    pub(crate) fn next_deadline(&self) -> Instant {
-        let keepalive = self.silent_deadline.min(self.next_ping);
-        match self.outgoing.next_deadline() {
-            Some(retransmit) => keepalive.min(retransmit),
-            None => keepalive,
-        }
+    /// The next timer; `None` only in the classic dialect with nothing in flight.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let keepalive = self
+            .keepalive
+            .as_ref()
+            .map(|k| k.silent_deadline.min(k.next_ping));
+        [keepalive, self.outgoing.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The session ends: every unacknowledged or queued message fails, oldest first.

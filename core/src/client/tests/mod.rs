@@ -1,6 +1,8 @@
 //! Unit tests driving a whole client with hand-made datagrams and lines in virtual time.
 
 mod chat;
+mod classic_login;
+mod classic_peers;
 mod login;
 mod presence;
 mod receiver_props;
@@ -159,6 +161,28 @@ impl Rig {
     pub(super) fn line(&mut self, line: &str) {
         self.client
             .handle_tcp_bytes(self.now, format!("{line}\n").as_bytes());
+    }
+}
+
+/// `text` in UTF-16LE, as the classic dialect writes every datagram.
+pub(super) fn utf16(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    crate::wire::encode_utf16le(text, &mut out);
+    out
+}
+
+impl Rig {
+    /// The classic (UTF-16LE) datagrams queued, as text, failing on any other transmit.
+    pub(super) fn classic_datagrams(&mut self) -> Vec<(SocketAddr, String)> {
+        self.transmits()
+            .into_iter()
+            .map(|t| match t {
+                ClientTransmit::Datagram { to, data } => {
+                    (to, crate::wire::decode_utf16le(&data).unwrap())
+                }
+                other => panic!("not a datagram: {other:?}"),
+            })
+            .collect()
     }
 }
 
