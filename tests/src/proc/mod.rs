@@ -1,0 +1,19 @@
+//! Running the real binaries as a user does: spawn them, read their `--json` lines with a timeout
+//! on every read, type commands, and speak raw protocol to the server from the test itself.
+//! Everything here is independent of which binary runs, so one suite covers both transports.
+
+mod binary;
+mod child;
+mod raw;
+mod roles;
+
+pub use binary::binary_path;
+pub use child::Proc;
+pub use raw::{RawTcp, RawUdp};
+pub use roles::{names, start_chat, start_server, ChatProc, ServerProc};
+
+use std::time::Duration;
+
+/// The bound on any single wait in these tests: generous, since a loaded CI machine is slow, and
+/// only ever reached when something is broken.
+pub const STEP: Duration = Duration::from_secs(15);

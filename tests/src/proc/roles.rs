@@ -1,0 +1,119 @@
+//! The two ways a user runs the binary: a server and a chat client, both with `--json`.
+
+use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::child::Proc;
+
+/// A running `server --json`, with the addresses from its `listening` line.
+pub struct ServerProc {
+    /// The process.
+    pub proc: Proc,
+    /// Its UDP address.
+    pub udp: SocketAddr,
+    /// Its TCP address.
+    pub tcp: SocketAddr,
+}
+
+/// Starts `server --json` on `ip`, any free ports, and reads where it listens.
+pub fn start_server(binary: &Path, ip: &str) -> ServerProc {
+    let any_port = if ip.contains(':') {
+        format!("[{ip}]:0")
+    } else {
+        format!("{ip}:0")
+    };
+    let mut proc = Proc::spawn(
+        "server",
+        binary,
+        &["server", "--json", "--udp", &any_port, "--tcp", &any_port],
+    );
+    let first = proc.next_json();
+    assert_eq!(first["event"], "listening", "server's first line: {first}");
+    let addr = |key: &str| -> SocketAddr {
+        first[key]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("listening.{key} is not an address: {first}"))
+    };
+    let (udp, tcp) = (addr("udp"), addr("tcp"));
+    assert_ne!(udp.port(), 0);
+    assert_ne!(tcp.port(), 0);
+    ServerProc { udp, tcp, proc }
+}
+
+impl Deref for ServerProc {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.proc
+    }
+}
+
+impl DerefMut for ServerProc {
+    fn deref_mut(&mut self) -> &mut Proc {
+        &mut self.proc
+    }
+}
+
+/// A running `chat NAME --json` that has logged in.
+pub struct ChatProc {
+    /// The process.
+    pub proc: Proc,
+    /// The `logged_in` event.
+    pub logged_in: Value,
+}
+
+impl ChatProc {
+    /// Our endpoint as the server listed it.
+    pub fn endpoint(&self) -> &str {
+        self.logged_in["endpoint"].as_str().unwrap_or_default()
+    }
+
+    /// The names in the login snapshot, in order.
+    pub fn initial_names(&self) -> Vec<String> {
+        names(&self.logged_in["users"])
+    }
+}
+
+/// The names in a `users` array.
+pub fn names(users: &Value) -> Vec<String> {
+    users
+        .as_array()
+        .map(|users| {
+            users
+                .iter()
+                .filter_map(|u| u["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Starts `chat NAME --json --server SERVER` and waits for `logged_in`.
+pub fn start_chat(binary: &Path, name: &str, server: SocketAddr) -> ChatProc {
+    let server = server.to_string();
+    let mut proc = Proc::spawn(name, binary, &["chat", name, "--json", "--server", &server]);
+    let logged_in = proc.wait_for("logged_in", |v| {
+        assert!(
+            v["event"] != "login_failed" && v["event"] != "disconnected",
+            "{name} could not log in: {v}"
+        );
+        v["event"] == "logged_in"
+    });
+    assert_eq!(logged_in["name"], name, "{logged_in}");
+    ChatProc { proc, logged_in }
+}
+
+impl Deref for ChatProc {
+    type Target = Proc;
+    fn deref(&self) -> &Proc {
+        &self.proc
+    }
+}
+
+impl DerefMut for ChatProc {
+    fn deref_mut(&mut self) -> &mut Proc {
+        &mut self.proc
+    }
+}

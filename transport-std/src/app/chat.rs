@@ -1,0 +1,136 @@
+//! What a chat user sees, and how a typed command line acts on the client. Transport-independent:
+//! both binaries and the demo share it.
+
+use std::time::Instant;
+
+use feige_core::client::{parse_command, Client, ClientEvent, Command, CommandError};
+use feige_core::wire::{Name, UserEntry};
+
+/// One thing to show the user: an event of the core, or the answer to a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatEvent {
+    /// Something the client state machine reported.
+    Core(ClientEvent),
+    /// The online list, answering `/list`.
+    Users(Vec<UserEntry>),
+    /// A command that could not be carried out, and why.
+    Error(String),
+}
+
+impl ChatEvent {
+    /// How the process should end once this event is shown, if it is a terminal one.
+    pub fn outcome(&self) -> Option<ChatOutcome> {
+        match self {
+            ChatEvent::Core(ClientEvent::LoggedOut) => Some(ChatOutcome::LoggedOut),
+            ChatEvent::Core(ClientEvent::LoginFailed(_)) => Some(ChatOutcome::LoginFailed),
+            ChatEvent::Core(ClientEvent::Disconnected(_)) => Some(ChatOutcome::Disconnected),
+            _ => None,
+        }
+    }
+}
+
+/// How a chat session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatOutcome {
+    /// Our own logout completed.
+    LoggedOut,
+    /// The login never completed.
+    LoginFailed,
+    /// The server session ended without our logout.
+    Disconnected,
+}
+
+impl ChatOutcome {
+    /// The process exit status: success only after our own logout; 3 and 4 keep clear of 1 (a
+    /// local error such as a failed bind) and 2 (bad arguments, as clap reports them).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ChatOutcome::LoggedOut => 0,
+            ChatOutcome::LoginFailed => 3,
+            ChatOutcome::Disconnected => 4,
+        }
+    }
+}
+
+/// Carries out one line the user typed; returns what to show at once, if anything (the effects
+/// of a sent message or a logout arrive later as core events).
+pub fn apply_command(client: &mut Client, now: Instant, line: &str) -> Option<ChatEvent> {
+    let online: Vec<Name> = client.users().map(|u| u.name.clone()).collect();
+    let command = match parse_command(line, online.iter().map(Name::as_str)) {
+        Ok(command) => command,
+        // A blank line is no command, and no mistake either.
+        Err(CommandError::Empty) => return None,
+        Err(e) => return Some(ChatEvent::Error(e.to_string())),
+    };
+    match command {
+        Command::List => Some(ChatEvent::Users(client.users().cloned().collect())),
+        Command::Quit => {
+            client.logout(now);
+            None
+        }
+        Command::Msg { to, text } => {
+            match client.send_message_stamped(now, to, text, &time_of_day()) {
+                Ok(_) => None,
+                Err(e) => Some(ChatEvent::Error(e.to_string())),
+            }
+        }
+    }
+}
+
+/// The local wall-clock time, `21:05:07`: a classic (textbook) peer shows it with each message,
+/// and the core reads no clock of its own.
+fn time_of_day() -> String {
+    chrono::Local::now().format("%H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feige_core::client::ClientConfig;
+    use feige_core::wire::SessionId;
+
+    fn logging_in() -> (Client, Instant) {
+        let now = Instant::now();
+        let config = ClientConfig::new(
+            Name::new("alice").unwrap(),
+            "127.0.0.1:9000".parse().unwrap(),
+            "127.0.0.1:4000".parse().unwrap(),
+            SessionId::new(7),
+        );
+        (Client::new(config, now), now)
+    }
+
+    #[test]
+    fn commands_answer_or_act() {
+        let (mut client, now) = logging_in();
+        assert_eq!(apply_command(&mut client, now, "   "), None);
+        assert_eq!(
+            apply_command(&mut client, now, "/list"),
+            Some(ChatEvent::Users(Vec::new()))
+        );
+        assert!(matches!(
+            apply_command(&mut client, now, "/frobnicate"),
+            Some(ChatEvent::Error(_))
+        ));
+        assert!(matches!(
+            apply_command(&mut client, now, "/msg bob hi"),
+            Some(ChatEvent::Error(_))
+        ));
+        assert_eq!(apply_command(&mut client, now, "/quit"), None);
+        let events: Vec<ClientEvent> = std::iter::from_fn(|| client.poll_event()).collect();
+        assert_eq!(events, [ClientEvent::LoggedOut]);
+    }
+
+    #[test]
+    fn terminal_events_set_the_exit_status() {
+        let outcome = |e: ClientEvent| ChatEvent::Core(e).outcome().map(ChatOutcome::exit_code);
+        assert_eq!(outcome(ClientEvent::LoggedOut), Some(0));
+        assert_ne!(
+            outcome(ClientEvent::Disconnected(
+                feige_core::client::DisconnectReason::Shutdown
+            )),
+            Some(0)
+        );
+        assert_eq!(ChatEvent::Error("x".into()).outcome(), None);
+    }
+}

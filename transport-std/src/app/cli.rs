@@ -1,0 +1,141 @@
+//! The command line shared by `feige` and `feige-smol`, so either binary can stand in for the other.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+
+use clap::{Args, Parser, Subcommand};
+
+/// feige: a hybrid peer-to-peer messenger. A coordinator server tracks who is online; clients
+/// chat with each other directly over UDP.
+#[derive(Debug, Parser)]
+#[command(version, propagate_version = true)]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const CHAT_HELP: &str = "\
+Commands (one per line on stdin):
+  /msg NAME TEXT   send TEXT to NAME (the longest online name the line starts with)
+  /list            show who is online
+  /quit            log out and exit (so does the end of input, and Ctrl-C)
+
+Exit status: 0 after logging out, 3 if the login failed, 4 if the server session was lost,
+1 on a local error (the UDP socket cannot be bound), 2 on bad arguments.";
+
+/// The three things the binary does.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the coordinator server (presence only: it never sees chat messages).
+    Server(ServerArgs),
+    /// Log in as NAME and chat; commands on stdin: `/msg NAME TEXT`, `/list`, `/quit`.
+    #[command(after_help = CHAT_HELP)]
+    Chat(ChatArgs),
+    /// Run a server and three scripted clients on loopback, narrate what happens, then exit.
+    Demo,
+}
+
+/// `feige server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// UDP address for logins and logouts (port 0 picks any free port).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9000")]
+    pub udp: SocketAddr,
+    /// TCP address for the clients' sessions (port 0 picks any free port).
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:9001")]
+    pub tcp: SocketAddr,
+    /// Print one JSON object per line on stdout (first `listening`, then one per server event).
+    #[arg(long)]
+    pub json: bool,
+    /// Drop a TCP session whose unsent output exceeds this many bytes (a slow consumer).
+    #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
+    pub max_queued_bytes: usize,
+}
+
+/// `feige chat`.
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The name to log in with (1-32 characters; no `,`, `;` or control characters).
+    pub name: String,
+    /// The server's UDP address (`host:port`, IPv6 as `[::1]:9000`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9000")]
+    pub server: String,
+    /// Local UDP address for the login and all chat traffic [default: any IP of the server's
+    /// family, any free port].
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<SocketAddr>,
+    /// Print one JSON object per line on stdout for every event.
+    #[arg(long, conflicts_with = "plain")]
+    pub json: bool,
+    /// Print human lines with ASCII markers only (no `✓`, `✗`, `→`).
+    #[arg(long)]
+    pub plain: bool,
+}
+
+impl ChatArgs {
+    /// The server address: a literal, or the first address the host name resolves to.
+    pub fn server_addr(&self) -> io::Result<SocketAddr> {
+        if let Ok(addr) = self.server.parse() {
+            return Ok(addr);
+        }
+        self.server.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{} resolves to no address", self.server),
+            )
+        })
+    }
+
+    /// Where to bind the UDP socket: `--bind`, or any port on the unspecified IP of the server's
+    /// address family.
+    pub fn bind_addr(&self, server: SocketAddr) -> SocketAddr {
+        self.bind.unwrap_or_else(|| unspecified_for(server))
+    }
+}
+
+/// Port 0 on the unspecified IP of `peer`'s address family.
+pub fn unspecified_for(peer: SocketAddr) -> SocketAddr {
+    let ip = match peer {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_defaults_bind_to_the_server_family() {
+        let cli = Cli::parse_from(["feige", "chat", "alice", "--server", "[::1]:9000"]);
+        let Command::Chat(args) = cli.command else {
+            panic!("expected chat");
+        };
+        let server = args.server_addr().unwrap();
+        assert_eq!(args.bind_addr(server), "[::]:0".parse().unwrap());
+    }
+
+    #[test]
+    fn json_and_plain_conflict() {
+        assert!(Cli::try_parse_from(["feige", "chat", "a", "--json", "--plain"]).is_err());
+    }
+
+    #[test]
+    fn server_defaults() {
+        let cli = Cli::parse_from(["feige", "server"]);
+        let Command::Server(args) = cli.command else {
+            panic!("expected server");
+        };
+        assert_eq!(args.udp, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(args.tcp, "0.0.0.0:9001".parse().unwrap());
+        assert!(!args.json);
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,289 @@
+//! `feige demo`: a server and three scripted clients on loopback, narrated for a person. The
+//! script is written against [`DemoTransport`], so each transport runs the very same story.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use feige_core::client::ClientEvent;
+use feige_core::wire::Name;
+
+use super::chat::ChatEvent;
+use super::render::{self, Format};
+
+/// The whole demo must finish within this; past it, it fails (and the process exits, see [`run`]).
+const DEMO_BUDGET: Duration = Duration::from_secs(20);
+
+/// What the demo needs from a transport.
+pub trait DemoTransport {
+    /// Starts a server on loopback, any free ports; returns its UDP and TCP addresses.
+    fn start_server(&mut self) -> io::Result<(SocketAddr, SocketAddr)>;
+    /// Starts a client logging in as `name`; its events go to `events`.
+    fn start_client(
+        &mut self,
+        name: Name,
+        server: SocketAddr,
+        events: Sender<ChatEvent>,
+    ) -> io::Result<Box<dyn ChatControl>>;
+    /// Ends everything started (clients log out, the server shuts down), waiting at most until
+    /// `deadline`.
+    fn stop(&mut self, deadline: Instant);
+}
+
+/// Types commands into one running client.
+pub trait ChatControl {
+    /// One command line, as a user would type it.
+    fn line(&self, line: &str);
+}
+
+/// Why the demo failed.
+#[derive(Debug)]
+pub struct DemoError(String);
+
+impl fmt::Display for DemoError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DemoError {}
+
+impl From<io::Error> for DemoError {
+    fn from(e: io::Error) -> Self {
+        DemoError(format!("I/O error: {e}"))
+    }
+}
+
+/// Runs the story on `transport`, narrating to `out`. A watchdog ends the process with status 1
+/// should anything hang well past the budget, so the demo can never block a CI run; it stands
+/// down when the demo returns.
+pub fn run(transport: &mut dyn DemoTransport, out: &mut dyn Write) -> Result<(), DemoError> {
+    let deadline = Instant::now() + DEMO_BUDGET;
+    let (_watching, finished) = mpsc::channel::<()>();
+    let _ = thread::Builder::new()
+        .name("demo-watchdog".into())
+        .spawn(move || {
+            let grace = DEMO_BUDGET + Duration::from_secs(5);
+            if finished.recv_timeout(grace) == Err(RecvTimeoutError::Timeout) {
+                eprintln!("feige demo: still running after {grace:?}; giving up");
+                std::process::exit(1);
+            }
+        });
+    let mut demo = Demo {
+        transport,
+        out,
+        actors: Vec::new(),
+        deadline,
+        server: None,
+    };
+    let result = demo.story();
+    demo.transport.stop(Instant::now() + Duration::from_secs(3));
+    demo.flush_backlog();
+    match &result {
+        Ok(()) => demo.say("\n== the demo ran to the end: every step happened as expected =="),
+        Err(e) => demo.say(&format!("\n== the demo failed: {e} ==")),
+    }
+    result
+}
+
+struct Actor {
+    name: Name,
+    control: Box<dyn ChatControl>,
+    events: Receiver<ChatEvent>,
+}
+
+struct Demo<'a> {
+    transport: &'a mut dyn DemoTransport,
+    out: &'a mut dyn Write,
+    actors: Vec<Actor>,
+    deadline: Instant,
+    server: Option<SocketAddr>,
+}
+
+/// Indices into `Demo::actors`.
+const ALICE: usize = 0;
+const BOB: usize = 1;
+const XIAOMING: usize = 2;
+
+impl Demo<'_> {
+    fn story(&mut self) -> Result<(), DemoError> {
+        self.say("== feige demo: one server and three clients on loopback ==");
+        let (udp, tcp) = self.transport.start_server()?;
+        self.server = Some(udp);
+        self.say(&format!(
+            "server {}",
+            render::listening(udp, tcp, Format::Human)
+        ));
+
+        self.step("alice logs in");
+        self.join("alice")?;
+        self.expect(ALICE, "alice to be logged in", is_logged_in)?;
+
+        self.step("bob logs in; alice sees him join");
+        self.join("bob")?;
+        self.expect(BOB, "bob to be logged in", is_logged_in)?;
+        self.expect(ALICE, "alice to see bob join", |e| joined(e, "bob"))?;
+
+        self.step("小明 logs in; alice and bob see him join");
+        self.join("小明")?;
+        self.expect(XIAOMING, "小明 to be logged in", is_logged_in)?;
+        self.expect(ALICE, "alice to see 小明 join", |e| joined(e, "小明"))?;
+        self.expect(BOB, "bob to see 小明 join", |e| joined(e, "小明"))?;
+
+        self.step("alice asks for the list");
+        self.type_line(ALICE, "/list");
+        self.expect(
+            ALICE,
+            "alice's list of three",
+            |e| matches!(e, ChatEvent::Users(users) if users.len() == 3),
+        )?;
+
+        self.chat(ALICE, BOB, "hi bob, how are you?")?;
+        self.chat(BOB, ALICE, "fine, thanks: I'm talking to you peer to peer!")?;
+        self.chat(XIAOMING, ALICE, "你好，爱丽丝！我是小明。")?;
+        self.chat(ALICE, XIAOMING, "你好小明 👋")?;
+
+        self.step("bob logs out; alice and 小明 see him leave");
+        self.type_line(BOB, "/quit");
+        self.expect(BOB, "bob to be logged out", |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::LoggedOut))
+        })?;
+        self.expect(ALICE, "alice to see bob leave", |e| left(e, "bob"))?;
+        self.expect(XIAOMING, "小明 to see bob leave", |e| left(e, "bob"))?;
+
+        self.step("alice and 小明 log out");
+        for who in [ALICE, XIAOMING] {
+            self.type_line(who, "/quit");
+            self.expect(who, "a logout", |e| {
+                matches!(e, ChatEvent::Core(ClientEvent::LoggedOut))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn join(&mut self, name: &str) -> Result<(), DemoError> {
+        let name = Name::new(name).map_err(|e| DemoError(format!("bad demo name: {e}")))?;
+        let server = self
+            .server
+            .ok_or_else(|| DemoError("no server running".into()))?;
+        let (events, received) = mpsc::channel();
+        let control = self.transport.start_client(name.clone(), server, events)?;
+        self.actors.push(Actor {
+            name,
+            control,
+            events: received,
+        });
+        Ok(())
+    }
+
+    /// `from` sends `text` to `to`; it must reach `to` and come back acknowledged.
+    fn chat(&mut self, from: usize, to: usize, text: &str) -> Result<(), DemoError> {
+        let (from_name, to_name) = (self.name(from), self.name(to));
+        self.step(&format!("{from_name} writes to {to_name}: {text:?}"));
+        self.type_line(from, &format!("/msg {to_name} {text}"));
+        let what = format!("{from_name}'s message to be sent");
+        self.expect(from, &what, |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Sent { .. }))
+        })?;
+        let what = format!("{to_name} to receive it");
+        self.expect(to, &what, |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Message { from: f, text: t })
+                if f.as_str() == from_name && t == text)
+        })?;
+        let what = format!("{from_name} to see it delivered");
+        self.expect(from, &what, |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Delivered { to: t, .. }) if t.as_str() == to_name)
+        })?;
+        Ok(())
+    }
+
+    fn name(&self, who: usize) -> String {
+        self.actors
+            .get(who)
+            .map(|a| a.name.to_string())
+            .unwrap_or_default()
+    }
+
+    fn type_line(&mut self, who: usize, line: &str) {
+        let name = self.name(who);
+        self.say(&format!("[{name}] > {line}"));
+        if let Some(actor) = self.actors.get(who) {
+            actor.control.line(line);
+        }
+    }
+
+    /// Shows `who`'s events until one matches; fails on a terminal event or at the deadline.
+    fn expect(
+        &mut self,
+        who: usize,
+        what: &str,
+        matches: impl Fn(&ChatEvent) -> bool,
+    ) -> Result<ChatEvent, DemoError> {
+        loop {
+            let Some(actor) = self.actors.get(who) else {
+                return Err(DemoError(format!(
+                    "no client #{who} while waiting for {what}"
+                )));
+            };
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            let event = match actor.events.recv_timeout(left) {
+                Ok(event) => event,
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(DemoError(format!("timed out waiting for {what}")))
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(DemoError(format!("{} stopped before {what}", actor.name)))
+                }
+            };
+            let name = actor.name.to_string();
+            self.show(&name, &event);
+            if matches(&event) {
+                return Ok(event);
+            }
+            if event.outcome().is_some() {
+                return Err(DemoError(format!("{name}'s session ended before {what}")));
+            }
+        }
+    }
+
+    /// Shows whatever the clients reported after the last expectation.
+    fn flush_backlog(&mut self) {
+        let backlog: Vec<(String, ChatEvent)> = self
+            .actors
+            .iter()
+            .flat_map(|a| a.events.try_iter().map(|e| (a.name.to_string(), e)))
+            .collect();
+        for (name, event) in backlog {
+            self.show(&name, &event);
+        }
+    }
+
+    fn show(&mut self, name: &str, event: &ChatEvent) {
+        for line in render::chat_event(event, Format::Human).lines() {
+            self.say(&format!("[{name}] {line}"));
+        }
+    }
+
+    fn step(&mut self, title: &str) {
+        self.say(&format!("\n-- {title}"));
+    }
+
+    fn say(&mut self, line: &str) {
+        let _ = writeln!(self.out, "{line}").and_then(|()| self.out.flush());
+    }
+}
+
+fn is_logged_in(event: &ChatEvent) -> bool {
+    matches!(event, ChatEvent::Core(ClientEvent::LoggedIn { .. }))
+}
+
+fn joined(event: &ChatEvent, name: &str) -> bool {
+    matches!(event, ChatEvent::Core(ClientEvent::Joined(u)) if u.name.as_str() == name)
+}
+
+fn left(event: &ChatEvent, name: &str) -> bool {
+    matches!(event, ChatEvent::Core(ClientEvent::Left(u)) if u.name.as_str() == name)
+}

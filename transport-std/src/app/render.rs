@@ -1,0 +1,521 @@
+//! Events as output lines: one JSON object per line for programs (`--json`), or plain lines for a
+//! person. The JSON names and fields are those of the design (`docs/architecture.md`).
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+use feige_core::client::ClientEvent;
+use feige_core::server::ServerEvent;
+use feige_core::wire::UserEntry;
+use serde::Serialize;
+
+use super::chat::ChatEvent;
+
+/// How events are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    Json,
+    /// Lines for a person, with `✓`, `✗` and `→` markers.
+    Human,
+    /// Lines for a person, ASCII markers only.
+    Plain,
+}
+
+#[derive(Serialize)]
+struct UserJson<'a> {
+    name: &'a str,
+    endpoint: SocketAddr,
+}
+
+impl<'a> From<&'a UserEntry> for UserJson<'a> {
+    fn from(user: &'a UserEntry) -> Self {
+        UserJson {
+            name: user.name.as_str(),
+            endpoint: user.endpoint,
+        }
+    }
+}
+
+fn users_json(users: &[UserEntry]) -> Vec<UserJson<'_>> {
+    users.iter().map(UserJson::from).collect()
+}
+
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum ChatJson<'a> {
+    LoggedIn {
+        name: &'a str,
+        endpoint: SocketAddr,
+        users: Vec<UserJson<'a>>,
+    },
+    Users {
+        users: Vec<UserJson<'a>>,
+    },
+    Joined(UserJson<'a>),
+    Left(UserJson<'a>),
+    Message {
+        from: &'a str,
+        text: &'a str,
+    },
+    Sent {
+        to: &'a str,
+        id: u64,
+    },
+    Delivered {
+        to: &'a str,
+        id: u64,
+    },
+    Failed {
+        to: &'a str,
+        id: u64,
+        reason: &'a str,
+    },
+    LoginFailed {
+        reason: &'a str,
+    },
+    Disconnected {
+        reason: &'a str,
+    },
+    Error {
+        message: &'a str,
+    },
+    LoggedOut {},
+}
+
+impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
+    fn from(event: &'a ChatEvent) -> Self {
+        match event {
+            ChatEvent::Users(users) => ChatJson::Users {
+                users: users_json(users),
+            },
+            ChatEvent::Error(message) => ChatJson::Error { message },
+            ChatEvent::Core(core) => match core {
+                ClientEvent::LoggedIn { me, users } => ChatJson::LoggedIn {
+                    name: me.name.as_str(),
+                    endpoint: me.endpoint,
+                    users: users_json(users),
+                },
+                ClientEvent::Joined(user) => ChatJson::Joined(user.into()),
+                ClientEvent::Left(user) => ChatJson::Left(user.into()),
+                ClientEvent::Message { from, text } => ChatJson::Message {
+                    from: from.as_str(),
+                    text,
+                },
+                ClientEvent::Sent { to, id } => ChatJson::Sent {
+                    to: to.as_str(),
+                    id: id.0,
+                },
+                ClientEvent::Delivered { to, id } => ChatJson::Delivered {
+                    to: to.as_str(),
+                    id: id.0,
+                },
+                ClientEvent::Failed { to, id, reason } => ChatJson::Failed {
+                    to: to.as_str(),
+                    id: id.0,
+                    reason: reason.as_str(),
+                },
+                ClientEvent::LoginFailed(reason) => ChatJson::LoginFailed {
+                    reason: reason.as_str(),
+                },
+                ClientEvent::Disconnected(reason) => ChatJson::Disconnected {
+                    reason: reason.as_str(),
+                },
+                ClientEvent::LoggedOut => ChatJson::LoggedOut {},
+            },
+        }
+    }
+}
+
+/// Server output, `--json`. `listening` comes first; the others follow the core's
+/// [`ServerEvent`]s (documented in the crate docs).
+#[derive(Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+enum ServerJson<'a> {
+    Listening {
+        udp: SocketAddr,
+        tcp: SocketAddr,
+    },
+    Accepted {
+        name: &'a str,
+        from: SocketAddr,
+    },
+    Rejected {
+        from: SocketAddr,
+        reason: &'a str,
+    },
+    Joined {
+        name: &'a str,
+        endpoint: SocketAddr,
+    },
+    Left {
+        name: &'a str,
+        endpoint: SocketAddr,
+        reason: &'a str,
+    },
+    ConnectionRefused {
+        conn: u64,
+        reason: &'a str,
+    },
+}
+
+impl<'a> From<&'a ServerEvent> for ServerJson<'a> {
+    fn from(event: &'a ServerEvent) -> Self {
+        match event {
+            ServerEvent::Accepted { name, from } => ServerJson::Accepted {
+                name: name.as_str(),
+                from: *from,
+            },
+            ServerEvent::Rejected { from, reason } => ServerJson::Rejected {
+                from: *from,
+                reason: reason.as_str(),
+            },
+            ServerEvent::Joined { name, endpoint } => ServerJson::Joined {
+                name: name.as_str(),
+                endpoint: *endpoint,
+            },
+            ServerEvent::Left {
+                name,
+                endpoint,
+                reason,
+            } => ServerJson::Left {
+                name: name.as_str(),
+                endpoint: *endpoint,
+                reason: reason.as_str(),
+            },
+            ServerEvent::ConnectionRefused { conn, reason } => ServerJson::ConnectionRefused {
+                conn: conn.0,
+                reason: reason.as_str(),
+            },
+        }
+    }
+}
+
+fn to_json_line(value: &impl Serialize) -> String {
+    // These types hold only strings, numbers and addresses: serialising them cannot fail.
+    serde_json::to_string(value)
+        .unwrap_or_else(|e| format!(r#"{{"event":"error","message":"{e}"}}"#))
+}
+
+/// A chat event as text to print: one line with [`Format::Json`], one or more otherwise.
+pub fn chat_event(event: &ChatEvent, format: Format) -> String {
+    let marks = match format {
+        Format::Json => return to_json_line(&ChatJson::from(event)),
+        Format::Human => Marks::UNICODE,
+        Format::Plain => Marks::ASCII,
+    };
+    match event {
+        ChatEvent::Users(users) => online_list(users),
+        ChatEvent::Error(message) => format!("! {}", printable(message)),
+        ChatEvent::Core(core) => match core {
+            ClientEvent::LoggedIn { me, users } => format!(
+                "* logged in as {} ({})\n{}",
+                printable(me.name.as_str()),
+                me.endpoint,
+                online_list(users)
+            ),
+            ClientEvent::Joined(user) => {
+                format!(
+                    "* {} joined ({})",
+                    printable(user.name.as_str()),
+                    user.endpoint
+                )
+            }
+            ClientEvent::Left(user) => {
+                format!(
+                    "* {} left ({})",
+                    printable(user.name.as_str()),
+                    user.endpoint
+                )
+            }
+            ClientEvent::Message { from, text } => {
+                let indent = " ".repeat(from.as_str().chars().count() + 3);
+                let body = printable(text).replace('\n', &format!("\n{indent}"));
+                format!("<{}> {body}", printable(from.as_str()))
+            }
+            ClientEvent::Sent { to, id } => {
+                format!("{} sent to {} #{id}", marks.sent, printable(to.as_str()))
+            }
+            ClientEvent::Delivered { to, id } => {
+                format!("{} delivered to {} #{id}", marks.ok, printable(to.as_str()))
+            }
+            ClientEvent::Failed { to, id, reason } => format!(
+                "{} not delivered to {} #{id}: {reason}",
+                marks.failed,
+                printable(to.as_str())
+            ),
+            ClientEvent::LoginFailed(reason) => format!("! login failed: {reason}"),
+            ClientEvent::Disconnected(reason) => format!("! disconnected: {reason}"),
+            ClientEvent::LoggedOut => "* logged out".to_owned(),
+        },
+    }
+}
+
+/// The server's first line: where it listens.
+pub fn listening(udp: SocketAddr, tcp: SocketAddr, format: Format) -> String {
+    match format {
+        Format::Json => to_json_line(&ServerJson::Listening { udp, tcp }),
+        Format::Human | Format::Plain => format!("listening udp={udp} tcp={tcp}"),
+    }
+}
+
+/// A server event as one line.
+pub fn server_event(event: &ServerEvent, format: Format) -> String {
+    if format == Format::Json {
+        return to_json_line(&ServerJson::from(event));
+    }
+    match event {
+        ServerEvent::Accepted { name, from } => {
+            format!("accepted {} from {from}", printable(name.as_str()))
+        }
+        ServerEvent::Rejected { from, reason } => format!("rejected a login from {from}: {reason}"),
+        ServerEvent::Joined { name, endpoint } => {
+            format!("joined {} ({endpoint})", printable(name.as_str()))
+        }
+        ServerEvent::Left {
+            name,
+            endpoint,
+            reason,
+        } => format!("left {} ({endpoint}): {reason}", printable(name.as_str())),
+        ServerEvent::ConnectionRefused { conn, reason } => {
+            format!("refused connection #{}: {reason}", conn.0)
+        }
+    }
+}
+
+/// The markers in front of delivery lines.
+struct Marks {
+    sent: &'static str,
+    ok: &'static str,
+    failed: &'static str,
+}
+
+impl Marks {
+    const UNICODE: Marks = Marks {
+        sent: "→",
+        ok: "✓",
+        failed: "✗",
+    };
+    const ASCII: Marks = Marks {
+        sent: "->",
+        ok: "ok",
+        failed: "!!",
+    };
+}
+
+fn online_list(users: &[UserEntry]) -> String {
+    let mut out = format!("* online ({}):", users.len());
+    for (i, user) in users.iter().enumerate() {
+        let sep = if i == 0 { " " } else { ", " };
+        // Writing to a String cannot fail.
+        let _ = write!(
+            out,
+            "{sep}{} ({})",
+            printable(user.name.as_str()),
+            user.endpoint
+        );
+    }
+    out
+}
+
+/// Text from the network with control characters escaped, so a peer cannot drive the user's
+/// terminal; newlines stay (a message may span lines).
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use feige_core::client::{FailReason, LoginFailure, MessageId};
+    use feige_core::server::{ConnId, LeaveReason};
+    use feige_core::wire::{ErrorReason, Name, RejectReason};
+    use serde_json::{json, Value};
+
+    fn user(name: &str, ep: &str) -> UserEntry {
+        UserEntry::new(Name::new(name).unwrap(), ep.parse().unwrap())
+    }
+
+    fn json_of(event: ClientEvent) -> Value {
+        serde_json::from_str(&chat_event(&ChatEvent::Core(event), Format::Json)).unwrap()
+    }
+
+    #[test]
+    fn logged_in_lists_everyone_with_bracketed_ipv6() {
+        let me = user("alice", "[::1]:4000");
+        let users = vec![user("bob", "127.0.0.1:5000"), me.clone()];
+        assert_eq!(
+            json_of(ClientEvent::LoggedIn { me, users }),
+            json!({"event":"logged_in","name":"alice","endpoint":"[::1]:4000","users":[
+                {"name":"bob","endpoint":"127.0.0.1:5000"},{"name":"alice","endpoint":"[::1]:4000"}]})
+        );
+    }
+
+    #[test]
+    fn every_client_event_has_its_design_name_and_fields() {
+        let bob = Name::new("bob").unwrap();
+        let cases = [
+            (
+                ClientEvent::Joined(user("小明", "127.0.0.1:1")),
+                json!({"event":"joined","name":"小明","endpoint":"127.0.0.1:1"}),
+            ),
+            (
+                ClientEvent::Left(user("bob", "127.0.0.1:2")),
+                json!({"event":"left","name":"bob","endpoint":"127.0.0.1:2"}),
+            ),
+            (
+                ClientEvent::Message {
+                    from: bob.clone(),
+                    text: "hi, \"you\"\n".into(),
+                },
+                json!({"event":"message","from":"bob","text":"hi, \"you\"\n"}),
+            ),
+            (
+                ClientEvent::Sent {
+                    to: bob.clone(),
+                    id: MessageId(3),
+                },
+                json!({"event":"sent","to":"bob","id":3}),
+            ),
+            (
+                ClientEvent::Delivered {
+                    to: bob.clone(),
+                    id: MessageId(3),
+                },
+                json!({"event":"delivered","to":"bob","id":3}),
+            ),
+            (
+                ClientEvent::Failed {
+                    to: bob,
+                    id: MessageId(4),
+                    reason: FailReason::PeerOffline,
+                },
+                json!({"event":"failed","to":"bob","id":4,"reason":"peer-offline"}),
+            ),
+            (
+                ClientEvent::LoginFailed(LoginFailure::Rejected(RejectReason::NameTaken)),
+                json!({"event":"login_failed","reason":"name-taken"}),
+            ),
+            (ClientEvent::LoggedOut, json!({"event":"logged_out"})),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(json_of(event), expected);
+        }
+    }
+
+    #[test]
+    fn answers_are_json_too() {
+        let users = chat_event(
+            &ChatEvent::Users(vec![user("a", "127.0.0.1:1")]),
+            Format::Json,
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&users).unwrap(),
+            json!({"event":"users","users":[{"name":"a","endpoint":"127.0.0.1:1"}]})
+        );
+        let error = chat_event(&ChatEvent::Error("no such user".into()), Format::Json);
+        assert_eq!(
+            serde_json::from_str::<Value>(&error).unwrap(),
+            json!({"event":"error","message":"no such user"})
+        );
+    }
+
+    #[test]
+    fn json_is_one_line() {
+        let event = ChatEvent::Core(ClientEvent::Message {
+            from: Name::new("bob").unwrap(),
+            text: "a\nb\r\n".into(),
+        });
+        assert!(!chat_event(&event, Format::Json).contains('\n'));
+    }
+
+    #[test]
+    fn human_lines() {
+        let bob = Name::new("bob").unwrap();
+        let show = |e: ClientEvent| chat_event(&ChatEvent::Core(e), Format::Human);
+        assert_eq!(
+            show(ClientEvent::Joined(user("bob", "127.0.0.1:4000"))),
+            "* bob joined (127.0.0.1:4000)"
+        );
+        assert_eq!(
+            show(ClientEvent::Message {
+                from: bob.clone(),
+                text: "hi".into()
+            }),
+            "<bob> hi"
+        );
+        assert_eq!(
+            show(ClientEvent::Delivered {
+                to: bob.clone(),
+                id: MessageId(3)
+            }),
+            "✓ delivered to bob #3"
+        );
+        assert_eq!(
+            show(ClientEvent::LoginFailed(LoginFailure::Refused(
+                ErrorReason::IpMismatch
+            ))),
+            "! login failed: ip-mismatch"
+        );
+        let plain = chat_event(
+            &ChatEvent::Core(ClientEvent::Delivered {
+                to: bob,
+                id: MessageId(3),
+            }),
+            Format::Plain,
+        );
+        assert!(plain.is_ascii());
+    }
+
+    #[test]
+    fn control_characters_from_peers_are_escaped() {
+        let line = chat_event(
+            &ChatEvent::Core(ClientEvent::Message {
+                from: Name::new("eve").unwrap(),
+                text: "\u{1b}[2Jgone\nsecond".into(),
+            }),
+            Format::Human,
+        );
+        assert!(!line.contains('\u{1b}'));
+        assert_eq!(line, "<eve> \\u{1b}[2Jgone\n      second");
+    }
+
+    #[test]
+    fn server_lines() {
+        let left = ServerEvent::Left {
+            name: Name::new("bob").unwrap(),
+            endpoint: "127.0.0.1:2".parse().unwrap(),
+            reason: LeaveReason::SlowConsumer,
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&server_event(&left, Format::Json)).unwrap(),
+            json!({"event":"left","name":"bob","endpoint":"127.0.0.1:2","reason":"slow-consumer"})
+        );
+        let refused = ServerEvent::ConnectionRefused {
+            conn: ConnId(7),
+            reason: ErrorReason::LineTooLong,
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&server_event(&refused, Format::Json)).unwrap(),
+            json!({"event":"connection_refused","conn":7,"reason":"line-too-long"})
+        );
+        let udp = "127.0.0.1:9000".parse().unwrap();
+        let tcp = "[::1]:9001".parse().unwrap();
+        assert_eq!(
+            listening(udp, tcp, Format::Json),
+            r#"{"event":"listening","udp":"127.0.0.1:9000","tcp":"[::1]:9001"}"#
+        );
+        assert_eq!(
+            listening(udp, tcp, Format::Human),
+            "listening udp=127.0.0.1:9000 tcp=[::1]:9001"
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The driver end to end, in process: sockets on loopback, the test as a raw client.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use feige_core::server::{LeaveReason, ServerEvent};
+
+use super::{start, ServerOptions};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Logs `name` in by UDP and claims the login on a new TCP connection.
+fn log_in(udp: SocketAddr, name: &str) -> TcpStream {
+    let socket = UdpSocket::bind(loopback()).unwrap();
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let local = socket.local_addr().unwrap();
+    socket
+        .send_to(format!("login,{name},{local}").as_bytes(), udp)
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let (len, _) = socket.recv_from(&mut buf).unwrap();
+    let accept = std::str::from_utf8(&buf[..len]).unwrap();
+    let port: u16 = accept
+        .trim()
+        .strip_prefix("Accept,")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut tcp = TcpStream::connect(SocketAddr::new(udp.ip(), port)).unwrap();
+    tcp.set_read_timeout(Some(WAIT)).unwrap();
+    tcp.write_all(format!("login,{name},{local}\n").as_bytes())
+        .unwrap();
+    tcp
+}
+
+#[test]
+fn the_accept_announces_the_bound_tcp_port_and_the_snapshot_follows() {
+    let options = ServerOptions::new(loopback(), loopback());
+    let server = start(options, |_, _| {}, |_| {}).unwrap();
+    let tcp = log_in(server.udp_addr(), "alice");
+    let mut line = String::new();
+    BufReader::new(tcp).read_line(&mut line).unwrap();
+    assert!(line.starts_with("alice,127.0.0.1:"), "{line}");
+    assert!(line.ends_with(";end\n"), "{line}");
+    server.shutdown();
+}
+
+#[test]
+fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
+    let mut options = ServerOptions::new(loopback(), loopback());
+    // Not even the snapshot fits: the session is dropped as soon as it is established.
+    options.max_queued_bytes = 1;
+    let (events, received) = mpsc::channel();
+    let server = start(
+        options,
+        |_, _| {},
+        move |e| {
+            let _ = events.send(e);
+        },
+    )
+    .unwrap();
+    let tcp = log_in(server.udp_addr(), "slow");
+    let left = received
+        .iter()
+        .find(|e| matches!(e, ServerEvent::Left { .. }))
+        .unwrap();
+    assert!(
+        matches!(left, ServerEvent::Left { ref name, reason: LeaveReason::SlowConsumer, .. } if name.as_str() == "slow"),
+        "{left:?}"
+    );
+    let mut rest = String::new();
+    let _ = BufReader::new(tcp).read_line(&mut rest);
+    assert_eq!(rest, "", "the connection is closed, nothing sent");
+    server.shutdown();
+}
+
+#[test]
+fn shutdown_tells_every_session_and_ends() {
+    let options = ServerOptions::new(loopback(), loopback());
+    let server = start(options, |_, _| {}, |_| {}).unwrap();
+    let tcp = log_in(server.udp_addr(), "alice");
+    let mut reader = BufReader::new(tcp);
+    let mut snapshot = String::new();
+    reader.read_line(&mut snapshot).unwrap();
+    server.shutdown();
+    let mut last = String::new();
+    reader.read_line(&mut last).unwrap();
+    assert_eq!(last, "error,shutdown\n");
+}

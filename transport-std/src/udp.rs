@@ -1,0 +1,90 @@
+//! The UDP side shared by both drivers: a reader thread and address-family matching.
+
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// Big enough for any UDP datagram, so nothing arrives truncated.
+const MAX_DATAGRAM: usize = 65_536;
+
+/// How often a blocked reader looks at its stop flag.
+const STOP_POLL: Duration = Duration::from_millis(200);
+
+/// Reads datagrams and hands each to `deliver` until `stop` is set or `deliver` returns false
+/// (its owner is gone).
+pub fn spawn_reader(
+    socket: UdpSocket,
+    stop: Arc<AtomicBool>,
+    mut deliver: impl FnMut(SocketAddr, Vec<u8>) -> bool + Send + 'static,
+) -> io::Result<JoinHandle<()>> {
+    socket.set_read_timeout(Some(STOP_POLL))?;
+    thread::Builder::new()
+        .name("udp-reader".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; MAX_DATAGRAM];
+            while !stop.load(Ordering::Relaxed) {
+                match socket.recv_from(&mut buf) {
+                    Ok((len, from)) => {
+                        if !deliver(from, buf.get(..len).unwrap_or_default().to_vec()) {
+                            return;
+                        }
+                    }
+                    Err(e) if is_transient(&e) => {}
+                    Err(e) => {
+                        // An ICMP error reported on the socket, say: the socket itself is fine.
+                        tracing::debug!("udp receive: {e}");
+                        thread::sleep(Duration::from_millis(10));
+                    }
+                }
+            }
+        })
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+    )
+}
+
+/// Sends one datagram; a failure concerns that destination only, so it is logged, not fatal.
+pub fn send(socket: &UdpSocket, to: SocketAddr, data: &[u8]) {
+    let local_is_v6 = socket.local_addr().is_ok_and(|a| a.is_ipv6());
+    let to = in_family(to, local_is_v6);
+    if let Err(e) = socket.send_to(data, to) {
+        tracing::debug!("udp send to {to}: {e}");
+    }
+}
+
+/// `to` written in the socket's address family: an IPv6 socket reaches IPv4 peers through
+/// IPv4-mapped addresses, an IPv4 socket needs the plain IPv4 form of a mapped one.
+fn in_family(to: SocketAddr, socket_is_v6: bool) -> SocketAddr {
+    match (to, socket_is_v6) {
+        (SocketAddr::V4(v4), true) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
+        (SocketAddr::V6(v6), false) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => to,
+        },
+        _ => to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_matching() {
+        let v4: SocketAddr = "127.0.0.1:5".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5".parse().unwrap();
+        let v6: SocketAddr = "[::1]:5".parse().unwrap();
+        assert_eq!(in_family(v4, true), mapped);
+        assert_eq!(in_family(mapped, false), v4);
+        assert_eq!(in_family(v4, false), v4);
+        assert_eq!(in_family(v6, true), v6);
+        assert_eq!(in_family(v6, false), v6);
+    }
+}
