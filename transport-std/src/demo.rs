@@ -41,6 +41,7 @@ impl DemoTransport for StdDemo {
             name,
             server,
             bind: unspecified_for(server),
+            dialect: None,
         };
         let handle = client::start(options, move |event| {
             let _ = events.send(event);

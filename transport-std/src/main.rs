@@ -13,6 +13,7 @@ use feige_std::app::{demo, interrupt, logging};
 use feige_std::client::{self, ChatOptions};
 use feige_std::demo::StdDemo;
 use feige_std::server::{self, ServerOptions};
+use feige_std::tui;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -77,7 +78,11 @@ fn run_chat(args: &ChatArgs) -> ExitCode {
         name,
         server,
         bind: args.bind_addr(server),
+        dialect: args.dialect(),
     };
+    if tui::wanted(args.json, args.plain) {
+        return run_chat_ui(options);
+    }
     let started = client::start(options, move |event| {
         print_line(&render::chat_event(&event, format));
     });
@@ -105,6 +110,24 @@ fn run_chat(args: &ChatArgs) -> ExitCode {
         eprintln!("feige chat: cannot read stdin: {e}");
         handle.commander().quit();
     }
+    ExitCode::from(handle.wait().exit_code())
+}
+
+/// `chat` on a terminal: the full-screen UI instead of lines.
+fn run_chat_ui(options: ChatOptions) -> ExitCode {
+    let (server, bind) = (options.server, options.bind);
+    let (sender, inputs) = tui::channel();
+    let feed = tui::ChatFeed::new(sender.clone());
+    let handle = match client::start(options, move |event| feed.deliver(event)) {
+        Ok(handle) => handle,
+        Err(e) => {
+            eprintln!("feige chat: cannot bind {bind}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let commander = handle.commander();
+    interrupt::on_interrupt(move || commander.quit());
+    tui::show(server, handle.commander(), &inputs, &sender);
     ExitCode::from(handle.wait().exit_code())
 }
 

@@ -79,7 +79,7 @@ pub fn apply_command(client: &mut Client, now: Instant, line: &str) -> Option<Ch
 
 /// The local wall-clock time, `21:05:07`: a classic (textbook) peer shows it with each message,
 /// and the core reads no clock of its own.
-fn time_of_day() -> String {
+pub fn time_of_day() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
 }
 

@@ -4,6 +4,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use clap::{Args, Parser, Subcommand};
+use feige_core::wire::Dialect;
 
 /// feige: a hybrid peer-to-peer messenger. A coordinator server tracks who is online; clients
 /// chat with each other directly over UDP.
@@ -71,6 +72,10 @@ pub struct ChatArgs {
     /// Print human lines with ASCII markers only (no `✓`, `✗`, `→`).
     #[arg(long)]
     pub plain: bool,
+    /// Log in to a textbook (classic) server: UTF-16LE datagrams, the one-shot list, `talk`
+    /// chat with everyone, no keepalive.
+    #[arg(long)]
+    pub classic: bool,
 }
 
 impl ChatArgs {
@@ -85,6 +90,11 @@ impl ChatArgs {
                 format!("{} resolves to no address", self.server),
             )
         })
+    }
+
+    /// The dialect spoken to the server: `--classic` for a textbook one, else feige's own.
+    pub fn dialect(&self) -> Option<Dialect> {
+        self.classic.then_some(Dialect::Classic)
     }
 
     /// Where to bind the UDP socket: `--bind`, or any port on the unspecified IP of the server's
@@ -115,6 +125,19 @@ mod tests {
         };
         let server = args.server_addr().unwrap();
         assert_eq!(args.bind_addr(server), "[::]:0".parse().unwrap());
+    }
+
+    #[test]
+    fn classic_is_off_unless_asked() {
+        let chat = |args: &[&str]| match Cli::parse_from(args).command {
+            Command::Chat(args) => args.dialect(),
+            _ => panic!("expected chat"),
+        };
+        assert_eq!(chat(&["feige", "chat", "a"]), None);
+        assert_eq!(
+            chat(&["feige", "chat", "a", "--classic"]),
+            Some(Dialect::Classic)
+        );
     }
 
     #[test]

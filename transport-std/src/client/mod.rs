@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use feige_core::client::{Client, ClientConfig, ClientTransmit};
-use feige_core::wire::Name;
+use feige_core::client::{Client, ClientConfig, ClientTransmit, MessageId, SendError};
+use feige_core::wire::{Dialect, Name};
 
 use crate::app::chat::{self, ChatEvent, ChatOutcome};
 use crate::app::session_id;
@@ -40,6 +40,15 @@ pub struct ChatOptions {
     pub server: SocketAddr,
     /// The local UDP address to bind (login and all peer traffic use this one socket).
     pub bind: SocketAddr,
+    /// The server's dialect: `None` for feige's own, `Some(Dialect::Classic)` for a textbook one.
+    pub dialect: Option<Dialect>,
+}
+
+/// A message to send for the terminal UI, and where the result of `send_message` goes.
+struct SendRequest {
+    to: String,
+    text: String,
+    reply: Box<dyn FnOnce(Result<MessageId, SendError>) + Send>,
 }
 
 enum Input {
@@ -50,6 +59,7 @@ enum Input {
     TcpLost { attempt: u64 },
     Line(String),
     Quit,
+    Send(SendRequest),
 }
 
 /// Sends the user's commands to a running client; cheap to clone.
@@ -65,6 +75,21 @@ impl ChatCommander {
     /// Logs out properly (Ctrl-C, end of input). Harmless once the session has ended.
     pub fn quit(&self) {
         let _ = self.0.send(Input::Quit);
+    }
+
+    /// Sends `text` to `to` as `/msg` does; `reply` gets the result (the message's id, or
+    /// why it was refused) on the client's side, before any event about that message.
+    pub fn send_message(
+        &self,
+        to: &str,
+        text: &str,
+        reply: impl FnOnce(Result<MessageId, SendError>) + Send + 'static,
+    ) {
+        let _ = self.0.send(Input::Send(SendRequest {
+            to: to.to_owned(),
+            text: text.to_owned(),
+            reply: Box::new(reply),
+        }));
     }
 }
 
@@ -114,7 +139,10 @@ pub fn start(
     udp::spawn_reader(socket.try_clone()?, Arc::clone(&stop), move |from, data| {
         datagrams.send(Input::Datagram { from, data }).is_ok()
     })?;
-    let config = ClientConfig::new(options.name, options.server, local, session_id::fresh());
+    let config = ClientConfig {
+        dialect: options.dialect,
+        ..ClientConfig::new(options.name, options.server, local, session_id::fresh())
+    };
     let inputs = tx.clone();
     let owner = thread::Builder::new()
         .name("client".into())
@@ -204,6 +232,10 @@ impl Owner {
                 }
             }
             Input::Quit => self.client.logout(now),
+            Input::Send(SendRequest { to, text, reply }) => {
+                let stamp = chat::time_of_day();
+                reply(self.client.send_message_stamped(now, &to, &text, &stamp));
+            }
             // Input from an abandoned TCP session.
             Input::Connected { .. }
             | Input::ConnectFailed { .. }
