@@ -35,4 +35,5 @@ mod conn;
 pub mod demo;
 mod inbox;
 pub mod server;
+pub mod tui;
 mod udp;
