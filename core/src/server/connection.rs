@@ -41,9 +41,7 @@ impl Server {
         };
         match (role, line) {
             (_, Err(WireError::TooLong)) => self.refuse(conn, ErrorReason::LineTooLong),
-            (Role::Unclaimed { .. }, Ok(ClientLine::Login(entry))) => {
-                self.claim(now, conn, &entry.name)
-            }
+            (Role::Unclaimed { .. }, Ok(ClientLine::Login(entry))) => self.claim(now, conn, &entry),
             (Role::Unclaimed { .. }, _) => self.refuse(conn, ErrorReason::BadLine),
             (Role::Session { epoch, .. }, Ok(ClientLine::Ping)) => {
                 self.touch(now, epoch);
@@ -64,9 +62,14 @@ impl Server {
     }
 
     /// Binds the connection to the pending login of `name`, if it came from the same IP.
-    fn claim(&mut self, now: Instant, conn: ConnId, name: &Name) {
+    fn claim(&mut self, now: Instant, conn: ConnId, claim: &UserEntry) {
+        let name = &claim.name;
         // A classic login is bound by silence only: its client never sends a claim.
-        let Some(pending) = self.pending.get(name).filter(|p| !p.classic) else {
+        let Some(pending) = self
+            .pending
+            .get(name)
+            .filter(|p| !p.classic && p.declared == claim.endpoint)
+        else {
             return self.refuse(conn, ErrorReason::NoPendingLogin);
         };
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
@@ -91,27 +94,29 @@ impl Server {
         }
     }
 
-    /// A connection that has said nothing for a while is taken for a seed-faithful client: it
-    /// gets the one pending login from its IP, if there is exactly one.
+    /// A connection from an IP whose pending logins are all classic is a textbook client come
+    /// for its list: it never speaks first, so it is served at once.
+    pub(super) fn claim_classic_at_once(&mut self, now: Instant, conn: ConnId) {
+        self.claim_classic_by_silence(now, conn, true);
+    }
+
+    /// A connection that has said nothing for a while is a textbook client whose IP also has
+    /// native logins pending: it gets the oldest classic login from its IP. A native login is
+    /// never bound by silence — on a shared host that would hand one client's login to another
+    /// client's connection.
     pub(super) fn claim_silent(&mut self, now: Instant, conn: ConnId) {
-        let Some(c) = self.conns.get(&conn) else {
-            return;
-        };
-        if c.role != (Role::Unclaimed { silent: true }) {
-            return;
-        }
-        let only = match self.pending_by_ip.get(&c.peer.ip()) {
-            Some(names) if names.len() == 1 => names.iter().next().cloned(),
-            _ => None,
-        };
-        if let Some(name) = only {
-            self.bind(now, conn, &name);
+        let silent = self
+            .conns
+            .get(&conn)
+            .is_some_and(|c| c.role == (Role::Unclaimed { silent: true }));
+        if silent {
+            self.claim_classic_by_silence(now, conn, false);
         }
     }
 
-    /// A new connection from an IP whose pending logins are all classic is a textbook client
-    /// come for its list: it never speaks first, so it is served at once, oldest login first.
-    pub(super) fn claim_classic_at_once(&mut self, now: Instant, conn: ConnId) {
+    /// Binds `conn` to the oldest classic login pending from its IP; with `only_classic`, only
+    /// when no native login from that IP is pending.
+    fn claim_classic_by_silence(&mut self, now: Instant, conn: ConnId, only_classic: bool) {
         let Some(ip) = self.conns.get(&conn).map(|c| c.peer.ip()) else {
             return;
         };
@@ -126,7 +131,8 @@ impl Server {
                         oldest = Some((p.epoch, name));
                     }
                 }
-                _ => return,
+                _ if only_classic => return,
+                _ => {}
             }
         }
         if let Some((_, name)) = oldest {

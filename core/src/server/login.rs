@@ -19,6 +19,8 @@ use super::{LeaveReason, Server, ServerEvent, ServerTransmit};
 struct Origin {
     /// The endpoint listed for the user, and where `Accept`/`Reject` go.
     listed: SocketAddr,
+    /// The endpoint the login declared.
+    declared: SocketAddr,
     classic: bool,
 }
 
@@ -31,6 +33,7 @@ impl Server {
             Ok(ClientDatagram::Login(entry)) => {
                 let origin = Origin {
                     listed: from,
+                    declared: entry.endpoint,
                     classic: false,
                 };
                 self.login(now, origin, entry.name)
@@ -42,6 +45,7 @@ impl Server {
                 if data.starts_with(b"login,") {
                     let origin = Origin {
                         listed: from,
+                        declared: from,
                         classic: false,
                     };
                     self.reject(origin, reject_reason(e));
@@ -59,6 +63,7 @@ impl Server {
                 self.refresh_classic(now, &entry.name, entry.endpoint);
                 let origin = Origin {
                     listed: entry.endpoint,
+                    declared: entry.endpoint,
                     classic: true,
                 };
                 self.login(now, origin, entry.name)
@@ -81,9 +86,17 @@ impl Server {
             Some(_) => true,
             None => false,
         };
-        if let Some(pending) = self.pending.get(&name) {
-            if pending.listed == origin.listed && pending.classic == origin.classic {
+        if let Some(pending) = self.pending.get_mut(&name) {
+            let same = pending.listed == origin.listed
+                && pending.declared == origin.declared
+                && pending.classic == origin.classic;
+            if same {
+                pending.expires = now + self.config.pending_timeout;
                 self.accept(origin);
+                self.events.push_back(ServerEvent::Accepted {
+                    name,
+                    from: origin.listed,
+                });
             } else {
                 self.reject(origin, RejectReason::NameTaken);
             }
@@ -104,7 +117,9 @@ impl Server {
             Pending {
                 epoch,
                 listed: origin.listed,
+                declared: origin.declared,
                 classic: origin.classic,
+                expires: now + self.config.pending_timeout,
             },
         );
         self.timers.push(
@@ -147,9 +162,16 @@ impl Server {
         }
     }
 
-    pub(super) fn expire_pending(&mut self, name: &Name, epoch: Epoch) {
-        if self.pending.get(name).is_some_and(|p| p.epoch == epoch) {
+    pub(super) fn expire_pending(&mut self, now: Instant, name: &Name, epoch: Epoch) {
+        let Some(pending) = self.pending.get(name).filter(|p| p.epoch == epoch) else {
+            return;
+        };
+        if pending.expires <= now {
             self.take_pending(name);
+        } else {
+            let at = pending.expires;
+            let name = name.clone();
+            self.timers.push(at, Timer::PendingExpiry { name, epoch });
         }
     }
 

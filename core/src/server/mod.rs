@@ -157,7 +157,7 @@ impl Server {
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
-                Timer::PendingExpiry { name, epoch } => self.expire_pending(&name, epoch),
+                Timer::PendingExpiry { name, epoch } => self.expire_pending(now, &name, epoch),
                 Timer::SilentClaim { conn } => self.claim_silent(now, conn),
                 Timer::ClaimDeadline { conn } => {
                     if self.is_unclaimed(conn) {

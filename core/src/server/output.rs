@@ -91,7 +91,8 @@ impl fmt::Display for LeaveReason {
 /// What happened, for the operator's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ServerEvent {
-    /// A login was accepted by UDP and waits for its TCP claim.
+    /// A login was accepted by UDP (again, for a repeated login: its window starts anew) and
+    /// waits for its TCP claim.
     Accepted {
         /// The user.
         name: Name,

@@ -18,7 +18,12 @@ pub(crate) struct Pending {
     /// The endpoint peers will be told: the datagram's source for a native client, the declared
     /// endpoint for a classic one (which sends from throw-away ports).
     pub(crate) listed: SocketAddr,
+    /// The endpoint the login declared: the TCP claim must name the same one, so another
+    /// client on the same host cannot take this login with a claim of the same name.
+    pub(crate) declared: SocketAddr,
     pub(crate) classic: bool,
+    /// A repeated login pushes this back, so its `Accept` never arrives after the expiry.
+    pub(crate) expires: Instant,
 }
 
 /// Someone online.

@@ -266,25 +266,65 @@ fn claim_errors_close_the_connection() {
 }
 
 #[test]
-fn silent_connection_gets_the_only_pending_login_from_its_ip() {
+fn a_silent_connection_never_takes_a_native_login() {
     let mut h = Harness::new();
     h.datagram("127.0.0.1:5000", "login,seed,127.0.0.1:5000");
-    let c = h.open("127.0.0.1:40000");
-    assert_eq!(h.drain(), vec![]);
-    h.advance(Duration::from_millis(500));
-    assert_eq!(h.drain(), vec![send(c, "seed,127.0.0.1:5000;end\n")]);
-}
-
-#[test]
-fn silent_connection_with_two_pending_logins_must_claim_or_time_out() {
-    let mut h = Harness::new();
-    h.datagram("127.0.0.1:5000", "login,a,127.0.0.1:5000");
-    h.datagram("127.0.0.1:5001", "login,b,127.0.0.1:5001");
     let c = h.open("127.0.0.1:40000");
     h.advance(Duration::from_secs(1));
     assert_eq!(h.drain(), vec![]);
     h.advance(Duration::from_secs(9));
     assert_eq!(h.drain(), vec![send(c, "error,claim-timeout\n"), close(c)]);
+}
+
+#[test]
+fn a_claim_must_name_the_endpoint_its_login_declared() {
+    let mut h = Harness::new();
+    h.datagram("127.0.0.1:5000", "login,alice,127.0.0.1:5000");
+    // Another client on the same host, claiming the same name for itself.
+    let c = h.open("127.0.0.1:40000");
+    assert_eq!(
+        h.bytes(c, "login,alice,127.0.0.1:5001\n"),
+        vec![send(c, "error,no-pending-login\n"), close(c)]
+    );
+    let c = h.open("127.0.0.1:40001");
+    assert_eq!(
+        h.bytes(c, "login,alice,127.0.0.1:5000\n"),
+        vec![send(c, "alice,127.0.0.1:5000;end\n")]
+    );
+}
+
+#[test]
+fn a_repeated_login_keeps_its_pending_window_open() {
+    let mut h = Harness::new();
+    h.datagram("127.0.0.1:5000", "login,alice,127.0.0.1:5000");
+    h.advance(Duration::from_secs(8));
+    h.datagram("127.0.0.1:5000", "login,alice,127.0.0.1:5000");
+    h.advance(Duration::from_secs(8));
+    assert_eq!(h.server.stats().pending, 1);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.server.stats().pending, 0);
+}
+
+#[test]
+fn a_silent_connection_gets_the_classic_login_beside_native_ones() {
+    let mut h = Harness::new();
+    h.datagram("127.0.0.2:6000", "login,new,127.0.0.2:6000");
+    h.classic("127.0.0.2:1", "login,old,127.0.0.2:43300");
+    let c = h.open("127.0.0.2:40000");
+    assert_eq!(h.drain(), vec![]);
+    h.advance(Duration::from_millis(500));
+    let list = classic_list("old,127.0.0.2:43300;end");
+    assert_eq!(
+        h.drain(),
+        vec![
+            ServerTransmit::Send {
+                conn: c,
+                data: Bytes::from(list)
+            },
+            close(c)
+        ]
+    );
+    assert_eq!(h.server.stats().pending, 1);
 }
 
 #[test]

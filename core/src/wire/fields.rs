@@ -2,7 +2,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use nom::bytes::complete::take_till;
 use nom::character::complete::char;
 use nom::combinator::eof;
 use nom::{IResult, Parser};
@@ -21,9 +20,12 @@ pub fn utf8(data: &[u8]) -> Result<&str, WireError> {
     std::str::from_utf8(data).map_err(|_| WireError::NotUtf8)
 }
 
-/// A field: everything up to the next `,` or `;` (which no field may hold).
+/// A field: everything up to the next `,` or `;` (which no field may hold). Both are ASCII, so
+/// a byte search is exact on UTF-8 and far cheaper than decoding every character.
 pub fn field(input: &str) -> IResult<&str, &str> {
-    take_till(|c| c == ',' || c == ';').parse(input)
+    let end = memchr::memchr2(b',', b';', input.as_bytes()).unwrap_or(input.len());
+    // `end` is at an ASCII byte or the end, so both halves are on character boundaries.
+    Ok((&input[end..], &input[..end]))
 }
 
 /// `,` then a field; `what` names the field in the error when it is missing.
@@ -35,10 +37,11 @@ pub fn next_field<'a>(input: &'a str, what: &'static str) -> Result<(&'a str, &'
 
 /// `,` then a name: everything up to the next `,`, so a `;` inside is reported as a bad name.
 pub fn next_name_field(input: &str) -> Result<(&str, &str), WireError> {
-    let sep: IResult<&str, char> = char(',').parse(input);
-    let (rest, _) = sep.map_err(|_| WireError::MissingField("name"))?;
-    let name: IResult<&str, &str> = take_till(|c| c == ',').parse(rest);
-    name.map_err(|_| WireError::MissingField("name"))
+    let rest = input
+        .strip_prefix(',')
+        .ok_or(WireError::MissingField("name"))?;
+    let end = memchr::memchr(b',', rest.as_bytes()).unwrap_or(rest.len());
+    Ok((&rest[end..], &rest[..end]))
 }
 
 /// Splits the kind keyword (first field) from the rest of a message.

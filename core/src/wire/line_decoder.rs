@@ -58,7 +58,7 @@ impl LineDecoder {
             return Some(Err(LineTooLong));
         }
         let from = self.scanned.max(self.start);
-        match self.buf[from..].iter().position(|&b| b == b'\n') {
+        match memchr::memchr(b'\n', &self.buf[from..]) {
             Some(offset) => {
                 let end = from + offset;
                 let line_start = self.start;
@@ -94,7 +94,7 @@ impl LineDecoder {
     }
 
     fn has_newline_after_scan(&self) -> bool {
-        self.buf[self.scanned.max(self.start)..].contains(&b'\n')
+        memchr::memchr(b'\n', &self.buf[self.scanned.max(self.start)..]).is_some()
     }
 
     fn break_stream(&mut self) {
