@@ -1,0 +1,240 @@
+//! What a run observed, for the invariant checker, and a hash of the whole trace, for the
+//! determinism check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::net::SocketAddr;
+
+use feige_core::client::{ClientEvent, MessageId};
+use feige_core::server::{ConnId, ServerEvent};
+use feige_core::wire::Name;
+
+use super::agenda::SimTime;
+use super::event::IncId;
+
+/// The input during which a machine produced an output; shown messages and deliveries are only
+/// legitimate during a datagram from the right source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A datagram from this source.
+    Datagram(SocketAddr),
+    /// Bytes, an open or a close on a TCP connection.
+    Tcp(ConnId),
+    /// A timeout.
+    Timer,
+    /// A user command (start, send, logout).
+    Command,
+}
+
+/// A client event and when and how it came.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub event: ClientEvent,
+    /// During which input.
+    pub via: Via,
+}
+
+/// A server event and when and how it came.
+#[derive(Debug, Clone)]
+pub struct ServerSeen {
+    /// When.
+    pub at: SimTime,
+    /// What.
+    pub event: ServerEvent,
+    /// During which input.
+    pub via: Via,
+    /// For a join: the connection that got the newcomer's snapshot, i.e. carries the session.
+    pub session: Option<ConnId>,
+}
+
+/// A chat message a client accepted to send.
+#[derive(Debug, Clone)]
+pub struct Chat {
+    /// The sending incarnation.
+    pub sender: IncId,
+    /// The recipient's name.
+    pub to: Name,
+    /// The handle `send_message` gave.
+    pub id: MessageId,
+    /// The text (unique in the run).
+    pub text: String,
+    /// When it was handed to the client.
+    pub sent_at: SimTime,
+    /// Sent on a calm network between settled peers: it must be delivered.
+    pub must_deliver: bool,
+    /// `(sid, seq)` as first seen on the wire.
+    pub wire: Option<(u64, u64)>,
+    /// When it first went on the wire.
+    pub first_tx: Option<SimTime>,
+}
+
+/// Everything a run recorded.
+#[derive(Debug, Default)]
+pub struct Journal {
+    trace: DefaultHasher,
+    /// Each incarnation's events, in order.
+    pub client_log: Vec<Vec<Seen>>,
+    /// The server's events, in order.
+    pub server_log: Vec<ServerSeen>,
+    /// Every message a client accepted.
+    pub chats: Vec<Chat>,
+    /// Message index by text.
+    by_text: BTreeMap<String, usize>,
+    /// Message index by (sender, id).
+    by_id: BTreeMap<(IncId, MessageId), usize>,
+    /// Acks clients really sent: (acker, sid, seq).
+    pub acks: BTreeSet<(IncId, u64, u64)>,
+    /// Violations noticed while running (the checker adds the rest).
+    pub anomalies: Vec<String>,
+    /// Datagrams, chunks and events processed (a size figure for reports).
+    pub steps: u64,
+}
+
+impl Journal {
+    /// Mixes one step into the trace hash.
+    pub fn trace(&mut self, at: SimTime, tag: &str, payload: &[u8]) {
+        self.trace_keyed(at, tag, &(), payload);
+    }
+
+    /// Mixes one step about `key` (an address, a connection) into the trace hash.
+    pub fn trace_keyed<K: Hash + ?Sized>(
+        &mut self,
+        at: SimTime,
+        tag: &str,
+        key: &K,
+        payload: &[u8],
+    ) {
+        self.steps += 1;
+        at.hash(&mut self.trace);
+        tag.hash(&mut self.trace);
+        key.hash(&mut self.trace);
+        payload.hash(&mut self.trace);
+    }
+
+    /// The trace hash so far.
+    pub fn trace_hash(&self) -> u64 {
+        self.trace.finish()
+    }
+
+    /// Records a client event.
+    pub fn client_event(&mut self, at: SimTime, inc: IncId, event: ClientEvent, via: Via) {
+        self.trace_keyed(at, "client-event", &inc, b"");
+        hash_client_event(&event, &mut self.trace);
+        if self.client_log.len() <= inc.0 {
+            self.client_log.resize_with(inc.0 + 1, Vec::new);
+        }
+        if let Some(log) = self.client_log.get_mut(inc.0) {
+            log.push(Seen { at, event, via });
+        }
+    }
+
+    /// Records a server event.
+    pub fn server_event(
+        &mut self,
+        at: SimTime,
+        event: ServerEvent,
+        via: Via,
+        session: Option<ConnId>,
+    ) {
+        self.trace(at, "server-event", b"");
+        hash_server_event(&event, &mut self.trace);
+        self.server_log.push(ServerSeen {
+            at,
+            event,
+            via,
+            session,
+        });
+    }
+
+    /// Records a message a client accepted.
+    pub fn chat(&mut self, chat: Chat) {
+        let index = self.chats.len();
+        self.by_text.insert(chat.text.clone(), index);
+        self.by_id.insert((chat.sender, chat.id), index);
+        self.chats.push(chat);
+    }
+
+    /// The message with this text.
+    pub fn chat_by_text(&self, text: &str) -> Option<usize> {
+        self.by_text.get(text).copied()
+    }
+
+    /// The message with this handle.
+    pub fn chat_by_id(&self, sender: IncId, id: MessageId) -> Option<usize> {
+        self.by_id.get(&(sender, id)).copied()
+    }
+
+    /// Notes a violation seen while running.
+    pub fn anomaly(&mut self, at: SimTime, what: String) {
+        self.anomalies.push(format!("[{}] {what}", fmt_time(at)));
+    }
+}
+
+/// Mixes a client event into a hasher (the event types do not implement `Hash`; formatting them
+/// with `Debug` would dominate the run time).
+fn hash_client_event(event: &ClientEvent, h: &mut impl Hasher) {
+    std::mem::discriminant(event).hash(h);
+    match event {
+        ClientEvent::LoggedIn { me, users } => {
+            me.hash(h);
+            users.hash(h);
+        }
+        ClientEvent::Joined(e) | ClientEvent::Left(e) => e.hash(h),
+        ClientEvent::Message { from, text } => {
+            from.as_str().hash(h);
+            text.hash(h);
+        }
+        ClientEvent::Sent { to, id } | ClientEvent::Delivered { to, id } => {
+            to.as_str().hash(h);
+            id.hash(h);
+        }
+        ClientEvent::Failed { to, id, reason } => {
+            to.as_str().hash(h);
+            id.hash(h);
+            reason.as_str().hash(h);
+        }
+        ClientEvent::LoginFailed(f) => f.as_str().hash(h),
+        ClientEvent::Disconnected(r) => r.as_str().hash(h),
+        ClientEvent::LoggedOut => {}
+    }
+}
+
+/// Mixes a server event into a hasher.
+fn hash_server_event(event: &ServerEvent, h: &mut impl Hasher) {
+    std::mem::discriminant(event).hash(h);
+    match event {
+        ServerEvent::Accepted { name, from } => {
+            name.as_str().hash(h);
+            from.hash(h);
+        }
+        ServerEvent::Rejected { from, reason } => {
+            from.hash(h);
+            reason.hash(h);
+        }
+        ServerEvent::Joined { name, endpoint } => {
+            name.as_str().hash(h);
+            endpoint.hash(h);
+        }
+        ServerEvent::Left {
+            name,
+            endpoint,
+            reason,
+        } => {
+            name.as_str().hash(h);
+            endpoint.hash(h);
+            reason.as_str().hash(h);
+        }
+        ServerEvent::ConnectionRefused { conn, reason } => {
+            conn.hash(h);
+            reason.hash(h);
+        }
+    }
+}
+
+/// Simulated time as seconds with milliseconds, for messages.
+pub fn fmt_time(at: SimTime) -> String {
+    format!("{}.{:03}s", at.as_secs(), at.subsec_millis())
+}

@@ -1,0 +1,159 @@
+//! The deterministic network simulator (`feige_tests::sim`) over many seeds.
+//!
+//! - `FEIGE_SIM_BASE=<n>`: first seed of the seed ranges (default 0);
+//! - `FEIGE_SIM_SEED=<n>`: the `replay` test runs that one seed (`FEIGE_SIM_PARAMS=crowd`: with
+//!   200 users; `FEIGE_SIM_TRACE=1`: printing every step);
+//! - `FEIGE_SIM_SEEDS=<n>`: how many seeds the ignored `soak` runs (default 100,000);
+//! - `FEIGE_SIM_CROWD_SEEDS=<n>`: how many 200-user seeds run (default 1).
+
+use std::env;
+use std::time::Instant;
+
+use feige_tests::sim::{run, run_traced, Params, Report};
+
+/// Seeds run by the plain `cargo test`, split over several tests so they run in parallel.
+const SEEDS: u64 = 500;
+const SHARDS: u64 = 4;
+
+fn env_u64(key: &str) -> Option<u64> {
+    env::var(key).ok().and_then(|v| v.trim().parse().ok())
+}
+
+fn base() -> u64 {
+    env_u64("FEIGE_SIM_BASE").unwrap_or(0)
+}
+
+/// Runs `seeds`, then fails with the first failing seed's findings and the list of all failing
+/// seeds. Returns the reports for further checks.
+fn run_all(seeds: impl Iterator<Item = u64>, params: &Params) -> Vec<Report> {
+    let reports: Vec<Report> = seeds.map(|seed| run(seed, params)).collect();
+    let failing: Vec<&Report> = reports
+        .iter()
+        .filter(|r| !r.violations.is_empty())
+        .collect();
+    if let Some(first) = failing.first() {
+        let seeds: Vec<u64> = failing.iter().map(|r| r.seed).collect();
+        eprintln!("failing seeds ({}): {seeds:?}", seeds.len());
+        first.assert_clean();
+    }
+    reports
+}
+
+/// One shard of the many-seeds run; also proves the storm really exercised the machines.
+fn shard(index: u64) {
+    let per = SEEDS / SHARDS;
+    let start = base() + index * per;
+    let reports = run_all(start..start + per, &Params::small());
+    let total = |f: fn(&Report) -> usize| reports.iter().map(f).sum::<usize>();
+    let users = total(|r| r.users);
+    assert!(total(|r| r.incarnations) > users, "no one ever came back");
+    assert!(total(|r| r.delivered) > 0, "no message was ever delivered");
+    assert!(
+        total(|r| r.failed) > 0,
+        "no message ever failed: the storm is too mild"
+    );
+    assert!(total(|r| r.shown) > 0, "no message was ever shown");
+}
+
+#[test]
+fn seeds_shard_0() {
+    shard(0);
+}
+
+#[test]
+fn seeds_shard_1() {
+    shard(1);
+}
+
+#[test]
+fn seeds_shard_2() {
+    shard(2);
+}
+
+#[test]
+fn seeds_shard_3() {
+    shard(3);
+}
+
+/// Two hundred users: one seed here (a broadcast reaches everyone, so a run costs about as much
+/// as a hundred small ones); more with `FEIGE_SIM_CROWD_SEEDS`.
+#[test]
+fn crowd_of_200_users() {
+    let start = base();
+    let count = env_u64("FEIGE_SIM_CROWD_SEEDS").unwrap_or(1);
+    let reports = run_all(start..start + count, &Params::crowd());
+    assert!(reports.iter().all(|r| r.users == 200 && r.delivered > 0));
+}
+
+#[test]
+fn a_seed_replays_to_the_same_trace() {
+    let params = Params::small();
+    let first = run(7, &params);
+    let again = run(7, &params);
+    assert_eq!(first.trace_hash, again.trace_hash);
+    assert_eq!(first.steps, again.steps);
+    assert!(first.messages > 0, "seed 7 sent no message");
+    let other = run(8, &params);
+    assert_ne!(first.trace_hash, other.trace_hash);
+}
+
+/// With forged source addresses the protocol cannot tell a forger from the user it pretends to
+/// be: the checker must say so, proving its impersonation checks are live.
+#[test]
+fn the_checker_catches_a_forger_that_spoofs_addresses() {
+    let reports: Vec<Report> = (0..20).map(|seed| run(seed, &Params::spoofed())).collect();
+    let findings: Vec<&String> = reports.iter().flat_map(|r| &r.violations).collect();
+    assert!(
+        findings.iter().any(|f| f.contains("no one sent it")),
+        "no forged message was noticed: {findings:?}"
+    );
+    assert!(
+        findings.iter().any(|f| f.contains("forged ack believed")),
+        "no forged ack was noticed: {findings:?}"
+    );
+}
+
+/// Replays `FEIGE_SIM_SEED` (default 0) in setting `FEIGE_SIM_PARAMS` (default `small`),
+/// optionally traced.
+#[test]
+fn replay() {
+    let seed = env_u64("FEIGE_SIM_SEED").unwrap_or(0);
+    let name = env::var("FEIGE_SIM_PARAMS").unwrap_or_else(|_| "small".to_string());
+    let params = Params::by_name(&name)
+        .unwrap_or_else(|| panic!("FEIGE_SIM_PARAMS={name:?}: not small, spoofed or crowd"));
+    let verbose = env::var_os("FEIGE_SIM_TRACE").is_some();
+    let report = run_traced(seed, &params, verbose);
+    eprintln!(
+        "seed {seed}: {} users, {} clients, {} messages ({} delivered, {} failed, {} shown), {} steps",
+        report.users,
+        report.incarnations,
+        report.messages,
+        report.delivered,
+        report.failed,
+        report.shown,
+        report.steps
+    );
+    report.assert_clean();
+}
+
+#[test]
+#[ignore = "soak: 100,000 seeds; run with --ignored (FEIGE_SIM_SEEDS to choose how many)"]
+fn soak() {
+    let count = env_u64("FEIGE_SIM_SEEDS").unwrap_or(100_000);
+    let start = base();
+    let params = Params::small();
+    let began = Instant::now();
+    let mut failing = Vec::new();
+    for seed in start..start + count {
+        let report = run(seed, &params);
+        if !report.violations.is_empty() {
+            eprintln!("seed {seed}: {}", report.violations.join("\n  "));
+            failing.push(seed);
+        }
+        let done = seed - start + 1;
+        if done % 10_000 == 0 {
+            eprintln!("{done} seeds in {:.0?}", began.elapsed());
+        }
+    }
+    assert!(failing.is_empty(), "failing seeds: {failing:?}");
+}
