@@ -1,1 +1,4 @@
 //! Test support.
+pub mod classic_peer;
+pub mod proc;
+pub mod sim;
