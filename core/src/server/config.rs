@@ -15,8 +15,9 @@ pub struct ServerConfig {
     pub pending_timeout: Duration,
     /// A session with no line for this long is logged out.
     pub idle_timeout: Duration,
-    /// A connection that has sent nothing for this long is bound to the only pending login from
-    /// its IP (a seed-faithful client that never sends the claim line).
+    /// A connection that has sent nothing for this long is bound to the oldest classic login
+    /// pending from its IP (a textbook client never speaks on TCP). Native logins are bound only
+    /// by a claim line.
     pub silent_claim_after: Duration,
     /// A connection that has not completed its claim by then gets `error,claim-timeout`.
     pub claim_timeout: Duration,
