@@ -126,11 +126,10 @@ impl Server {
         let mut oldest: Option<(Epoch, &Name)> = None;
         for name in names {
             match self.pending.get(name) {
-                Some(p) if p.classic => {
-                    if oldest.is_none_or(|(epoch, _)| p.epoch < epoch) {
-                        oldest = Some((p.epoch, name));
-                    }
+                Some(p) if p.classic && oldest.is_none_or(|(epoch, _)| p.epoch < epoch) => {
+                    oldest = Some((p.epoch, name));
                 }
+                Some(p) if p.classic => {}
                 _ if only_classic => return,
                 _ => {}
             }
