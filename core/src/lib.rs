@@ -112,6 +112,8 @@
 //! ```
 
 pub mod client;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod server;
 mod timer;
 pub mod wire;

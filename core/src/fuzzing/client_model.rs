@@ -1,0 +1,418 @@
+//! What the client's outputs imply, rebuilt independently and compared with the client itself.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+
+use crate::client::{
+    Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, MessageId,
+    SendError,
+};
+use crate::wire::{
+    decode_utf16le, is_classic_datagram, ClassicDatagram, ClientDatagram, ClientLine, PeerDatagram,
+    ServerDatagram, UserEntry, MAX_CHAT_DATAGRAM, MAX_CLASSIC_DATAGRAM,
+};
+
+/// The invariants, checked after every drained operation:
+/// - at most one terminal event (`login_failed`, `disconnected`, `logged_out`), and neither an
+///   event nor a transmit after it; by then every message was resolved;
+/// - the list equals the one `logged_in`/`joined`/`left` describe, in order, with no name twice
+///   and us in it; a `message` comes only from someone listed, never from us;
+/// - every `MessageId` was returned by `send_message` and gets at most one `sent` and exactly one
+///   of `delivered` (only after `sent`) or `failed`, except a `talk` to a classic peer, which is
+///   best effort: `sent` and nothing more;
+/// - `send_message` refuses exactly when it must (not online, to ourselves, to someone unlisted,
+///   empty or oversized text);
+/// - datagrams go only to the server (our login until accepted; a textbook server also gets our
+///   logout) or to an endpoint that was listed (our own `msg`/`ack`/`talk`); TCP is used as a
+///   transport allows: one connect, to the server's IP at an announced port, lines only while
+///   open (none at all to a textbook server), the claim first, one close;
+/// - the drop counters never go down, and a live client always has a deadline, but for one
+///   online with a textbook server, which has no keepalive to time.
+pub(super) struct ClientModel {
+    config: ClientConfig,
+    tcp: Tcp,
+    /// Lines written on the TCP session so far.
+    lines_sent: usize,
+    /// Ports the server announced in an `Accept`.
+    announced: HashSet<u16>,
+    /// The list as the events tell it; `None` before `logged_in`.
+    list: Option<Vec<UserEntry>>,
+    /// Every endpoint ever listed: the only peers we may send to.
+    listed_ever: HashSet<SocketAddr>,
+    terminal: Option<ClientEvent>,
+    /// The terminal event was drained: nothing may come out any more.
+    ended: bool,
+    /// Message ids handed out, with their recipient.
+    issued: HashMap<MessageId, String>,
+    sent: HashSet<MessageId>,
+    resolved: HashSet<MessageId>,
+    /// `talk`s to classic peers: never acknowledged, so never resolved.
+    best_effort: HashSet<MessageId>,
+    stats: ClientStats,
+}
+
+/// What the client knew of a recipient when asked to send to it.
+pub(super) struct Recipient {
+    pub(super) listed: bool,
+    pub(super) classic: bool,
+}
+
+/// The TCP session as the transport sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tcp {
+    NotAsked,
+    /// `Connect` was transmitted; the transport has not reported it open.
+    Connecting,
+    Open,
+    Gone,
+}
+
+impl ClientModel {
+    pub(super) fn new(config: ClientConfig) -> Self {
+        ClientModel {
+            config,
+            tcp: Tcp::NotAsked,
+            lines_sent: 0,
+            announced: HashSet::new(),
+            list: None,
+            listed_ever: HashSet::new(),
+            terminal: None,
+            ended: false,
+            issued: HashMap::new(),
+            sent: HashSet::new(),
+            resolved: HashSet::new(),
+            best_effort: HashSet::new(),
+            stats: ClientStats::default(),
+        }
+    }
+
+    pub(super) fn tcp_connecting(&self) -> bool {
+        self.tcp == Tcp::Connecting
+    }
+
+    pub(super) fn tcp_open(&self) -> bool {
+        self.tcp == Tcp::Open
+    }
+
+    pub(super) fn tcp_alive(&self) -> bool {
+        matches!(self.tcp, Tcp::Connecting | Tcp::Open)
+    }
+
+    pub(super) fn connected(&mut self) {
+        self.tcp = Tcp::Open;
+    }
+
+    pub(super) fn tcp_closed(&mut self) {
+        self.tcp = Tcp::Gone;
+    }
+
+    pub(super) fn server_said(&mut self, data: &[u8]) {
+        let native = ServerDatagram::parse(data);
+        if let Ok(ServerDatagram::Accept { tcp_port }) = native {
+            self.announced.insert(tcp_port);
+        }
+        if let Ok(ClassicDatagram::Accept { tcp_port }) = ClassicDatagram::parse(data) {
+            self.announced.insert(tcp_port);
+        }
+    }
+
+    fn classic(&self) -> bool {
+        self.config.dialect.is_some()
+    }
+
+    fn declared(&self) -> UserEntry {
+        UserEntry::new(self.config.name.clone(), self.config.local_endpoint)
+    }
+
+    /// The answer of `send_message(to, text)`.
+    pub(super) fn sent(
+        &mut self,
+        to: &str,
+        text: &str,
+        recipient: Recipient,
+        state: ClientState,
+        result: Result<MessageId, SendError>,
+    ) {
+        // A `talk` is measured in UTF-16 code units, a `msg` in bytes.
+        let (size, room) = if recipient.classic {
+            (text.encode_utf16().count(), MAX_CLASSIC_DATAGRAM / 2)
+        } else {
+            (text.len(), MAX_CHAT_DATAGRAM)
+        };
+        let expected = if state != ClientState::Online {
+            Some(SendError::NotLoggedIn)
+        } else if to == self.config.name.as_str() {
+            Some(SendError::ToSelf)
+        } else if !recipient.listed {
+            Some(SendError::NoSuchUser)
+        } else if text.is_empty() {
+            Some(SendError::EmptyText)
+        } else {
+            None
+        };
+        match (expected, result) {
+            (Some(expected), result) => assert_eq!(result, Err(expected), "send to {to:?}"),
+            (None, Ok(id)) => {
+                assert!(size < room, "accepted an oversized text");
+                let newest = self.issued.keys().max().copied();
+                assert!(newest.is_none_or(|n| n < id), "{id} reused or out of order");
+                self.issued.insert(id, to.to_owned());
+                if recipient.classic {
+                    self.best_effort.insert(id);
+                }
+            }
+            (None, Err(SendError::TooLong { max })) => {
+                assert!(size > max, "refused {size} as over {max}");
+            }
+            (None, Err(SendError::QueueFull)) => {}
+            (None, Err(e)) => panic!("send to listed {to:?} refused: {e}"),
+        }
+    }
+
+    pub(super) fn transmit(&mut self, transmit: ClientTransmit) {
+        assert!(!self.ended, "{transmit:?} after the end");
+        match transmit {
+            ClientTransmit::Datagram { to, data } if to == self.config.server => {
+                if self.classic() {
+                    match ClassicDatagram::parse(&data) {
+                        Ok(ClassicDatagram::Login(e)) if e == self.declared() => {
+                            assert_eq!(self.tcp, Tcp::NotAsked, "login datagram once accepted")
+                        }
+                        Ok(ClassicDatagram::Logout(e)) if e == self.declared() => {}
+                        other => panic!("to a textbook server: {other:?}"),
+                    }
+                } else {
+                    assert_eq!(self.tcp, Tcp::NotAsked, "login datagram once accepted");
+                    let login = ClientDatagram::parse(&data);
+                    assert_eq!(login, Ok(ClientDatagram::Login(self.declared())));
+                }
+            }
+            ClientTransmit::Datagram { to, data } if is_classic_datagram(&data) => {
+                assert!(self.listed_ever.contains(&to), "talk to unlisted {to}");
+                match ClassicDatagram::parse(&data) {
+                    Ok(ClassicDatagram::Talk { from, .. }) => {
+                        assert_eq!(from, self.config.name, "talk in another's name")
+                    }
+                    other => panic!(
+                        "to a classic peer: {other:?} from {:?}",
+                        decode_utf16le(&data)
+                    ),
+                }
+            }
+            ClientTransmit::Datagram { to, data } => {
+                assert!(self.listed_ever.contains(&to), "datagram to unlisted {to}");
+                match PeerDatagram::parse(&data) {
+                    Ok(PeerDatagram::Msg { from, sid, .. }) => {
+                        assert_eq!(from, self.config.name, "msg in another's name");
+                        assert_eq!(sid, self.config.session_id, "msg of another session");
+                    }
+                    Ok(PeerDatagram::Ack { from, .. }) => {
+                        assert_eq!(from, self.config.name, "ack in another's name");
+                    }
+                    Err(e) => panic!("malformed peer datagram {data:?}: {e}"),
+                }
+            }
+            ClientTransmit::Connect { to } => {
+                assert_eq!(self.tcp, Tcp::NotAsked, "second connect");
+                assert_eq!(to.ip(), self.config.server.ip(), "connect elsewhere");
+                assert!(self.announced.contains(&to.port()), "unannounced port");
+                self.tcp = Tcp::Connecting;
+            }
+            ClientTransmit::Send { data } => {
+                assert!(!self.classic(), "a line to a textbook server: {data:?}");
+                assert_eq!(self.tcp, Tcp::Open, "send without an open connection");
+                let Some(body) = data.strip_suffix(b"\n") else {
+                    panic!("partial line {data:?}");
+                };
+                for raw in body.split(|&b| b == b'\n') {
+                    let line = ClientLine::parse(raw);
+                    if self.lines_sent == 0 {
+                        assert_eq!(line, Ok(ClientLine::Login(self.declared())), "claim first");
+                    } else {
+                        let ok = matches!(line, Ok(ClientLine::Ping))
+                            || line == Ok(ClientLine::Logout(self.declared()));
+                        assert!(ok, "unexpected line {raw:?}");
+                    }
+                    self.lines_sent += 1;
+                }
+            }
+            ClientTransmit::Close => {
+                assert!(
+                    matches!(self.tcp, Tcp::Connecting | Tcp::Open),
+                    "close of {:?}",
+                    self.tcp
+                );
+                self.tcp = Tcp::Gone;
+            }
+        }
+    }
+
+    pub(super) fn event(&mut self, event: ClientEvent) {
+        assert!(
+            self.terminal.is_none(),
+            "{event:?} after {:?}",
+            self.terminal
+        );
+        match event {
+            ClientEvent::LoggedIn { me, users } => {
+                assert!(self.list.is_none(), "logged in twice");
+                assert_eq!(me.name, self.config.name, "logged in as another");
+                assert!(users.contains(&me), "not in our own list");
+                assert_unique(&users);
+                self.listed_ever.extend(users.iter().map(|e| e.endpoint));
+                self.list = Some(users);
+            }
+            ClientEvent::Joined(entry) => {
+                self.listed_ever.insert(entry.endpoint);
+                let list = self.online_list("joined");
+                assert!(
+                    list.iter().all(|e| e.name != entry.name),
+                    "{entry:?} joined while listed"
+                );
+                list.push(entry);
+            }
+            ClientEvent::Left(entry) => {
+                assert_ne!(entry.name, self.config.name, "we left by a presence line");
+                let list = self.online_list("left");
+                let before = list.len();
+                list.retain(|e| *e != entry);
+                assert_eq!(list.len() + 1, before, "{entry:?} left unlisted");
+            }
+            ClientEvent::Message { from, text } => {
+                assert_ne!(from, self.config.name, "a message from ourselves");
+                assert!(!text.is_empty(), "an empty message");
+                let list = self.online_list("message");
+                assert!(
+                    list.iter().any(|e| e.name == from),
+                    "message from unlisted {from}"
+                );
+            }
+            ClientEvent::Sent { to, id } => {
+                self.check_recipient(id, &to);
+                assert!(!self.resolved.contains(&id), "{id} sent after resolution");
+                assert!(self.sent.insert(id), "{id} sent twice");
+            }
+            ClientEvent::Delivered { to, id } => {
+                self.check_recipient(id, &to);
+                assert!(
+                    !self.best_effort.contains(&id),
+                    "{id} to a classic peer delivered"
+                );
+                assert!(self.sent.contains(&id), "{id} delivered unsent");
+                assert!(self.resolved.insert(id), "{id} resolved twice");
+            }
+            ClientEvent::Failed { to, id, .. } => {
+                self.check_recipient(id, &to);
+                assert!(
+                    !self.best_effort.contains(&id),
+                    "{id} to a classic peer failed"
+                );
+                assert!(self.resolved.insert(id), "{id} resolved twice");
+            }
+            ClientEvent::LoginFailed(_) => {
+                assert!(self.list.is_none(), "login failed once online");
+                self.terminal = Some(event);
+            }
+            ClientEvent::Disconnected(_) => {
+                assert!(self.list.is_some(), "disconnected before online");
+                self.terminal = Some(event);
+            }
+            ClientEvent::LoggedOut => self.terminal = Some(event),
+        }
+        if self.terminal.is_some() {
+            self.assert_all_resolved();
+        }
+    }
+
+    fn online_list(&mut self, what: &str) -> &mut Vec<UserEntry> {
+        match &mut self.list {
+            Some(list) => list,
+            None => panic!("{what} before logged_in"),
+        }
+    }
+
+    fn check_recipient(&self, id: MessageId, to: &str) {
+        assert_eq!(
+            self.issued.get(&id).map(String::as_str),
+            Some(to),
+            "{id} unknown or to another"
+        );
+    }
+
+    fn assert_all_resolved(&self) {
+        let unresolved: Vec<&MessageId> = self
+            .issued
+            .keys()
+            .filter(|id| !self.resolved.contains(id) && !self.best_effort.contains(id))
+            .collect();
+        assert!(
+            unresolved.is_empty(),
+            "unresolved at the end: {unresolved:?}"
+        );
+    }
+
+    /// The invariants that must hold once every output is drained.
+    pub(super) fn check(&mut self, client: &Client) {
+        let users: Vec<UserEntry> = client.users().cloned().collect();
+        assert_unique(&users);
+        let state = client.state();
+        match (&self.terminal, &self.list) {
+            (Some(_), _) => {
+                assert_eq!(state, ClientState::Closed, "ended but {state:?}");
+                assert!(
+                    users.is_empty() && client.me().is_none(),
+                    "a list once ended"
+                );
+                self.ended = true;
+            }
+            (None, Some(list)) => {
+                assert_eq!(state, ClientState::Online, "listed but {state:?}");
+                assert_eq!(&users, list, "the list and the events disagree");
+                let me = list.iter().find(|e| e.name == self.config.name);
+                assert_eq!(client.me(), me, "me() is not our listed entry");
+            }
+            (None, None) => {
+                let live = matches!(state, ClientState::LoggingIn | ClientState::Connecting);
+                assert!(live, "{state:?} without logged_in or an end");
+                assert!(users.is_empty(), "a list before logged_in");
+            }
+        }
+        let deadline = client.poll_timeout();
+        if state == ClientState::Closed {
+            assert_eq!(deadline, None, "an ended client has no deadline");
+        } else if !(self.classic() && state == ClientState::Online) {
+            assert!(
+                deadline.is_some(),
+                "a live {state:?} client has no deadline"
+            );
+        }
+        let (old, new) = (self.stats, client.stats());
+        let grew = [
+            (old.malformed, new.malformed),
+            (old.unknown_sender, new.unknown_sender),
+            (old.wrong_source, new.wrong_source),
+            (old.duplicates, new.duplicates),
+            (old.stray_acks, new.stray_acks),
+        ];
+        assert!(grew.iter().all(|(o, n)| o <= n), "a counter went down");
+        self.stats = new;
+    }
+
+    /// After a long silence the client must have ended, every message resolved; online with a
+    /// textbook server, which sends nothing when all is well, it may stay.
+    pub(super) fn check_ended(&self) {
+        let classic_online = self.classic() && self.terminal.is_none() && self.list.is_some();
+        assert!(
+            self.ended || classic_online,
+            "still alive after a long silence"
+        );
+        if self.ended {
+            self.assert_all_resolved();
+        }
+    }
+}
+
+fn assert_unique(users: &[UserEntry]) {
+    let names: HashSet<&str> = users.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names.len(), users.len(), "a name twice: {users:?}");
+}

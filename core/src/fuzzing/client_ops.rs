@@ -1,0 +1,374 @@
+//! A client driven by an arbitrary sequence of operations under the drain contract, its
+//! invariants checked after every one (see [`ClientModel`]), and at the end a long silence that
+//! must bring it to its end with every message resolved. The first input byte picks the
+//! dialect: a feige server (whose users may be classic peers) or a textbook one.
+//!
+//! Texts are bytes (read as lossy UTF-8) rather than `String`s, so that seeds can be written by
+//! hand: see `fuzz/make_seeds.py`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use crate::client::{Client, ClientConfig};
+use crate::wire::{
+    encode_classic_list, ClassicDatagram, Dialect, ErrorReason, PeerDatagram, RejectReason,
+    ServerDatagram, ServerLine, SessionId, UserEntry,
+};
+
+use super::client_model::{ClientModel, Recipient};
+use super::pools::Pools;
+
+/// What the server, the peers, the transport and the user can do to a client. Indices pick
+/// from [`Pools`]; pool name 0 is the client's own.
+///
+/// The seeds (`fuzz/make_seeds.py`) name variants by position: add new ones at the end only.
+#[derive(Debug, Arbitrary)]
+enum Op {
+    /// `Accept,<port>` from the server.
+    Accept { port: u16 },
+    /// `Reject,<reason>` from the server.
+    Reject { reason: RejectReason },
+    /// Any datagram from the server's address.
+    ServerDatagram { data: Vec<u8> },
+    /// A `msg` datagram claiming to be from `name`, sent from `source`.
+    Msg {
+        name: u8,
+        source: u8,
+        sid: u8,
+        seq: u8,
+        text: Vec<u8>,
+    },
+    /// An `ack` datagram, for our session or another.
+    Ack {
+        name: u8,
+        source: u8,
+        ours: bool,
+        seq: u8,
+    },
+    /// Any datagram from a peer address.
+    Datagram { source: u8, data: Vec<u8> },
+    /// The transport opened the TCP session.
+    Connected,
+    /// A snapshot line, with or without us in it, cut in two at `split`.
+    Snapshot {
+        entries: Vec<(u8, u8)>,
+        me_at: Option<u8>,
+        split: u16,
+    },
+    /// `login,<name>,<endpoint>` on TCP.
+    Joined { name: u8, endpoint: u8 },
+    /// `logout,<name>,<endpoint>` on TCP.
+    Left { name: u8, endpoint: u8 },
+    /// `dialect,<name>,classic` on TCP.
+    Dialect { name: u8 },
+    /// `pong` on TCP.
+    Pong,
+    /// `error,<reason>` on TCP.
+    Error { reason: ErrorReason },
+    /// Any bytes on TCP.
+    Bytes { data: Vec<u8> },
+    /// The TCP session closed or could not be opened.
+    TcpClosed,
+    /// The user sends `text` (repeated, to reach the size limit) to pool name `to`.
+    Send { to: u8, text: Vec<u8>, repeat: u8 },
+    /// The user sends to any name at all.
+    SendAnyone { to: Vec<u8>, text: Vec<u8> },
+    /// The user logs out.
+    Logout,
+    /// Time passes.
+    Tick { ms: u16 },
+    /// `Accept,<port>` in UTF-16LE, from the server's IP at `from_port` (0: its own port).
+    ClassicAccept { port: u16, from_port: u16 },
+    /// A textbook server's `login`/`logout` datagram announcing someone.
+    ClassicPresence {
+        logout: bool,
+        name: u8,
+        endpoint: u8,
+        from_port: u16,
+    },
+    /// A classic peer's `talk` datagram.
+    Talk {
+        name: u8,
+        source: u8,
+        time: Vec<u8>,
+        text: Vec<u8>,
+    },
+    /// A textbook server's one-shot list on TCP, with or without us at our declared endpoint,
+    /// cut in two at `split`.
+    ClassicList {
+        entries: Vec<(u8, u8)>,
+        with_me: bool,
+        split: u16,
+    },
+}
+
+/// One run: the dialect of the server, then what happens.
+#[derive(Debug, Arbitrary)]
+struct Run {
+    classic: bool,
+    ops: Vec<Op>,
+}
+
+/// Where the fuzzed client's server is; no pool address equals it.
+const SERVER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)), 9000);
+/// The client's declared endpoint.
+const LOCAL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(192, 168, 1, 5)), 40001);
+const OUR_SID: u64 = 0x0123_4567_89ab_cdef;
+
+/// Runs the operations in `data` against a fresh client whose clock starts at `start`.
+pub fn client_ops(start: Instant, data: &[u8]) {
+    let Ok(run) = Run::arbitrary_take_rest(Unstructured::new(data)) else {
+        return;
+    };
+    let pools = Pools::new();
+    let mut config = ClientConfig::new(pools.name(0), SERVER, LOCAL, SessionId::new(OUR_SID));
+    if run.classic {
+        config.dialect = Some(Dialect::Classic);
+    }
+    // A short queue, so that `QueueFull` is reached.
+    config.max_queued_per_peer = 2;
+    let mut rig = Rig {
+        client: Client::new(config.clone(), start),
+        model: ClientModel::new(config),
+        pools,
+        now: start,
+    };
+    rig.drain();
+    for op in run.ops {
+        rig.apply(op);
+        rig.drain();
+    }
+    // The server and every peer fall silent: the client must give up and resolve everything.
+    for _ in 0..16 {
+        rig.now += Duration::from_secs(120);
+        rig.drain();
+    }
+    rig.model.check_ended();
+}
+
+struct Rig {
+    client: Client,
+    model: ClientModel,
+    pools: Pools,
+    now: Instant,
+}
+
+impl Rig {
+    fn apply(&mut self, op: Op) {
+        let now = self.now;
+        match op {
+            Op::Accept { port } => {
+                self.server_datagram(&ServerDatagram::Accept { tcp_port: port }.to_vec())
+            }
+            Op::Reject { reason } => self.server_datagram(&ServerDatagram::Reject(reason).to_vec()),
+            Op::ServerDatagram { data } => self.server_datagram(&data),
+            Op::Msg {
+                name,
+                source,
+                sid,
+                seq,
+                text,
+            } => {
+                let text = String::from_utf8_lossy(&text);
+                if text.is_empty() {
+                    return;
+                }
+                let datagram = PeerDatagram::Msg {
+                    from: self.pools.name(name),
+                    sid: SessionId::new(u64::from(sid)),
+                    seq: u64::from(seq).max(1),
+                    text: &text,
+                };
+                self.peer_datagram(source, &datagram.to_vec());
+            }
+            Op::Ack {
+                name,
+                source,
+                ours,
+                seq,
+            } => {
+                let sid = if ours { OUR_SID } else { OUR_SID ^ 1 };
+                let datagram = PeerDatagram::Ack {
+                    from: self.pools.name(name),
+                    sid: SessionId::new(sid),
+                    seq: u64::from(seq).max(1),
+                };
+                self.peer_datagram(source, &datagram.to_vec());
+            }
+            Op::Datagram { source, data } => self.peer_datagram(source, &data),
+            Op::Connected => {
+                if self.model.tcp_connecting() {
+                    self.model.connected();
+                    self.client.handle_connected(now);
+                }
+            }
+            Op::Snapshot {
+                entries,
+                me_at,
+                split,
+            } => {
+                let mut listed: Vec<UserEntry> =
+                    entries.iter().map(|&(n, ep)| self.entry(n, ep)).collect();
+                if let Some(ep) = me_at {
+                    listed.push(self.entry(0, ep));
+                }
+                let line = ServerLine::Snapshot(listed).to_vec();
+                let (head, tail) = line.split_at(usize::from(split) % line.len());
+                self.tcp_bytes(head);
+                self.tcp_bytes(tail);
+            }
+            Op::Joined { name, endpoint } => {
+                self.tcp_line(ServerLine::Login(self.entry(name, endpoint)))
+            }
+            Op::Left { name, endpoint } => {
+                self.tcp_line(ServerLine::Logout(self.entry(name, endpoint)))
+            }
+            Op::Dialect { name } => self.tcp_line(ServerLine::Dialect {
+                name: self.pools.name(name),
+                dialect: Dialect::Classic,
+            }),
+            Op::Pong => self.tcp_line(ServerLine::Pong),
+            Op::Error { reason } => self.tcp_line(ServerLine::Error(reason)),
+            Op::Bytes { data } => self.tcp_bytes(&data),
+            Op::TcpClosed => {
+                if self.model.tcp_alive() {
+                    self.model.tcp_closed();
+                    self.client.handle_tcp_closed(now);
+                }
+            }
+            Op::Send { to, text, repeat } => {
+                let to = self.pools.name(to);
+                let text = String::from_utf8_lossy(&text).repeat(usize::from(repeat).max(1));
+                self.send(to.as_str(), &text);
+            }
+            Op::SendAnyone { to, text } => self.send(
+                &String::from_utf8_lossy(&to),
+                &String::from_utf8_lossy(&text),
+            ),
+            Op::Logout => self.client.logout(now),
+            Op::Tick { ms } => self.now += Duration::from_millis(u64::from(ms)),
+            Op::ClassicAccept { port, from_port } => {
+                let accept = ClassicDatagram::Accept { tcp_port: port };
+                self.server_ip_datagram(from_port, &accept.to_vec());
+            }
+            Op::ClassicPresence {
+                logout,
+                name,
+                endpoint,
+                from_port,
+            } => {
+                let entry = self.entry(name, endpoint);
+                let presence = if logout {
+                    ClassicDatagram::Logout(entry)
+                } else {
+                    ClassicDatagram::Login(entry)
+                };
+                self.server_ip_datagram(from_port, &presence.to_vec());
+            }
+            Op::Talk {
+                name,
+                source,
+                time,
+                text,
+            } => {
+                let talk = ClassicDatagram::Talk {
+                    time: String::from_utf8_lossy(&time).replace(',', ""),
+                    from: self.pools.name(name),
+                    text: String::from_utf8_lossy(&text).into_owned(),
+                };
+                self.peer_datagram(source, &talk.to_vec());
+            }
+            Op::ClassicList {
+                entries,
+                with_me,
+                split,
+            } => {
+                let mut listed: Vec<UserEntry> =
+                    entries.iter().map(|&(n, ep)| self.entry(n, ep)).collect();
+                if with_me {
+                    listed.push(UserEntry::new(self.pools.name(0), LOCAL));
+                }
+                let mut list = Vec::new();
+                encode_classic_list(listed.iter().map(|e| (&e.name, e.endpoint)), &mut list);
+                let (head, tail) = list.split_at(usize::from(split) % list.len());
+                self.tcp_bytes(head);
+                self.tcp_bytes(tail);
+            }
+        }
+    }
+
+    /// A datagram from the server's IP, at its own port or another (a textbook server answers
+    /// from fresh ports).
+    fn server_ip_datagram(&mut self, from_port: u16, data: &[u8]) {
+        let port = if from_port == 0 {
+            SERVER.port()
+        } else {
+            from_port
+        };
+        self.model.server_said(data);
+        let from = SocketAddr::new(SERVER.ip(), port);
+        self.client.handle_datagram(self.now, from, data);
+    }
+
+    fn entry(&self, name: u8, endpoint: u8) -> UserEntry {
+        UserEntry::new(self.pools.name(name), self.pools.address(endpoint))
+    }
+
+    fn server_datagram(&mut self, data: &[u8]) {
+        self.model.server_said(data);
+        self.client.handle_datagram(self.now, SERVER, data);
+    }
+
+    fn peer_datagram(&mut self, source: u8, data: &[u8]) {
+        let source = self.pools.address(source);
+        self.client.handle_datagram(self.now, source, data);
+    }
+
+    fn tcp_line(&mut self, line: ServerLine) {
+        self.tcp_bytes(&line.to_vec());
+    }
+
+    /// Bytes arrive only on an open connection, as a transport delivers them.
+    fn tcp_bytes(&mut self, data: &[u8]) {
+        if self.model.tcp_open() {
+            self.client.handle_tcp_bytes(self.now, data);
+        }
+    }
+
+    fn send(&mut self, to: &str, text: &str) {
+        let recipient = Recipient {
+            listed: self.client.users().any(|e| e.name == to),
+            classic: self.client.dialect(to) == Some(Dialect::Classic),
+        };
+        let state = self.client.state();
+        let result = self.client.send_message(self.now, to, text);
+        self.model.sent(to, text, recipient, state, result);
+    }
+
+    /// The drain contract: take every output, and run the timers that are due, until nothing
+    /// is left to do now. Each timeout call must move the next deadline past `now`.
+    fn drain(&mut self) {
+        loop {
+            while let Some(transmit) = self.client.poll_transmit() {
+                self.model.transmit(transmit);
+            }
+            while let Some(event) = self.client.poll_event() {
+                self.model.event(event);
+            }
+            self.model.check(&self.client);
+            match self.client.poll_timeout() {
+                Some(deadline) if deadline <= self.now => {
+                    self.client.handle_timeout(self.now);
+                    let next = self.client.poll_timeout();
+                    assert!(
+                        next.is_none_or(|next| next > self.now),
+                        "handle_timeout left a due timer: it would spin"
+                    );
+                }
+                _ => return,
+            }
+        }
+    }
+}
