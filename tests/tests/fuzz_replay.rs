@@ -8,8 +8,11 @@ use std::time::Instant;
 
 use feige_core::fuzzing;
 
+/// A fuzz body: one input, panics on a broken invariant.
+type Body = fn(&[u8]);
+
 /// Every fuzz target by name (its `fuzz/fuzz_targets/<name>.rs` and its input folders).
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Body)] = &[
     ("client_datagram", fuzzing::client_datagram),
     ("server_datagram", fuzzing::server_datagram),
     ("peer_datagram", fuzzing::peer_datagram),
