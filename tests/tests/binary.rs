@@ -400,3 +400,12 @@ suite!(std_only, "feige", "feige");
 fn std_demo_exits_zero() {
     demo_exits_zero("feige");
 }
+
+suite!(smol_only, "feige-smol", "feige-smol");
+suite!(std_server_smol_clients, "feige", "feige-smol");
+suite!(smol_server_std_clients, "feige-smol", "feige");
+
+#[test]
+fn smol_demo_exits_zero() {
+    demo_exits_zero("feige-smol");
+}
