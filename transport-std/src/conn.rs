@@ -175,14 +175,17 @@ impl Connection {
         Ok(connection)
     }
 
-    /// Queues bytes for the writer. Past the bound the connection is dropped at once.
-    pub fn send(&self, data: Bytes) -> Result<(), Overflow> {
+    /// Queues bytes for the writer without waking it: the owner calls [`wake`](Self::wake) once
+    /// at the end of its turn, so the writer finds every line of the turn and writes them in one
+    /// go. `Ok(true)` means the writer may be asleep and needs that wake-up. Past the bound the
+    /// connection is dropped at once.
+    pub fn send(&self, data: Bytes) -> Result<bool, Overflow> {
         if data.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut state = self.shared.lock();
         if state.phase != Phase::Open {
-            return Ok(());
+            return Ok(false);
         }
         if state.unwritten.saturating_add(data.len()) > self.shared.limits.max_queued_bytes {
             drop(state);
@@ -193,11 +196,12 @@ impl Connection {
         // The writer sleeps only on an empty queue: a busy one will find this line on its own.
         let writer_may_sleep = state.queue.is_empty();
         state.queue.push_back(data);
-        drop(state);
-        if writer_may_sleep {
-            self.shared.changed.notify_all();
-        }
-        Ok(())
+        Ok(writer_may_sleep)
+    }
+
+    /// Wakes the writer to write everything queued.
+    pub fn wake(&self) {
+        self.shared.changed.notify_all();
     }
 
     /// Flushes what is queued, then shuts the connection down (lingering; see [`ConnLimits`]).
@@ -357,11 +361,19 @@ mod tests {
         let (conn, _peer, events) = pair(LIMITS);
         let chunk = Bytes::from(vec![b'x'; 64 << 10]);
         // Kernel buffers take a few MiB at most; past them the queue fills.
-        let overflowed = (0..10_000).any(|_| conn.send(chunk.clone()).is_err());
+        let overflowed = (0..10_000).any(|_| match conn.send(chunk.clone()) {
+            Ok(asleep) => {
+                if asleep {
+                    conn.wake();
+                }
+                false
+            }
+            Err(_) => true,
+        });
         assert!(overflowed);
         // The owner dropped it: that is no loss to report back.
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
-        assert_eq!(conn.send(chunk), Ok(()), "later sends are ignored");
+        assert_eq!(conn.send(chunk), Ok(false), "later sends are ignored");
     }
 
     #[test]

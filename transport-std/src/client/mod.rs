@@ -328,9 +328,13 @@ impl Owner {
                     tracing::debug!("no TCP session for {} bytes", data.len());
                     return;
                 };
-                if tcp.send(data).is_err() {
-                    self.tcp = None;
-                    self.client.handle_tcp_closed(now);
+                match tcp.send(data) {
+                    Ok(true) => tcp.wake(),
+                    Ok(false) => {}
+                    Err(_) => {
+                        self.tcp = None;
+                        self.client.handle_tcp_closed(now);
+                    }
                 }
             }
             ClientTransmit::Close => {

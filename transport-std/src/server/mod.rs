@@ -165,6 +165,7 @@ pub fn start(
         writers: Writers::default(),
         inputs: tx.clone(),
         on_event: Box::new(on_event),
+        to_wake: Vec::new(),
     };
     let owner = thread::Builder::new()
         .name("server".into())
@@ -186,7 +187,14 @@ struct Owner {
     /// For the connections' reader threads.
     inputs: SyncSender<Input>,
     on_event: Box<dyn FnMut(ServerEvent) + Send>,
+    /// Connections given lines this turn whose writer may be asleep: each is woken once, when
+    /// the turn ends, to write all of them together.
+    to_wake: Vec<ConnId>,
 }
+
+/// Inputs handled in one turn before the writers are woken: enough to batch a burst of logins
+/// into few writes, few enough to keep latency low.
+const INPUTS_PER_TURN: usize = 64;
 
 impl Owner {
     fn run(mut self, inputs: &Receiver<Input>, stop: &AtomicBool, tcp: SocketAddr) {
@@ -198,18 +206,39 @@ impl Owner {
                 Next::Deadline => None,
             };
             let now = Instant::now();
+            let mut shutting_down = false;
             if let Some(input) = input {
                 self.handle(now, input);
                 self.drain(now);
+                // Take what else is already waiting, so one wake-up per writer carries it all.
+                for _ in 1..INPUTS_PER_TURN {
+                    match inputs.try_recv() {
+                        Ok(Input::Shutdown) => {
+                            shutting_down = true;
+                            break;
+                        }
+                        Ok(input) => {
+                            self.handle(now, input);
+                            self.drain(now);
+                        }
+                        Err(_) => break,
+                    }
+                }
             }
             // Under a steady stream of input the wait never times out: check the deadline too.
             if self.server.poll_timeout().is_some_and(|at| at <= now) {
                 self.server.handle_timeout(now);
+                self.drain(now);
+            }
+            self.wake_writers();
+            if shutting_down {
+                break;
             }
         }
         let now = Instant::now();
         self.server.shutdown(now);
         self.drain(now);
+        self.wake_writers();
         stop.store(true, Ordering::Relaxed);
         accept::wake(tcp);
         // Closing (not dropping) lets each writer flush its `error,shutdown`.
@@ -260,6 +289,15 @@ impl Owner {
         }
     }
 
+    /// Ends a turn: each writer given lines while asleep is woken once.
+    fn wake_writers(&mut self) {
+        for conn in self.to_wake.drain(..) {
+            if let Some(connection) = self.conns.get(&conn) {
+                connection.wake();
+            }
+        }
+    }
+
     /// The drain contract: after every input, take every transmit and event until none is left.
     fn drain(&mut self, now: Instant) {
         loop {
@@ -285,7 +323,11 @@ impl Owner {
                 let Some(connection) = self.conns.get(&conn) else {
                     return;
                 };
-                if connection.send(data).is_err() {
+                let queued = connection.send(data);
+                if matches!(queued, Ok(true)) {
+                    self.to_wake.push(conn);
+                }
+                if queued.is_err() {
                     self.conns.remove(&conn);
                     tracing::warn!(
                         "dropped connection #{}: over {} bytes unsent",
