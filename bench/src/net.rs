@@ -1,0 +1,42 @@
+//! Sockets for many clients on one event loop, spread over source addresses 127.0.0.x so no
+//! per-IP limit (the server's pending logins, the kernel's ephemeral ports) is ever reached.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+
+use rustix::io::Errno;
+use smol::Async;
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// How many loopback source addresses the clients are spread over.
+pub const SOURCE_IPS: u32 = 64;
+
+/// The loopback source address of client `i`.
+pub fn source_ip(i: usize) -> Ipv4Addr {
+    let octet = 1 + (i as u32 % SOURCE_IPS) as u8;
+    Ipv4Addr::new(127, 0, 0, octet)
+}
+
+/// Opens a TCP connection from `ip` to `to` without blocking the event loop.
+pub async fn connect_from(ip: Ipv4Addr, to: SocketAddr) -> io::Result<Async<TcpStream>> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+    socket.bind(&SocketAddr::new(IpAddr::V4(ip), 0).into())?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    match socket.connect(&to.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => {}
+        Err(e) => return Err(e),
+    }
+    let stream = Async::new(TcpStream::from(socket))?;
+    stream.writable().await?;
+    if let Some(e) = stream.get_ref().take_error()? {
+        return Err(e);
+    }
+    Ok(stream)
+}
+
+/// Number of `\n` bytes in `data`: one per line for feige and the floor.
+pub fn newlines(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b == b'\n').count() as u64
+}
