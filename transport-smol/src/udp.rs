@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
+use feige_std::udp::in_family;
 use smol::channel::Sender;
 
 /// Big enough for any UDP datagram, so nothing arrives truncated.
@@ -48,35 +49,5 @@ pub fn send(socket: &Async<UdpSocket>, to: SocketAddr, data: &[u8]) {
             tracing::debug!("udp send to {to}: socket buffer full, datagram dropped");
         }
         Err(e) => tracing::debug!("udp send to {to}: {e}"),
-    }
-}
-
-/// `to` written in the socket's address family: an IPv6 socket reaches IPv4 peers through
-/// IPv4-mapped addresses, an IPv4 socket needs the plain IPv4 form of a mapped one.
-fn in_family(to: SocketAddr, socket_is_v6: bool) -> SocketAddr {
-    match (to, socket_is_v6) {
-        (SocketAddr::V4(v4), true) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
-        (SocketAddr::V6(v6), false) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
-            None => to,
-        },
-        _ => to,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn family_matching() {
-        let v4: SocketAddr = "127.0.0.1:5".parse().unwrap();
-        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5".parse().unwrap();
-        let v6: SocketAddr = "[::1]:5".parse().unwrap();
-        assert_eq!(in_family(v4, true), mapped);
-        assert_eq!(in_family(mapped, false), v4);
-        assert_eq!(in_family(v4, false), v4);
-        assert_eq!(in_family(v6, true), v6);
-        assert_eq!(in_family(v6, false), v6);
     }
 }

@@ -36,4 +36,4 @@ pub mod demo;
 mod inbox;
 pub mod server;
 pub mod tui;
-mod udp;
+pub mod udp;

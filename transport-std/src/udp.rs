@@ -61,7 +61,7 @@ pub fn send(socket: &UdpSocket, to: SocketAddr, data: &[u8]) {
 
 /// `to` written in the socket's address family: an IPv6 socket reaches IPv4 peers through
 /// IPv4-mapped addresses, an IPv4 socket needs the plain IPv4 form of a mapped one.
-fn in_family(to: SocketAddr, socket_is_v6: bool) -> SocketAddr {
+pub fn in_family(to: SocketAddr, socket_is_v6: bool) -> SocketAddr {
     match (to, socket_is_v6) {
         (SocketAddr::V4(v4), true) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
         (SocketAddr::V6(v6), false) => match v6.ip().to_ipv4_mapped() {
