@@ -54,6 +54,8 @@ fn deaf_session(server: SocketAddr, name: &str) -> TcpStream {
     socket.set_recv_buffer_size(4096).unwrap();
     socket.connect_timeout(&SockAddr::from(tcp), STEP).unwrap();
     let mut stream = TcpStream::from(socket);
+    // A server that stopped reading must fail the test, not hang it.
+    stream.set_write_timeout(Some(STEP)).unwrap();
     writeln!(stream, "login,{name},{local}").unwrap();
     stream
 }
@@ -68,6 +70,8 @@ fn a_session_that_does_not_read_is_dropped_and_logged_out() {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut options = ServerOptions::new(loopback, loopback);
     options.max_queued_bytes = 64 << 10;
+    // On a loaded machine the flood can take a while: no one may idle out meanwhile.
+    options.config.idle_timeout = Duration::from_secs(3600);
     let (events_tx, events) = mpsc::channel();
     let server = server::start(
         options,
@@ -87,7 +91,8 @@ fn a_session_that_does_not_read_is_dropped_and_logged_out() {
 
     // Every ping is answered with a pong that `deaf` never reads.
     let pings = "ping\n".repeat(1000);
-    let deadline = Instant::now() + STEP;
+    // The kernel's send buffer absorbs megabytes of pongs before the server's own queue fills.
+    let deadline = Instant::now() + 4 * STEP;
     let mut dropped = false;
     while !dropped && Instant::now() < deadline {
         if deaf.write_all(pings.as_bytes()).is_err() {
