@@ -37,4 +37,4 @@ pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE,
 pub use udp::{ClientDatagram, ServerDatagram};
 
 #[cfg(test)]
-mod proptests;
+pub(crate) mod proptests;

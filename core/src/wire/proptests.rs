@@ -6,20 +6,20 @@ use proptest::prelude::*;
 
 use super::*;
 
-fn name() -> impl Strategy<Value = Name> {
+pub(crate) fn name() -> impl Strategy<Value = Name> {
     // Any scalar values, including CJK and emoji; keep only valid names.
     proptest::string::string_regex("[a-zA-Z0-9 _\u{4e00}-\u{4e20}\u{1f600}-\u{1f610}.-]{1,32}")
         .expect("valid regex")
         .prop_filter_map("valid name", |s| Name::new(&s).ok())
 }
 
-fn endpoint() -> impl Strategy<Value = SocketAddr> {
+pub(crate) fn endpoint() -> impl Strategy<Value = SocketAddr> {
     let v4 = any::<[u8; 4]>().prop_map(|o| IpAddr::V4(Ipv4Addr::from(o)));
     let v6 = any::<[u16; 8]>().prop_map(|s| IpAddr::V6(Ipv6Addr::from(s)));
     (prop_oneof![v4, v6], any::<u16>()).prop_map(|(ip, port)| canonical(SocketAddr::new(ip, port)))
 }
 
-fn entry() -> impl Strategy<Value = UserEntry> {
+pub(crate) fn entry() -> impl Strategy<Value = UserEntry> {
     (name(), endpoint()).prop_map(|(n, e)| UserEntry::new(n, e))
 }
 

@@ -1,27 +1,9 @@
 //! Property tests for the classic dialect: round-trips, totality, and a list cut at every byte.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
 use proptest::prelude::*;
 
 use super::*;
-use crate::wire::{canonical, Name, UserEntry};
-
-fn name() -> impl Strategy<Value = Name> {
-    proptest::string::string_regex("[a-zA-Z0-9 _\u{4e00}-\u{4e20}\u{1f600}-\u{1f610}.-]{1,32}")
-        .expect("valid regex")
-        .prop_filter_map("valid name", |s| Name::new(&s).ok())
-}
-
-fn endpoint() -> impl Strategy<Value = SocketAddr> {
-    let v4 = any::<[u8; 4]>().prop_map(|o| IpAddr::V4(Ipv4Addr::from(o)));
-    let v6 = any::<[u16; 8]>().prop_map(|s| IpAddr::V6(Ipv6Addr::from(s)));
-    (prop_oneof![v4, v6], any::<u16>()).prop_map(|(ip, port)| canonical(SocketAddr::new(ip, port)))
-}
-
-fn entry() -> impl Strategy<Value = UserEntry> {
-    (name(), endpoint()).prop_map(|(n, e)| UserEntry::new(n, e))
-}
+use crate::wire::proptests::{entry, name};
 
 fn classic_datagram() -> impl Strategy<Value = ClassicDatagram> {
     prop_oneof![
