@@ -5,44 +5,10 @@
 //! transport alone and mixed: add a line to the `suite!` list at the bottom for a new pair.
 
 use std::net::{SocketAddr, UdpSocket};
-use std::path::PathBuf;
 use std::thread;
 
-use feige_tests::proc::{
-    binary_path, names, start_chat, start_server, ChatProc, Proc, RawTcp, RawUdp, ServerProc,
-};
+use feige_tests::proc::{binary_path, names, start_server, Pair, Proc, RawTcp, RawUdp};
 use serde_json::Value;
-
-/// The binary that serves and the one that chats.
-struct Pair {
-    server: PathBuf,
-    client: PathBuf,
-}
-
-impl Pair {
-    fn new(server: &str, client: &str) -> Pair {
-        Pair {
-            server: binary_path(server),
-            client: binary_path(client),
-        }
-    }
-
-    fn server(&self) -> ServerProc {
-        start_server(&self.server, "127.0.0.1")
-    }
-
-    fn chat(&self, name: &str, server: &ServerProc) -> ChatProc {
-        start_chat(&self.client, name, server.udp)
-    }
-
-    /// A fresh user logs in and out: the server still serves.
-    fn assert_serves(&self, server: &ServerProc, name: &str) {
-        let mut probe = self.chat(name, server);
-        probe.send_line("/quit");
-        probe.wait_event("logged_out");
-        assert!(probe.wait_exit().success());
-    }
-}
 
 fn event_is(v: &Value, event: &str, name: &str) -> bool {
     v["event"] == event && v["name"] == name
@@ -185,7 +151,7 @@ fn name_taken_fails_the_login(pair: &Pair) {
     let udp = server.udp.to_string();
     let mut again = Proc::spawn(
         "alice again",
-        &pair.client,
+        pair.client(),
         &["chat", "alice", "--json", "--server", &udp],
     );
     let failed = again.wait_event("login_failed");
@@ -299,7 +265,7 @@ fn ipv6(pair: &Pair) {
         eprintln!("no IPv6 loopback here: skipped");
         return;
     }
-    let server = start_server(&pair.server, "::1");
+    let server = start_server(pair.server_binary(), "::1");
     assert!(server.udp.is_ipv6());
     let mut alice = pair.chat("alice", &server);
     assert!(

@@ -6,37 +6,12 @@
 //! that its IP-only checks are exercised as on a real network.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use feige_tests::classic_peer::{send_from_fresh_socket, utf16le, ClassicPeer, ClassicServer};
-use feige_tests::proc::{
-    binary_path, names, start_chat, start_server, ChatProc, Proc, RawUdp, ServerProc,
-};
+use feige_tests::proc::{names, ChatProc, Pair, Proc, RawUdp};
 use serde_json::Value;
 use socket2::Socket;
-
-/// The binary that serves and the one that chats.
-struct Pair {
-    server: PathBuf,
-    client: PathBuf,
-}
-
-impl Pair {
-    fn new(server: &str, client: &str) -> Pair {
-        Pair {
-            server: binary_path(server),
-            client: binary_path(client),
-        }
-    }
-
-    fn server(&self) -> ServerProc {
-        start_server(&self.server, "127.0.0.1")
-    }
-
-    fn chat(&self, name: &str, server: &ServerProc) -> ChatProc {
-        start_chat(&self.client, name, server.udp)
-    }
-}
 
 /// Starts `chat NAME --classic --json --server SERVER` and waits for `logged_in`.
 fn start_classic_chat(binary: &Path, name: &str, server: SocketAddr) -> ChatProc {
@@ -297,7 +272,7 @@ fn chat_classic_on_a_textbook_server(client: &Path) {
 fn chat_classic_on_a_feige_server(pair: &Pair) {
     let server = pair.server();
     let mut bob = pair.chat("bob", &server);
-    let mut alice = start_classic_chat(&pair.client, "alice", server.udp);
+    let mut alice = start_classic_chat(pair.client(), "alice", server.udp);
     assert_eq!(alice.initial_names(), ["bob", "alice"]);
     bob.wait_for("alice joined", |v| event_is(v, "joined", "alice"));
 
@@ -349,7 +324,7 @@ macro_rules! suite {
             }
             #[test]
             fn chat_classic_on_a_textbook_server() {
-                super::chat_classic_on_a_textbook_server(&pair().client);
+                super::chat_classic_on_a_textbook_server(pair().client());
             }
             #[test]
             fn chat_classic_on_a_feige_server() {

@@ -4,11 +4,13 @@
 
 mod binary;
 mod child;
+mod pair;
 mod raw;
 mod roles;
 
 pub use binary::binary_path;
 pub use child::Proc;
+pub use pair::Pair;
 pub use raw::{RawTcp, RawUdp};
 pub use roles::{names, start_chat, start_server, ChatProc, ServerProc};
 
