@@ -3,6 +3,11 @@
 use std::time::Duration;
 
 /// Server limits and timers.
+///
+/// A *source* is a client's IP address (an IPv4-mapped IPv6 address counts as its IPv4 address)
+/// and the network *prefix* it is in: one host is bounded by the `_per_ip` limits, and the hosts
+/// of one network — which an attacker may own by the hundred, IPv6 /64s especially — together
+/// by the `_per_prefix` ones.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// The TCP port announced in `Accept,<port>`.
@@ -11,8 +16,41 @@ pub struct ServerConfig {
     pub max_sessions: usize,
     /// Most pending logins from one source IP; beyond it, `Reject,rate-limited`.
     pub max_pending_per_ip: usize,
-    /// How long an `Accept` waits for its TCP claim.
+    /// Most pending logins from one prefix; beyond it, `Reject,rate-limited`.
+    pub max_pending_per_prefix: usize,
+    /// Most sessions online plus logins pending from one source IP; beyond it,
+    /// `Reject,rate-limited`. A host of 10,000 clients (a load test, a big NAT) stays under it.
+    pub max_sessions_per_ip: usize,
+    /// Most sessions online plus logins pending from one prefix; beyond it, `Reject,rate-limited`.
+    pub max_sessions_per_prefix: usize,
+    /// Most classic (textbook) users online plus classic logins pending from one source IP;
+    /// beyond it, `Reject,rate-limited`. Classic users give no sign of life, so without these
+    /// caps one host could fill the server with them for good.
+    pub max_classic_per_ip: usize,
+    /// The same per prefix.
+    pub max_classic_per_prefix: usize,
+    /// Most classic users online plus classic logins pending in all; beyond it,
+    /// `Reject,server-full` (to classic logins only: native users are never crowded out).
+    pub max_classic_sessions: usize,
+    /// Length of the IPv4 prefix that counts as one network (bits, at most 32).
+    pub prefix_v4: u8,
+    /// Length of the IPv6 prefix that counts as one network (bits, at most 128).
+    pub prefix_v6: u8,
+    /// Most connections from one source IP not (yet) carrying a session; one more is refused at
+    /// once with `error,too-many-connections`.
+    pub max_unclaimed_per_ip: usize,
+    /// The same per prefix.
+    pub max_unclaimed_per_prefix: usize,
+    /// Most connections held at once, as the transport can afford them (from its file-descriptor
+    /// limit); `None` for no limit. When set, a connection beyond it is refused, and no source
+    /// may hold more than a quarter of it unclaimed, whatever the two limits above say, so one
+    /// host can never take the room every other host needs to log in.
+    pub max_connections: Option<usize>,
+    /// How long an `Accept` waits for its TCP claim; a repeated identical login restarts it.
     pub pending_timeout: Duration,
+    /// How long a pending login can live at most from its first `Accept`, however often it is
+    /// repeated.
+    pub pending_max_life: Duration,
     /// A session with no line for this long is logged out.
     pub idle_timeout: Duration,
     /// A connection that has sent nothing for this long is bound to the oldest classic login
@@ -32,7 +70,19 @@ impl Default for ServerConfig {
             tcp_port: 9001,
             max_sessions: 100_000,
             max_pending_per_ip: 16_384,
+            max_pending_per_prefix: 32_768,
+            max_sessions_per_ip: 16_384,
+            max_sessions_per_prefix: 32_768,
+            max_classic_per_ip: 16,
+            max_classic_per_prefix: 64,
+            max_classic_sessions: 4_096,
+            prefix_v4: 24,
+            prefix_v6: 64,
+            max_unclaimed_per_ip: 64,
+            max_unclaimed_per_prefix: 256,
+            max_connections: None,
             pending_timeout: Duration::from_secs(10),
+            pending_max_life: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             silent_claim_after: Duration::from_millis(500),
             claim_timeout: Duration::from_secs(10),

@@ -1,5 +1,6 @@
 //! The TCP side: claiming a pending login, the session's lines, and every way of leaving.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -8,7 +9,8 @@ use crate::wire::{
     encode_snapshot, ClientLine, Dialect, ErrorReason, Name, ServerLine, UserEntry, WireError,
 };
 
-use super::state::{Epoch, Role, Session, Timer};
+use super::sources::Limit;
+use super::state::{Conn, Epoch, Role, Session, Timer};
 use super::{ConnId, LeaveReason, Presence, Server, ServerEvent, ServerTransmit, PONG};
 
 impl Server {
@@ -53,7 +55,7 @@ impl Server {
             (Role::Session { name, epoch }, Ok(ClientLine::Logout(entry)))
                 if entry.name == name =>
             {
-                self.conns.remove(&conn);
+                self.remove_conn(conn);
                 self.transmits.push_back(ServerTransmit::Close { conn });
                 self.depart(epoch, LeaveReason::Logout);
             }
@@ -68,26 +70,31 @@ impl Server {
         let Some(pending) = self
             .pending
             .get(name)
-            .filter(|p| !p.classic && p.declared == claim.endpoint)
+            .filter(|p| !p.origin.classic && p.origin.declared == claim.endpoint)
         else {
             return self.refuse(conn, ErrorReason::NoPendingLogin);
         };
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
             return;
         };
-        if pending.listed.ip() != peer.ip() {
+        if pending.origin.listed.ip() != peer.ip() {
             return self.refuse(conn, ErrorReason::IpMismatch);
         }
         self.bind(now, conn, name);
     }
 
-    /// Turns the pending login of `name` into a session carried by `conn`.
+    /// Turns the pending login of `name` into a session carried by `conn`, which is no longer an
+    /// unclaimed connection.
     fn bind(&mut self, now: Instant, conn: ConnId, name: &Name) {
+        let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
+            return;
+        };
         let Some(pending) = self.take_pending(name) else {
             return;
         };
-        let entry = UserEntry::new(name.clone(), pending.listed);
-        if pending.classic {
+        self.release_unclaimed(conn, peer);
+        let entry = UserEntry::new(name.clone(), pending.origin.listed);
+        if pending.origin.classic {
             self.establish_classic(now, conn, entry);
         } else {
             self.establish(now, conn, entry);
@@ -115,29 +122,69 @@ impl Server {
     }
 
     /// Binds `conn` to the oldest classic login pending from its IP; with `only_classic`, only
-    /// when no native login from that IP is pending.
+    /// when no native login from that IP is pending. Only a classic login is ever bound here, and
+    /// a classic login was admitted only if its session could replace nothing but a classic
+    /// session at the same endpoint, so no native session is ever dropped by silence.
     fn claim_classic_by_silence(&mut self, now: Instant, conn: ConnId, only_classic: bool) {
         let Some(ip) = self.conns.get(&conn).map(|c| c.peer.ip()) else {
             return;
         };
-        let Some(names) = self.pending_by_ip.get(&ip) else {
+        let Some(classic) = self.classic_pending.get(&ip) else {
             return;
         };
-        let mut oldest: Option<(Epoch, &Name)> = None;
-        for name in names {
-            match self.pending.get(name) {
-                Some(p) if p.classic && oldest.is_none_or(|(epoch, _)| p.epoch < epoch) => {
-                    oldest = Some((p.epoch, name));
-                }
-                Some(p) if p.classic => {}
-                _ if only_classic => return,
-                _ => {}
-            }
+        if only_classic && classic.len() < self.pending_sources.at_ip(ip) {
+            return;
         }
-        if let Some((_, name)) = oldest {
-            let name = name.clone();
+        if let Some(name) = classic.values().next().cloned() {
             self.bind(now, conn, &name);
         }
+    }
+
+    /// Whether a new connection from `ip` fits: the server holds fewer than `max_connections`,
+    /// and `ip` and its prefix hold fewer unclaimed ones than they may (at most a quarter of
+    /// `max_connections` each, when it is set).
+    pub(super) fn admits_connection(&self, ip: IpAddr) -> bool {
+        let config = &self.config;
+        let mut limit = Limit {
+            per_ip: config.max_unclaimed_per_ip,
+            per_prefix: config.max_unclaimed_per_prefix,
+        };
+        if let Some(max) = config.max_connections {
+            if self.conns.len() >= max {
+                return false;
+            }
+            let share = (max / 4).max(1);
+            limit.per_ip = limit.per_ip.min(share);
+            limit.per_prefix = limit.per_prefix.min(share);
+        }
+        self.unclaimed_sources.admits(ip, limit)
+    }
+
+    /// Refuses a connection the server will not hold: it is told why and closed, and never
+    /// known.
+    pub(super) fn refuse_at_once(&mut self, conn: ConnId) {
+        let reason = ErrorReason::TooManyConnections;
+        self.send_error_and_close(conn, reason);
+        self.stats.refused_connections += 1;
+        self.events
+            .push_back(ServerEvent::ConnectionRefused { conn, reason });
+    }
+
+    /// Forgets a connection; one still unclaimed gives back its place and its timers.
+    pub(super) fn remove_conn(&mut self, conn: ConnId) -> Option<Conn> {
+        let c = self.conns.remove(&conn)?;
+        if matches!(c.role, Role::Unclaimed { .. }) {
+            self.release_unclaimed(conn, c.peer);
+        }
+        Some(c)
+    }
+
+    /// An unclaimed connection is claimed or gone: its source holds one fewer, and its claim
+    /// timers mean nothing any more.
+    fn release_unclaimed(&mut self, conn: ConnId, peer: SocketAddr) {
+        self.unclaimed_sources.remove(peer.ip());
+        self.timers.cancel(&Timer::SilentClaim { conn });
+        self.timers.cancel(&Timer::ClaimDeadline { conn });
     }
 
     pub(super) fn is_unclaimed(&self, conn: ConnId) -> bool {
@@ -149,6 +196,12 @@ impl Server {
     /// Registers the session: the snapshot to the newcomer, then the join to everyone else.
     fn establish(&mut self, now: Instant, conn: ConnId, entry: UserEntry) {
         if let Some(&old) = self.by_name.get(&entry.name) {
+            // Admitted as the same user coming back (`Session::may_be_replaced_by`), and a name
+            // has one pending login at a time: the session is listed at this very endpoint.
+            debug_assert!(self
+                .sessions
+                .get(&old)
+                .is_some_and(|s| s.entry.endpoint == entry.endpoint));
             self.drop_session(old, LeaveReason::Replaced, ErrorReason::Replaced);
         }
         let epoch = self.new_epoch();
@@ -187,7 +240,7 @@ impl Server {
             data: Bytes::from(snapshot),
         });
         self.timers
-            .push(now + self.config.idle_timeout, Timer::Idle { epoch });
+            .set(now + self.config.idle_timeout, Timer::Idle { epoch });
         self.events.push_back(ServerEvent::Joined {
             name: entry.name,
             endpoint: entry.endpoint,
@@ -208,7 +261,7 @@ impl Server {
         if deadline <= now {
             self.drop_session(epoch, LeaveReason::IdleTimeout, ErrorReason::IdleTimeout);
         } else {
-            self.timers.push(deadline, Timer::Idle { epoch });
+            self.timers.set(deadline, Timer::Idle { epoch });
         }
     }
 
@@ -220,7 +273,7 @@ impl Server {
         match c.role {
             Role::Session { epoch, .. } => self.drop_session(epoch, LeaveReason::Closed, reason),
             Role::Unclaimed { .. } => {
-                self.conns.remove(&conn);
+                self.remove_conn(conn);
                 self.send_error_and_close(conn, reason);
                 self.stats.refused_connections += 1;
                 self.events
@@ -232,7 +285,7 @@ impl Server {
     /// Ends a session the server decided to end: tells it why, closes it, tells everyone else.
     pub(super) fn drop_session(&mut self, epoch: Epoch, leave: LeaveReason, error: ErrorReason) {
         if let Some(conn) = self.sessions.get(&epoch).and_then(|s| s.conn) {
-            self.conns.remove(&conn);
+            self.remove_conn(conn);
             self.send_error_and_close(conn, error);
         }
         self.depart(epoch, leave);
@@ -251,6 +304,9 @@ impl Server {
         let Some(session) = self.sessions.remove(&epoch) else {
             return;
         };
+        self.forget_login(session.entry.endpoint.ip(), session.is_classic());
+        self.timers.cancel(&Timer::Idle { epoch });
+        self.timers.cancel(&Timer::ClassicLease { epoch });
         let name = session.entry.name.clone();
         if self.by_name.get(&name) == Some(&epoch) {
             self.by_name.remove(&name);
@@ -261,5 +317,13 @@ impl Server {
             endpoint: session.entry.endpoint,
             reason,
         });
+    }
+
+    /// A login (pending or online) from `ip` is over: its source holds one fewer.
+    pub(super) fn forget_login(&mut self, ip: IpAddr, classic: bool) {
+        self.login_sources.remove(ip);
+        if classic {
+            self.classic_sources.remove(ip);
+        }
     }
 }

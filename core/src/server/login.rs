@@ -11,18 +11,9 @@ use crate::wire::{
     ServerDatagram, WireError,
 };
 
-use super::state::{Epoch, Pending, Timer};
+use super::sources::Limit;
+use super::state::{Epoch, Origin, Pending, Timer};
 use super::{LeaveReason, Server, ServerEvent, ServerTransmit};
-
-/// Where a login's answers go and what it will be listed as.
-#[derive(Debug, Clone, Copy)]
-struct Origin {
-    /// The endpoint listed for the user, and where `Accept`/`Reject` go.
-    listed: SocketAddr,
-    /// The endpoint the login declared.
-    declared: SocketAddr,
-    classic: bool,
-}
 
 impl Server {
     pub(super) fn on_datagram(&mut self, now: Instant, from: SocketAddr, data: &[u8]) {
@@ -78,57 +69,57 @@ impl Server {
         }
     }
 
+    /// Decides a login (section 9.2 of the protocol): `Accept` again for a repeated one,
+    /// `Reject` for a name held by someone else or a source over its limits, or a new pending
+    /// login.
     fn login(&mut self, now: Instant, origin: Origin, name: Name) {
         let returning = match self.by_name.get(&name).and_then(|e| self.sessions.get(e)) {
-            Some(session) if session.entry.endpoint != origin.listed => {
+            Some(session) if !session.may_be_replaced_by(&origin) => {
                 return self.reject(origin, RejectReason::NameTaken)
             }
             Some(_) => true,
             None => false,
         };
+        // Past its expiry a pending login is gone, whether or not its timer has fired yet.
+        if self.pending.get(&name).is_some_and(|p| p.expires <= now) {
+            self.drop_pending(&name);
+        }
         if let Some(pending) = self.pending.get_mut(&name) {
-            let same = pending.listed == origin.listed
-                && pending.declared == origin.declared
-                && pending.classic == origin.classic;
-            if same {
-                pending.expires = now + self.config.pending_timeout;
+            if pending.origin == origin {
+                let window = now + self.config.pending_timeout;
+                pending.expires = window.min(pending.born + self.config.pending_max_life);
                 self.accept(origin);
                 self.events.push_back(ServerEvent::Accepted {
                     name,
                     from: origin.listed,
                 });
-            } else {
-                self.reject(origin, RejectReason::NameTaken);
+                return;
             }
-            return;
+            // As for a session: the owner of the socket a classic login declared takes over.
+            let supersedes =
+                pending.origin.classic && !origin.classic && pending.origin.listed == origin.listed;
+            if !supersedes {
+                return self.reject(origin, RejectReason::NameTaken);
+            }
+            self.drop_pending(&name);
         }
         // The same client coming back replaces its own session, so it takes no new place.
-        if !returning && self.sessions.len() + self.pending.len() >= self.config.max_sessions {
-            return self.reject(origin, RejectReason::ServerFull);
+        if !returning {
+            if let Some(reason) = self.over_capacity(origin) {
+                return self.reject(origin, reason);
+            }
         }
-        let from_ip = self.pending_by_ip.entry(origin.listed.ip()).or_default();
-        if from_ip.len() >= self.config.max_pending_per_ip {
+        let pending_limit = Limit {
+            per_ip: self.config.max_pending_per_ip,
+            per_prefix: self.config.max_pending_per_prefix,
+        };
+        if !self
+            .pending_sources
+            .admits(origin.listed.ip(), pending_limit)
+        {
             return self.reject(origin, RejectReason::RateLimited);
         }
-        from_ip.insert(name.clone());
-        let epoch = self.new_epoch();
-        self.pending.insert(
-            name.clone(),
-            Pending {
-                epoch,
-                listed: origin.listed,
-                declared: origin.declared,
-                classic: origin.classic,
-                expires: now + self.config.pending_timeout,
-            },
-        );
-        self.timers.push(
-            now + self.config.pending_timeout,
-            Timer::PendingExpiry {
-                name: name.clone(),
-                epoch,
-            },
-        );
+        self.add_pending(now, origin, name.clone());
         self.accept(origin);
         self.events.push_back(ServerEvent::Accepted {
             name,
@@ -136,28 +127,88 @@ impl Server {
         });
     }
 
+    /// Why a login that would take a new place is refused, if it is: the server is full, or the
+    /// classic users are as many as they may be, or its source holds as many logins as it may.
+    fn over_capacity(&self, origin: Origin) -> Option<RejectReason> {
+        let config = &self.config;
+        let ip = origin.listed.ip();
+        let held = self.sessions.len() + self.pending.len();
+        let classic_full = self.classic_sources.total() >= config.max_classic_sessions;
+        if held >= config.max_sessions || (origin.classic && classic_full) {
+            return Some(RejectReason::ServerFull);
+        }
+        let logins = Limit {
+            per_ip: config.max_sessions_per_ip,
+            per_prefix: config.max_sessions_per_prefix,
+        };
+        let classic = Limit {
+            per_ip: config.max_classic_per_ip,
+            per_prefix: config.max_classic_per_prefix,
+        };
+        let admitted = self.login_sources.admits(ip, logins)
+            && (!origin.classic || self.classic_sources.admits(ip, classic));
+        (!admitted).then_some(RejectReason::RateLimited)
+    }
+
+    /// Records a new pending login and arms its expiry.
+    fn add_pending(&mut self, now: Instant, origin: Origin, name: Name) {
+        let epoch = self.new_epoch();
+        let ip = origin.listed.ip();
+        self.pending_sources.add(ip);
+        self.login_sources.add(ip);
+        if origin.classic {
+            self.classic_sources.add(ip);
+            self.classic_pending
+                .entry(ip)
+                .or_default()
+                .insert(epoch, name.clone());
+        }
+        let window = self
+            .config
+            .pending_timeout
+            .min(self.config.pending_max_life);
+        self.timers.set(
+            now + window,
+            Timer::PendingExpiry {
+                name: name.clone(),
+                epoch,
+            },
+        );
+        self.pending.insert(
+            name,
+            Pending {
+                epoch,
+                origin,
+                born: now,
+                expires: now + window,
+            },
+        );
+    }
+
     /// A UDP logout counts only from the endpoint the user is listed at (for a classic user,
     /// which cannot be checked by port, from its IP naming that endpoint): the name alone proves
     /// nothing.
     fn udp_logout(&mut self, listed: SocketAddr, name: &Name, classic: bool) {
-        if self
+        let withdrawn = self
             .pending
             .get(name)
-            .is_some_and(|p| p.listed == listed && p.classic == classic)
-        {
-            self.take_pending(name);
+            .is_some_and(|p| p.origin.listed == listed && p.origin.classic == classic);
+        if withdrawn {
+            self.drop_pending(name);
         }
         let epoch = self.by_name.get(name).copied();
         match epoch.and_then(|e| self.sessions.get(&e).map(|s| (e, s))) {
             Some((epoch, session))
-                if session.entry.endpoint == listed && session.conn.is_none() == classic =>
+                if session.entry.endpoint == listed && session.is_classic() == classic =>
             {
                 if let Some(conn) = session.conn {
-                    self.conns.remove(&conn);
+                    self.remove_conn(conn);
                     self.transmits.push_back(ServerTransmit::Close { conn });
                 }
                 self.depart(epoch, LeaveReason::Logout);
             }
+            // A withdrawal is the user's own logout too, not a spoof.
+            _ if withdrawn => {}
             _ => self.stats.spoofed_logouts += 1,
         }
     }
@@ -167,25 +218,40 @@ impl Server {
             return;
         };
         if pending.expires <= now {
-            self.take_pending(name);
+            self.drop_pending(name);
         } else {
             let at = pending.expires;
             let name = name.clone();
-            self.timers.push(at, Timer::PendingExpiry { name, epoch });
+            self.timers.set(at, Timer::PendingExpiry { name, epoch });
         }
     }
 
-    /// Removes a pending login and its per-IP accounting.
+    /// Removes a pending login about to become a session: its expiry timer and its place among
+    /// the pending logins of its source go, its place among the source's logins stays.
     pub(super) fn take_pending(&mut self, name: &Name) -> Option<Pending> {
         let pending = self.pending.remove(name)?;
-        let ip = pending.listed.ip();
-        if let Some(names) = self.pending_by_ip.get_mut(&ip) {
-            names.remove(name);
-            if names.is_empty() {
-                self.pending_by_ip.remove(&ip);
+        let ip = pending.origin.listed.ip();
+        self.pending_sources.remove(ip);
+        if pending.origin.classic {
+            if let Some(by_epoch) = self.classic_pending.get_mut(&ip) {
+                by_epoch.remove(&pending.epoch);
+                if by_epoch.is_empty() {
+                    self.classic_pending.remove(&ip);
+                }
             }
         }
+        self.timers.cancel(&Timer::PendingExpiry {
+            name: name.clone(),
+            epoch: pending.epoch,
+        });
         Some(pending)
+    }
+
+    /// Forgets a pending login that will not become a session (expired, withdrawn, superseded).
+    fn drop_pending(&mut self, name: &Name) {
+        if let Some(pending) = self.take_pending(name) {
+            self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
+        }
     }
 
     fn accept(&mut self, origin: Origin) {
@@ -225,7 +291,7 @@ impl Server {
             .get(name)
             .and_then(|e| self.sessions.get_mut(e))
         {
-            if session.conn.is_none() && session.entry.endpoint == listed {
+            if session.is_classic() && session.entry.endpoint == listed {
                 session.last_seen = now;
             }
         }
@@ -243,7 +309,7 @@ impl Server {
         if deadline <= now {
             self.depart(epoch, LeaveReason::LeaseExpired);
         } else {
-            self.timers.push(deadline, Timer::ClassicLease { epoch });
+            self.timers.set(deadline, Timer::ClassicLease { epoch });
         }
     }
 }

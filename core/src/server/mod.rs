@@ -9,9 +9,10 @@ mod config;
 mod connection;
 mod login;
 mod output;
+mod sources;
 mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
@@ -25,6 +26,7 @@ use crate::wire::{
     canonical, encode_utf16le, ClassicDatagram, Dialect, Name, ServerDatagram, ServerLine,
     UserEntry,
 };
+use sources::Sources;
 use state::{Conn, Epoch, Pending, Role, Session, Timer};
 
 /// Counters of what the server holds, refused or dropped.
@@ -36,7 +38,8 @@ pub struct ServerStats {
     pub pending: usize,
     /// TCP connections not (yet) bound to a session.
     pub unclaimed_connections: usize,
-    /// Timers armed (stale ones included): bounded by the sessions, logins and connections.
+    /// Timer entries held (superseded ones included): at most a few per session, pending login
+    /// and connection, however many came and went.
     pub timers: usize,
     /// Datagrams that did not parse.
     pub malformed_datagrams: u64,
@@ -44,7 +47,7 @@ pub struct ServerStats {
     pub spoofed_logouts: u64,
     /// Logins refused.
     pub rejected_logins: u64,
-    /// Connections refused with `error,<reason>`.
+    /// Connections refused with `error,<reason>`, before a claim or at once when opened.
     pub refused_connections: u64,
 }
 
@@ -60,7 +63,17 @@ pub struct Server {
     sessions: BTreeMap<Epoch, Session>,
     by_name: HashMap<Name, Epoch>,
     pending: HashMap<Name, Pending>,
-    pending_by_ip: HashMap<IpAddr, HashSet<Name>>,
+    /// The classic logins pending from each IP by epoch, so the oldest is first: what a silent
+    /// connection from that IP is bound to.
+    classic_pending: HashMap<IpAddr, BTreeMap<Epoch, Name>>,
+    /// Pending logins by source.
+    pending_sources: Sources,
+    /// Pending logins plus sessions online, by source.
+    login_sources: Sources,
+    /// Classic logins pending plus classic sessions online, by source.
+    classic_sources: Sources,
+    /// Connections not (yet) carrying a session, by source.
+    unclaimed_sources: Sources,
     conns: HashMap<ConnId, Conn>,
     timers: DeadlineQueue<Timer>,
     next_epoch: Epoch,
@@ -89,6 +102,8 @@ impl Server {
         );
         let mut accept_classic = Vec::new();
         encode_utf16le(&format!("Accept,{}", config.tcp_port), &mut accept_classic);
+        let (v4, v6) = (config.prefix_v4, config.prefix_v6);
+        let sources = || Sources::new(v4, v6);
         Server {
             config,
             accept,
@@ -96,7 +111,11 @@ impl Server {
             sessions: BTreeMap::new(),
             by_name: HashMap::new(),
             pending: HashMap::new(),
-            pending_by_ip: HashMap::new(),
+            classic_pending: HashMap::new(),
+            pending_sources: sources(),
+            login_sources: sources(),
+            classic_sources: sources(),
+            unclaimed_sources: sources(),
             conns: HashMap::new(),
             timers: DeadlineQueue::default(),
             next_epoch: 1,
@@ -117,16 +136,24 @@ impl Server {
     }
 
     /// The transport accepted a TCP connection from `peer`. `conn` must be new.
+    ///
+    /// Past `max_connections`, or past its source's share of unclaimed connections, it is refused
+    /// at once: `error,too-many-connections`, then closed.
     pub fn handle_connection_opened(&mut self, now: Instant, conn: ConnId, peer: SocketAddr) {
         if self.conns.contains_key(&conn) {
             return;
         }
-        self.conns.insert(conn, Conn::new(canonical(peer)));
-        self.timers.push(
+        let peer = canonical(peer);
+        if !self.admits_connection(peer.ip()) {
+            return self.refuse_at_once(conn);
+        }
+        self.conns.insert(conn, Conn::new(peer));
+        self.unclaimed_sources.add(peer.ip());
+        self.timers.set(
             now + self.config.silent_claim_after,
             Timer::SilentClaim { conn },
         );
-        self.timers.push(
+        self.timers.set(
             now + self.config.claim_timeout,
             Timer::ClaimDeadline { conn },
         );
@@ -141,7 +168,7 @@ impl Server {
     /// A connection is gone (unknown or already-closed connections are ignored).
     pub fn handle_connection_closed(&mut self, now: Instant, conn: ConnId, cause: CloseCause) {
         let _ = now;
-        let Some(c) = self.conns.remove(&conn) else {
+        let Some(c) = self.remove_conn(conn) else {
             return;
         };
         if let Role::Session { epoch, .. } = c.role {
@@ -193,7 +220,15 @@ impl Server {
         }
         self.by_name.clear();
         self.pending.clear();
-        self.pending_by_ip.clear();
+        self.classic_pending.clear();
+        for sources in [
+            &mut self.pending_sources,
+            &mut self.login_sources,
+            &mut self.classic_sources,
+            &mut self.unclaimed_sources,
+        ] {
+            sources.clear();
+        }
         self.timers = DeadlineQueue::default();
     }
 
@@ -225,8 +260,7 @@ impl Server {
         ServerStats {
             online: self.sessions.len(),
             pending: self.pending.len(),
-            unclaimed_connections: self.conns.len()
-                - self.sessions.values().filter(|s| s.conn.is_some()).count(),
+            unclaimed_connections: self.unclaimed_sources.total(),
             timers: self.timers.len(),
             ..self.stats
         }

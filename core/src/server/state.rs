@@ -11,17 +11,27 @@ use super::output::ConnId;
 /// a newer login of the same name.
 pub(crate) type Epoch = u64;
 
-/// A login accepted by UDP, waiting for its TCP claim.
-#[derive(Debug)]
-pub(crate) struct Pending {
-    pub(crate) epoch: Epoch,
-    /// The endpoint peers will be told: the datagram's source for a native client, the declared
-    /// endpoint for a classic one (which sends from throw-away ports).
+/// Where a login came from, what it will be listed as, and in which dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Origin {
+    /// The endpoint peers will be told, and where `Accept`/`Reject` go: the datagram's source
+    /// for a native client, the declared endpoint for a classic one (which sends from
+    /// throw-away ports).
     pub(crate) listed: SocketAddr,
     /// The endpoint the login declared: the TCP claim must name the same one, so another
     /// client on the same host cannot take this login with a claim of the same name.
     pub(crate) declared: SocketAddr,
     pub(crate) classic: bool,
+}
+
+/// A login accepted by UDP, waiting for its TCP claim.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) epoch: Epoch,
+    pub(crate) origin: Origin,
+    /// When it was first accepted: repeating the login never keeps it past
+    /// `pending_max_life` from here.
+    pub(crate) born: Instant,
     /// A repeated login pushes this back, so its `Accept` never arrives after the expiry.
     pub(crate) expires: Instant,
 }
@@ -36,6 +46,22 @@ pub(crate) struct Session {
     pub(crate) conn: Option<ConnId>,
     /// Last line (native) or datagram (classic) from the user.
     pub(crate) last_seen: Instant,
+}
+
+impl Session {
+    pub(crate) fn is_classic(&self) -> bool {
+        self.conn.is_none()
+    }
+
+    /// Whether a login from `origin` is this user coming back, whose claim may replace this
+    /// session: it must come from the very endpoint the user is listed at, and a classic login
+    /// never replaces a native session. A classic login's endpoint is only declared — anyone on
+    /// the same host can declare it — while a native login's is the socket it was sent from:
+    /// the owner of that socket may take over a classic session listed there, never the
+    /// reverse.
+    pub(crate) fn may_be_replaced_by(&self, origin: &Origin) -> bool {
+        self.entry.endpoint == origin.listed && (self.is_classic() || !origin.classic)
+    }
 }
 
 /// A TCP connection the transport reported.
@@ -65,8 +91,9 @@ impl Conn {
     }
 }
 
-/// Why the server woke up.
-#[derive(Debug)]
+/// Why the server wakes up. Each is armed at most once (re-arming moves it) and disarmed when
+/// what it watches goes away, so the timers follow the live logins, sessions and connections.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Timer {
     PendingExpiry { name: Name, epoch: Epoch },
     SilentClaim { conn: ConnId },

@@ -50,7 +50,7 @@ reason_enum! {
         BadName => "bad-name",
         /// The server holds as many sessions as it is configured for.
         ServerFull => "server-full",
-        /// Too many pending logins from this source IP.
+        /// The source IP, or its network, holds as many logins (pending or online) as it may.
         RateLimited => "rate-limited",
         /// The datagram is not a well-formed login.
         BadRequest => "bad-request",
@@ -76,5 +76,8 @@ reason_enum! {
         Replaced => "replaced",
         /// The server is shutting down.
         Shutdown => "shutdown",
+        /// The server holds as many connections as it can, or as many unclaimed ones from this
+        /// address or its network as it allows: refused at once, before any claim.
+        TooManyConnections => "too-many-connections",
     }
 }

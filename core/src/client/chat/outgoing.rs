@@ -18,8 +18,8 @@ use crate::wire::{max_text_len, Name, PeerDatagram};
 #[derive(Debug, Default)]
 pub(crate) struct Outgoing {
     peers: HashMap<Name, PeerQueue>,
-    /// Keyed by (peer, generation); a timer whose generation is not the peer's current in-flight
-    /// one is stale and skipped.
+    /// Keyed by (peer, generation): one per message in flight, disarmed when it is resolved. A
+    /// timer whose generation is not the peer's current in-flight one is stale and skipped.
     timers: DeadlineQueue<(Name, u64)>,
     next_generation: u64,
 }
@@ -122,6 +122,7 @@ impl Outgoing {
         };
         match queue.in_flight.take_if(|f| f.seq == seq) {
             Some(done) => {
+                self.timers.cancel(&(from.clone(), done.generation));
                 out.event(ClientEvent::Delivered {
                     to: from.clone(),
                     id: done.id,
@@ -149,12 +150,12 @@ impl Outgoing {
             match flight.backoff.step(now) {
                 Step::Wait => {
                     let at = flight.backoff.deadline();
-                    self.timers.push(at, (peer, generation));
+                    self.timers.set(at, (peer, generation));
                 }
                 Step::Resend => {
                     out.datagram(queue.endpoint, flight.datagram.clone());
                     let at = flight.backoff.deadline();
-                    self.timers.push(at, (peer, generation));
+                    self.timers.set(at, (peer, generation));
                 }
                 Step::GiveUp => {
                     let id = flight.id;
@@ -175,7 +176,10 @@ impl Outgoing {
         let Some(queue) = self.peers.get_mut(peer.as_str()) else {
             return;
         };
-        let in_flight = queue.in_flight.take().map(|f| f.id);
+        let in_flight = queue.in_flight.take().map(|f| {
+            self.timers.cancel(&(peer.clone(), f.generation));
+            f.id
+        });
         for id in in_flight
             .into_iter()
             .chain(queue.waiting.drain(..).map(|q| q.id))
@@ -192,7 +196,10 @@ impl Outgoing {
     pub(crate) fn fail_all(&mut self, reason: FailReason, out: &mut Outbox) {
         let mut unresolved: Vec<(MessageId, Name)> = Vec::new();
         for (peer, queue) in &mut self.peers {
-            let in_flight = queue.in_flight.take().map(|f| f.id);
+            let in_flight = queue.in_flight.take().map(|f| {
+                self.timers.cancel(&(peer.clone(), f.generation));
+                f.id
+            });
             for id in in_flight
                 .into_iter()
                 .chain(queue.waiting.drain(..).map(|q| q.id))
@@ -206,7 +213,7 @@ impl Outgoing {
         }
     }
 
-    /// The earliest retransmission deadline (possibly a stale one: waking early is harmless).
+    /// The earliest retransmission deadline.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.next_deadline()
     }
@@ -228,7 +235,7 @@ impl Outgoing {
         });
         let backoff = Backoff::start(now, config.msg_retry, config.msg_tries);
         self.timers
-            .push(backoff.deadline(), (peer.clone(), generation));
+            .set(backoff.deadline(), (peer.clone(), generation));
         queue.in_flight = Some(InFlight {
             id: next.id,
             seq: next.seq,
