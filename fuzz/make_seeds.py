@@ -208,7 +208,7 @@ def textbook(items):
 
 # Pool indices (core/src/fuzzing/pools.rs).
 ALICE, BOB, XIAOMING, LAOWANG, BOB_SMITH, END = range(6)
-LO_5000, LO_5001, LAN_5000, V6_5000, MAPPED_5002, LAN_40001 = range(6)
+LO_5000, LO_5001, LAN_5000, V6_5000, MAPPED_5002, LAN_40001, LAN2_5000, V6B_5000 = range(8)
 # Reasons by position.
 NAME_TAKEN, BAD_NAME, SERVER_FULL, RATE_LIMITED, BAD_REQUEST = range(5)
 NO_PENDING, IP_MISMATCH, LINE_TOO_LONG, BAD_LINE, CLAIM_TIMEOUT, IDLE_TIMEOUT, REPLACED, SHUTDOWN = range(8)
@@ -331,6 +331,20 @@ SEEDS = {
                             Server.claim(0, ALICE, LO_5000)]),
         "classic_login": ops([Server.classic_login(LO_5000, XIAOMING, LO_5000),
                               Server.open(LO_5000), Server.tick(600)]),
+        "classic_takeover_attempt": ops(online(ALICE, LO_5000, 0)
+                                        + [Server.classic_login(LO_5001, ALICE, LO_5000),
+                                           Server.open(LO_5001), Server.tick(600),
+                                           Server.classic_login(LAN_5000, BOB, LAN_5000),
+                                           Server.login(LAN_5000, BOB, LAN_5000),
+                                           Server.open(LAN_5000), Server.claim(2, BOB, LAN_5000)]),
+        "prefix_limits": ops([Server.login(a, n, a) for n, a in
+                              [(ALICE, LAN_5000), (BOB, LAN_5000), (XIAOMING, LAN2_5000),
+                               (LAOWANG, LAN2_5000), (BOB_SMITH, V6_5000), (END, V6B_5000)]]
+                             + [Server.open(a) for a in
+                                [LAN_5000, LAN_5000, LAN_5000, LAN_5000, LAN2_5000, LAN2_5000]]
+                             + [Server.classic_login(a, n, a) for n, a in
+                                [(ALICE, LO_5000), (BOB, LO_5001), (END, V6B_5000)]]
+                             + [Server.tick(10000), Server.logout(LAN_5000, ALICE, LAN_5000)]),
         "garbage": ops([Server.datagram(LO_5000, b"login,a,b,c,d"),
                         Server.datagram(LO_5000, b"hello"),
                         Server.open(LO_5000), Server.bytes(0, b"hello\n"),

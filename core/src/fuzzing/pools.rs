@@ -29,6 +29,9 @@ impl Pools {
                 SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 5000),
                 SocketAddr::new(mapped, 5002),
                 SocketAddr::new(lan, 40001),
+                // Neighbours of `lan` and of ::1 in their /24 and /64: the per-prefix limits.
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 3)), 5000),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 2)), 5000),
             ],
         }
     }

@@ -2,11 +2,11 @@
 //! the online list from its events, each client's list from the lines sent on its connection.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 
-use crate::server::{ConnId, Server, ServerConfig, ServerEvent, ServerTransmit};
+use crate::server::{ConnId, LeaveReason, Server, ServerConfig, ServerEvent, ServerTransmit};
 use crate::wire::{
     canonical, decode_classic_list, decode_utf16le, ClassicDatagram, ClientDatagram, Name,
     ServerDatagram, ServerLine, UserEntry,
@@ -22,8 +22,11 @@ use crate::wire::{
 ///   nothing at all after its close or once the transport reported it gone;
 /// - datagrams go only to addresses the input named (no reflection to third parties);
 /// - the counters agree with the lists, `online + pending` stays within `max_sessions` (a user
-///   logging in again from its own endpoint takes no new place), and the armed timers stay
-///   within three per operation.
+///   logging in again from its own endpoint takes no new place), and the timer entries within a
+///   few per session, pending login and unclaimed connection;
+/// - a classic login never replaces a native user;
+/// - no source address or prefix holds more users, classic users or unclaimed connections than
+///   its limits, nor the server more connections than `max_connections`.
 pub(super) struct ServerModel {
     config: ServerConfig,
     /// Sources and declared endpoints of every datagram the server received.
@@ -36,12 +39,15 @@ pub(super) struct ServerModel {
     joining: VecDeque<bool>,
     /// The classic users online.
     classic: HashSet<Name>,
-    ops: usize,
+    /// A native user just replaced: the `Joined` that follows must not be classic.
+    replaced_native: Option<Name>,
 }
 
 /// One connection as its client sees it.
 #[derive(Default)]
 struct ConnView {
+    /// The client's address, canonical.
+    peer: Option<SocketAddr>,
     /// Neither the transport nor the server has closed it.
     open: bool,
     /// `error,<reason>` or a classic list was sent: only the close may follow.
@@ -59,12 +65,8 @@ impl ServerModel {
             online: Vec::new(),
             joining: VecDeque::new(),
             classic: HashSet::new(),
-            ops: 0,
+            replaced_native: None,
         }
-    }
-
-    pub(super) fn op_done(&mut self) {
-        self.ops += 1;
     }
 
     pub(super) fn datagram_from(&mut self, from: SocketAddr, data: &[u8]) {
@@ -77,8 +79,9 @@ impl ServerModel {
         self.named.extend(declared);
     }
 
-    pub(super) fn opened(&mut self, conn: ConnId) {
+    pub(super) fn opened(&mut self, conn: ConnId, peer: SocketAddr) {
         let view = ConnView {
+            peer: Some(canonical(peer)),
             open: true,
             ..ConnView::default()
         };
@@ -155,13 +158,25 @@ impl ServerModel {
                 let Some(classic) = self.joining.pop_front() else {
                     panic!("{name} joined without a list");
                 };
+                let replaced_native = self.replaced_native.take();
                 if classic {
+                    assert!(
+                        replaced_native.as_ref() != Some(&name),
+                        "a classic login took over the native user {name}"
+                    );
                     self.classic.insert(name.clone());
                 }
                 self.online.push(UserEntry::new(name, endpoint));
             }
-            ServerEvent::Left { name, endpoint, .. } => {
-                self.classic.remove(&name);
+            ServerEvent::Left {
+                name,
+                endpoint,
+                reason,
+            } => {
+                let was_classic = self.classic.remove(&name);
+                if reason == LeaveReason::Replaced && !was_classic {
+                    self.replaced_native = Some(name.clone());
+                }
                 let left = UserEntry::new(name, endpoint);
                 let before = self.online.len();
                 self.online.retain(|e| *e != left);
@@ -215,11 +230,56 @@ impl ServerModel {
             stats.online + stats.pending <= self.config.max_sessions + returning,
             "over max_sessions: {stats:?}"
         );
+        let live = stats.online + stats.pending + stats.unclaimed_connections;
+        assert!(stats.timers <= 4 * live + 64, "{stats:?}");
+        self.check_sources(&listed, open);
+    }
+
+    /// Counts what each address and each prefix holds, from the lists and connections as the
+    /// outputs tell them, against the limits (online users were each admitted as a pending
+    /// login counted with them, so they stay within the login limits on their own).
+    fn check_sources(&self, listed: &[UserEntry], open: usize) {
+        let config = &self.config;
+        let ips = |ip: IpAddr| (ip, prefix(ip));
+        let mut users = Tally::default();
+        let mut classic = Tally::default();
+        for entry in listed {
+            users.add(ips(entry.endpoint.ip()));
+            if self.classic.contains(&entry.name) {
+                classic.add(ips(entry.endpoint.ip()));
+            }
+        }
+        let mut unclaimed = Tally::default();
+        for view in self.conns.values() {
+            if let (true, None, Some(peer)) = (view.open, &view.list, view.peer) {
+                unclaimed.add(ips(peer.ip()));
+            }
+        }
+        let share = config
+            .max_connections
+            .map_or(usize::MAX, |m| (m / 4).max(1));
+        users.within(
+            config.max_sessions_per_ip,
+            config.max_sessions_per_prefix,
+            "users",
+        );
+        classic.within(
+            config.max_classic_per_ip,
+            config.max_classic_per_prefix,
+            "classic",
+        );
+        unclaimed.within(
+            config.max_unclaimed_per_ip.min(share),
+            config.max_unclaimed_per_prefix.min(share),
+            "unclaimed connections",
+        );
         assert!(
-            stats.timers <= 3 * self.ops,
-            "{} timers after {} operations",
-            stats.timers,
-            self.ops
+            self.classic.len() <= config.max_classic_sessions,
+            "classic users in all"
+        );
+        assert!(
+            open <= config.max_connections.unwrap_or(usize::MAX),
+            "{open} connections held"
         );
     }
 
@@ -289,4 +349,41 @@ fn well_formed(data: &[u8]) -> bool {
         .ok()
         .is_some_and(|text| ServerDatagram::parse(text.as_bytes()).is_ok());
     ServerDatagram::parse(data).is_ok() || ClassicDatagram::parse(data).is_ok() || utf16_answer
+}
+
+/// Counts per address and per prefix.
+#[derive(Default)]
+struct Tally {
+    by_ip: HashMap<IpAddr, usize>,
+    by_prefix: HashMap<IpAddr, usize>,
+}
+
+impl Tally {
+    fn add(&mut self, (ip, prefix): (IpAddr, IpAddr)) {
+        *self.by_ip.entry(ip).or_default() += 1;
+        *self.by_prefix.entry(prefix).or_default() += 1;
+    }
+
+    fn within(&self, per_ip: usize, per_prefix: usize, what: &str) {
+        for (ip, n) in &self.by_ip {
+            assert!(*n <= per_ip, "{n} {what} from {ip}");
+        }
+        for (prefix, n) in &self.by_prefix {
+            assert!(*n <= per_prefix, "{n} {what} from {prefix}/*");
+        }
+    }
+}
+
+/// The /24 or /64 an address is in (the fuzzed server keeps the default prefix lengths).
+fn prefix(ip: IpAddr) -> IpAddr {
+    match canonical(SocketAddr::new(ip, 0)).ip() {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::from([a, b, c, 0])
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+    }
 }

@@ -47,11 +47,21 @@ enum Op {
     Tick { ms: u16 },
 }
 
-/// Small limits, so that `server-full` and `rate-limited` are reached.
+/// Small limits, so that `server-full`, `rate-limited` and `too-many-connections` are reached,
+/// per address and per prefix (the pools hold two addresses of one /24 and of one /64).
 fn config() -> ServerConfig {
     ServerConfig {
         max_sessions: 4,
         max_pending_per_ip: 2,
+        max_pending_per_prefix: 3,
+        max_sessions_per_ip: 3,
+        max_sessions_per_prefix: 3,
+        max_classic_per_ip: 1,
+        max_classic_per_prefix: 2,
+        max_classic_sessions: 2,
+        max_unclaimed_per_ip: 3,
+        max_unclaimed_per_prefix: 4,
+        max_connections: Some(10),
         classic_lease: Some(Duration::from_secs(30)),
         ..ServerConfig::default()
     }
@@ -65,6 +75,7 @@ pub fn server_ops(start: Instant, data: &[u8]) {
     let config = config();
     let longest_timer = [
         config.pending_timeout,
+        config.pending_max_life,
         config.idle_timeout,
         config.claim_timeout,
         config.silent_claim_after,
@@ -83,7 +94,6 @@ pub fn server_ops(start: Instant, data: &[u8]) {
     rig.drain();
     for op in ops {
         rig.apply(op);
-        rig.model.op_done();
         rig.drain();
     }
     // Nobody speaks any more: every login, connection and session must expire.
@@ -138,7 +148,7 @@ impl Rig {
                 let conn = ConnId(self.opened.len() as u64);
                 let peer = self.pools.address(peer);
                 self.opened.push(conn);
-                self.model.opened(conn);
+                self.model.opened(conn, peer);
                 self.server.handle_connection_opened(now, conn, peer);
             }
             Op::Claim {
