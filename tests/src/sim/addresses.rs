@@ -15,8 +15,23 @@ pub const SERVER_UDP: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127,
 /// The server's TCP listener (announced in `Accept`).
 pub const SERVER_TCP: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 9001);
 
-/// The forger's one address: it never spoofs source addresses, only names.
+/// The forger's own address. It never spoofs source addresses (unless the run is about
+/// spoofing): it speaks from here, from the other addresses of its network
+/// ([`attacker_host`]), or from a host it shares with a user (any port but the user's).
 pub const ATTACKER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 66, 6, 6)), 6666);
+
+/// How many addresses the forger owns in its /24, beside [`ATTACKER`].
+pub const ATTACKER_HOSTS: usize = 8;
+
+/// The forger's `i`-th address in its /24 (127.66.6.0/24, the network of [`ATTACKER`]).
+pub fn attacker_host(i: usize) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(127, 66, 6, 10 + (i % ATTACKER_HOSTS) as u8))
+}
+
+/// Whether `ip` is in the forger's network.
+pub fn in_attacker_network(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V4(v4) if v4.octets()[..3] == [127, 66, 6])
+}
 
 const FIRST_UDP_PORT: u16 = 40_000;
 const FIRST_TCP_PORT: u16 = 50_000;

@@ -5,27 +5,50 @@
 //! messages in the recipient's name before the recipient can, sends `logout` for others, answers
 //! logins with its own `Accept`/`Reject`, and races users to the TCP claim of their pending login.
 //! None of it may ever be shown, delivered, or change anyone's presence.
+//!
+//! It also shares hosts with users — it can send from a user's IP, at any port but the user's —
+//! and owns a whole network of addresses. From a user's host it sends textbook (classic) logins
+//! declaring that user's listed endpoint, and opens silent connections, as a textbook client
+//! would: the server must never hand it the user's session. From its network it floods logins and
+//! connections that it never claims: the server must bound what the network holds. A classic
+//! login for a name no one holds is first come, first served (the server cannot know the name is
+//! someone's): such a user is the forger's, and it logs every one of them out once the storm is
+//! over, so the users can have their names back.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
 use feige_core::server::ConnId;
 use feige_core::wire::{
-    ClientDatagram, ClientLine, LineDecoder, Name, PeerDatagram, ServerLine, SessionId, UserEntry,
+    ClassicDatagram, ClientDatagram, ClientLine, LineDecoder, Name, PeerDatagram, ServerLine,
+    SessionId, UserEntry,
 };
 
-use super::addresses::SERVER_UDP;
+use super::addresses::{attacker_host, ATTACKER_HOSTS, SERVER_UDP};
 use super::dice::Dice;
 
 /// How many sniffed datagrams of each kind the forger remembers.
 const MEMORY: usize = 64;
 
+/// Where a move comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The forger's own address, [`ATTACKER`](super::addresses::ATTACKER).
+    Own,
+    /// A fresh port on this host: one of the forger's network, or a user's host it shares.
+    Host(IpAddr),
+    /// This very endpoint (a port the forger already used on a host).
+    Endpoint(SocketAddr),
+}
+
 /// Something the forger puts on the network.
 #[derive(Debug)]
 pub enum Move {
-    /// A datagram from the forger's address.
+    /// A datagram, not spoofed: the forger really sends from there.
     Datagram {
+        /// Where from.
+        from: Source,
         /// Destination.
         to: SocketAddr,
         /// Bytes.
@@ -43,8 +66,11 @@ pub enum Move {
         /// Bytes.
         data: Bytes,
     },
-    /// A TCP connection to the server that writes `first` once open.
+    /// A TCP connection to the server that writes `first` once open (nothing, if empty: a
+    /// silent connection, as a textbook client's).
     Connect {
+        /// Where from.
+        from: Source,
         /// What to write.
         first: Bytes,
     },
@@ -69,6 +95,10 @@ pub struct Attacker {
     replies: BTreeMap<ConnId, LineDecoder>,
     forged: u64,
     spoofing: bool,
+    /// Names it made up for its own logins.
+    intruders: u64,
+    /// Every classic login it sent (name and declared endpoint), to log out after the storm.
+    classic_logins: BTreeSet<(Name, SocketAddr)>,
     /// Connections it opened (closed when the storm ends).
     pub conns: Vec<ConnId>,
 }
@@ -84,6 +114,8 @@ impl Attacker {
             pending_lines: BTreeMap::new(),
             replies: BTreeMap::new(),
             forged: 0,
+            intruders: 0,
+            classic_logins: BTreeSet::new(),
             conns: Vec::new(),
         }
     }
@@ -129,16 +161,116 @@ impl Attacker {
         Some(self.send(to, sender, data))
     }
 
-    /// One move on the forger's own schedule.
-    pub fn act(&mut self) -> Option<Move> {
-        match self.dice.index(7) {
-            0 => self.forge_msg(),
-            1 => self.replay(),
-            2 => self.forge_logout(),
-            3 => self.race_claim(),
-            4 => self.forge_server_answer(),
-            5 => Some(self.garbage()),
-            _ => self.forge_msg(),
+    /// Moves on the forger's own schedule; `online` is who the server lists now (the forger
+    /// watches the presence lines as it watches everything else).
+    pub fn act(&mut self, online: &[UserEntry]) -> Vec<Move> {
+        match self.dice.index(12) {
+            0 => self.forge_msg().into_iter().collect(),
+            1 => self.replay().into_iter().collect(),
+            2 => self.forge_logout().into_iter().collect(),
+            3 => self.race_claim().into_iter().collect(),
+            4 => self.forge_server_answer().into_iter().collect(),
+            5 => vec![self.garbage()],
+            6 => self.classic_takeover(online),
+            7 => self.silent_connection(online).into_iter().collect(),
+            8 => self.flood_network(),
+            _ => self.forge_msg().into_iter().collect(),
+        }
+    }
+
+    /// After the storm: a classic logout for every classic login it sent, from the host it
+    /// declared, so that what it registered is gone before the users log in for the last time.
+    pub fn withdraw(&mut self) -> Vec<Move> {
+        std::mem::take(&mut self.classic_logins)
+            .into_iter()
+            .map(|(name, endpoint)| Move::Datagram {
+                from: Source::Host(endpoint.ip()),
+                to: SERVER_UDP,
+                data: Bytes::from(ClassicDatagram::Logout(UserEntry::new(name, endpoint)).to_vec()),
+            })
+            .collect()
+    }
+
+    /// From the host of someone online (or once seen logging in), a classic login in their name
+    /// declaring their endpoint; often followed by a silent connection from that host, as a
+    /// textbook client makes to fetch its list.
+    fn classic_takeover(&mut self, online: &[UserEntry]) -> Vec<Move> {
+        let Some(victim) = self.pick_victim(online) else {
+            return Vec::new();
+        };
+        let host = victim.endpoint.ip();
+        let mut moves = vec![self.classic_login(Source::Host(host), victim)];
+        if self.dice.chance(0.6) {
+            moves.push(Move::Connect {
+                from: Source::Host(host),
+                first: Bytes::new(),
+            });
+        }
+        moves
+    }
+
+    /// A connection from someone's host that never says a word.
+    fn silent_connection(&mut self, online: &[UserEntry]) -> Option<Move> {
+        let victim = self.pick_victim(online)?;
+        Some(Move::Connect {
+            from: Source::Host(victim.endpoint.ip()),
+            first: Bytes::new(),
+        })
+    }
+
+    /// A burst of logins under made-up names, never claimed, from the addresses of its network
+    /// (sometimes all from one), some classic, and silent connections from there too.
+    fn flood_network(&mut self) -> Vec<Move> {
+        let one_host = self
+            .dice
+            .chance(0.3)
+            .then(|| self.dice.index(ATTACKER_HOSTS));
+        let mut moves = Vec::new();
+        for _ in 0..self.dice.between(2, 8) {
+            let host = attacker_host(one_host.unwrap_or_else(|| self.dice.index(ATTACKER_HOSTS)));
+            self.intruders += 1;
+            let Ok(name) = Name::new(&format!("intruder {}", self.intruders)) else {
+                continue;
+            };
+            let port = 1 + self.dice.index(60_000) as u16;
+            let endpoint = SocketAddr::new(host, port);
+            let entry = UserEntry::new(name, endpoint);
+            if self.dice.chance(0.1) {
+                moves.push(self.classic_login(Source::Host(host), entry));
+            } else {
+                moves.push(Move::Datagram {
+                    from: Source::Endpoint(endpoint),
+                    to: SERVER_UDP,
+                    data: Bytes::from(ClientDatagram::Login(entry).to_vec()),
+                });
+            }
+        }
+        for _ in 0..self.dice.between(0, 3) {
+            let host = attacker_host(one_host.unwrap_or_else(|| self.dice.index(ATTACKER_HOSTS)));
+            moves.push(Move::Connect {
+                from: Source::Host(host),
+                first: Bytes::new(),
+            });
+        }
+        moves
+    }
+
+    /// A UTF-16LE login for `entry` (declared endpoint included), remembered for the withdrawal.
+    fn classic_login(&mut self, from: Source, entry: UserEntry) -> Move {
+        self.classic_logins
+            .insert((entry.name.clone(), entry.endpoint));
+        Move::Datagram {
+            from,
+            to: SERVER_UDP,
+            data: Bytes::from(ClassicDatagram::Login(entry).to_vec()),
+        }
+    }
+
+    /// Someone listed now, or else someone once seen logging in.
+    fn pick_victim(&mut self, online: &[UserEntry]) -> Option<UserEntry> {
+        match self.dice.pick(online) {
+            Some(entry) if self.dice.chance(0.9) => Some(entry.clone()),
+            _ => self.pick_login(),
         }
     }
 
@@ -175,7 +307,11 @@ impl Attacker {
                 data,
             }
         } else {
-            Move::Datagram { to, data }
+            Move::Datagram {
+                from: Source::Own,
+                to,
+                data,
+            }
         }
     }
 
@@ -183,6 +319,7 @@ impl Attacker {
     fn replay(&mut self) -> Option<Move> {
         let m = self.pick_msg()?;
         Some(Move::Datagram {
+            from: Source::Own,
             to: m.to,
             data: m.data,
         })
@@ -192,6 +329,7 @@ impl Attacker {
     fn forge_logout(&mut self) -> Option<Move> {
         let victim = self.pick_login()?;
         Some(Move::Datagram {
+            from: Source::Own,
             to: SERVER_UDP,
             data: Bytes::from(ClientDatagram::Logout(victim).to_vec()),
         })
@@ -201,6 +339,7 @@ impl Attacker {
     fn race_claim(&mut self) -> Option<Move> {
         let victim = self.pick_login()?;
         Some(Move::Connect {
+            from: Source::Own,
             first: Bytes::from(ClientLine::Login(victim).to_vec()),
         })
     }
@@ -214,6 +353,7 @@ impl Attacker {
             b"Reject,name-taken"
         };
         Some(Move::Datagram {
+            from: Source::Own,
             to: victim.endpoint,
             data: Bytes::from_static(data),
         })
@@ -228,6 +368,7 @@ impl Attacker {
         let len = self.dice.index(40);
         let data: Vec<u8> = (0..len).map(|_| self.dice.bits() as u8).collect();
         Move::Datagram {
+            from: Source::Own,
             to,
             data: Bytes::from(data),
         }
@@ -236,8 +377,10 @@ impl Attacker {
     /// Remembers what to write once connection `conn` opens.
     pub fn opened(&mut self, conn: ConnId, first: Bytes) {
         self.conns.push(conn);
+        if !first.is_empty() {
+            self.replies.insert(conn, LineDecoder::new(1 << 20));
+        }
         self.pending_lines.insert(conn, first);
-        self.replies.insert(conn, LineDecoder::new(1 << 20));
     }
 
     /// Connection `conn` is open: what to write.
@@ -245,8 +388,9 @@ impl Attacker {
         self.pending_lines.remove(&conn)
     }
 
-    /// The server wrote to the forger: anything but an `error` line means a forged claim was
-    /// served. Returns such lines.
+    /// The server wrote to the forger: on a connection that claimed, anything but an `error`
+    /// line means a forged claim was served. Returns such lines. (A silent connection may get a
+    /// classic list: that of a classic login the forger itself made for a name no one held.)
     pub fn hear(&mut self, conn: ConnId, data: &[u8]) -> Vec<String> {
         let Some(decoder) = self.replies.get_mut(&conn) else {
             return Vec::new();

@@ -121,6 +121,8 @@ pub enum Act {
     Attack,
     /// Faults stop: the network becomes perfect.
     Calm,
+    /// The forger logs out every classic user it registered, before the final logins.
+    Withdraw,
     /// Users with no client left start one, on a calm network: each must get in.
     FinalLogins,
 }

@@ -46,8 +46,11 @@ pub struct ServerSeen {
     pub event: ServerEvent,
     /// During which input.
     pub via: Via,
-    /// For a join: the connection that got the newcomer's snapshot, i.e. carries the session.
+    /// For a join: the connection that got the newcomer's snapshot, i.e. carries the session
+    /// (or, for a classic user, got its one-shot list).
     pub session: Option<ConnId>,
+    /// For a join: whether it was a classic user's (its list was the classic one).
+    pub classic: bool,
 }
 
 /// A chat message a client accepted to send.
@@ -138,6 +141,7 @@ impl Journal {
         event: ServerEvent,
         via: Via,
         session: Option<ConnId>,
+        classic: bool,
     ) {
         self.trace(at, "server-event", b"");
         hash_server_event(&event, &mut self.trace);
@@ -146,6 +150,7 @@ impl Journal {
             event,
             via,
             session,
+            classic,
         });
     }
 

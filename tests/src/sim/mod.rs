@@ -11,9 +11,11 @@
 //!    sometimes two clients claim one name at once. Datagrams are lost, duplicated, delayed and
 //!    reordered; TCP streams are split into random chunks and delayed; connection attempts fail.
 //!    A forger sniffs the network and sends messages, acks, logouts, `Accept`/`Reject` answers and
-//!    TCP claims in other users' names.
+//!    TCP claims in other users' names; from hosts it shares with users it sends textbook (classic)
+//!    logins declaring their endpoints and opens silent connections, and from a network of its own
+//!    it floods logins and connections — all under server limits cut so that it reaches them.
 //! 2. **Calm.** Faults stop. Timers run past the idle timeout, so everything left by a crash is
-//!    cleaned up.
+//!    cleaned up; the forger logs out the textbook users it registered.
 //! 3. **Final logins and chat.** Every user with no client left starts one, and everyone chats on
 //!    the perfect network: all of it must get through.
 //! 4. **Check.** The invariants of [`check`] are evaluated over what the run recorded.

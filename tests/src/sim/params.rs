@@ -75,6 +75,9 @@ pub mod phases {
     /// From calm to the final logins: longer than the idle timeout (60 s) plus the pending window
     /// (10 s), so every session left behind by a crash is gone.
     pub const SETTLE: Duration = Duration::from_secs(75);
+    /// From calm to the forger's withdrawal: longer than a pending login can live (30 s), so
+    /// none of its classic logins can still be bound to a connection after it.
+    pub const WITHDRAW: Duration = Duration::from_secs(35);
     /// From the final logins to the chat that must all be delivered: everyone is in by then.
     pub const FINAL_LOGINS: Duration = Duration::from_secs(5);
     /// How long that chat goes on.

@@ -74,7 +74,8 @@ impl Scenario {
         self.names.len().div_ceil(3)
     }
 
-    /// The first acts: everyone's first login, calm, the final logins, the forger's first move.
+    /// The first acts: everyone's first login, calm, the final logins, the forger's first move
+    /// and its withdrawal.
     pub fn opening(&mut self, book: &mut AddressBook) -> Vec<(SimTime, Act)> {
         let mut acts = Vec::new();
         for user in 0..self.names.len() {
@@ -92,6 +93,7 @@ impl Scenario {
         acts.push((self.final_logins_at, Act::FinalLogins));
         if self.attacker {
             acts.push((self.dice.millis(0, 500), Act::Attack));
+            acts.push((self.calm_at + phases::WITHDRAW, Act::Withdraw));
         }
         acts
     }

@@ -67,6 +67,15 @@ impl Tcp {
         self.conns.get(&conn)
     }
 
+    /// The client addresses of `owner`'s connections the server holds: told of their opening,
+    /// and neither closed by it nor told of their close.
+    pub fn held_at_server(&self, owner: Owner) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.conns
+            .values()
+            .filter(move |c| c.owner == owner && c.open_at_server && c.reaches(End::Server))
+            .map(|c| c.peer)
+    }
+
     /// Starts a connection from `peer`: the server hears of it after one delay, the client after
     /// a round trip, unless nothing listens there (`reachable` false) or the network refuses it.
     pub fn connect(

@@ -16,11 +16,14 @@ use feige_core::client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTransmit, SendError,
 };
 use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerEvent, ServerTransmit};
-use feige_core::wire::{Name, PeerDatagram, ServerLine, SessionId, UserEntry, WireError};
+use feige_core::wire::{
+    decode_classic_list, Dialect, Name, PeerDatagram, ServerLine, SessionId, UserEntry, WireError,
+};
 
 use super::addresses::{AddressBook, ATTACKER, SERVER_TCP, SERVER_UDP};
 use super::agenda::{Agenda, Clock, SimTime};
-use super::attacker::{Attacker, Move};
+use super::attacker::{Attacker, Move, Source};
+use super::check::sources::connections_within_limits;
 use super::dice::{Dice, Stream};
 use super::event::{Act, End, Event, IncId, Machine};
 use super::journal::{fmt_time, Chat, Journal, Via};
@@ -45,6 +48,37 @@ fn snapshot_newcomer(data: &[u8]) -> Option<UserEntry> {
     }
 }
 
+/// The newcomer of a classic list in `data` (the last entry, in registration order), if `data`
+/// is exactly one classic list.
+fn classic_newcomer(data: &[u8]) -> Option<UserEntry> {
+    match decode_classic_list(data) {
+        Ok(Some((entries, used))) if used == data.len() => entries.last().cloned(),
+        _ => None,
+    }
+}
+
+/// The server's limits: the defaults, with the per-source ones cut so that the forger reaches
+/// them and the users never do. A name has at most one pending login and one session at a time,
+/// and every one of the forger's logins from a user's host is in a user's name, so the users'
+/// hosts and network never hold more than one pending login per name, nor more than two logins
+/// (pending or online) per name.
+fn server_config(users: usize) -> ServerConfig {
+    ServerConfig {
+        tcp_port: SERVER_TCP.port(),
+        max_pending_per_ip: users + 1,
+        max_pending_per_prefix: users + 1,
+        max_sessions_per_ip: 2 * users + 1,
+        max_sessions_per_prefix: 2 * users + 1,
+        max_classic_per_ip: 2,
+        max_classic_per_prefix: 3,
+        max_classic_sessions: 5,
+        max_unclaimed_per_ip: 4,
+        max_unclaimed_per_prefix: 4 * users + 8,
+        max_connections: Some(16 * users + 64),
+        ..ServerConfig::default()
+    }
+}
+
 /// A whole simulated network and its history.
 #[derive(Debug)]
 pub struct World {
@@ -60,6 +94,8 @@ pub struct World {
     /// Every client incarnation, indexed by [`IncId`].
     pub clients: Vec<ClientNode>,
     attacker: Attacker,
+    /// Every address the forger sent a datagram from.
+    attacker_sources: BTreeSet<SocketAddr>,
     /// The plan.
     pub scenario: Scenario,
     /// What happened.
@@ -77,10 +113,7 @@ impl World {
         let mut book = AddressBook::new(scenario.hosts());
         let mut net_dice = Dice::new(seed, Stream::Network);
         let faults = Faults::stormy(&mut net_dice);
-        let config = ServerConfig {
-            tcp_port: SERVER_TCP.port(),
-            ..ServerConfig::default()
-        };
+        let config = server_config(scenario.names.len());
         let mut agenda = Agenda::default();
         for (at, act) in scenario.opening(&mut book) {
             agenda.schedule(at, Event::Act(act));
@@ -98,6 +131,7 @@ impl World {
             },
             clients: Vec::new(),
             attacker: Attacker::new(Dice::new(seed, Stream::Attacker), params.spoofing),
+            attacker_sources: BTreeSet::new(),
             scenario,
             journal: Journal::default(),
             sessions: Dice::new(seed, Stream::Sessions),
@@ -140,6 +174,12 @@ impl World {
                     self.with_server(Via::Tcp(conn), |s, now| {
                         s.handle_connection_opened(now, conn, peer)
                     });
+                    if self.conn_owner(conn) == Some(Owner::Attacker) {
+                        let config = self.server.machine.config();
+                        for excess in connections_within_limits(&self.tcp, config) {
+                            self.journal.anomaly(self.now, excess);
+                        }
+                    }
                 }
             }
             Event::OpenAtClient(conn) => {
@@ -318,7 +358,8 @@ impl World {
             }
             Act::Chat(inc) => self.chat(inc),
             Act::Attack => {
-                if let Some(mv) = self.attacker.act() {
+                let online: Vec<UserEntry> = self.server.machine.online().cloned().collect();
+                for mv in self.attacker.act(&online) {
                     self.attacker_move(mv);
                 }
                 if self.scenario.spurious() {
@@ -334,6 +375,11 @@ impl World {
                 for conn in self.attacker.conns.clone() {
                     self.tcp
                         .close(&mut self.net, &mut self.agenda, self.now, conn, End::Client);
+                }
+            }
+            Act::Withdraw => {
+                for mv in self.attacker.withdraw() {
+                    self.attacker_move(mv);
                 }
             }
             Act::FinalLogins => {
@@ -471,10 +517,14 @@ impl World {
             return;
         }
         let me = node.name.clone();
+        // The forger's textbook users are no one to talk to: a classic peer gets `talk`, which
+        // is never acknowledged, and the chat checks are about `msg`.
         let peers: Vec<Name> = node
             .machine
             .users()
-            .filter(|u| u.name != me)
+            .filter(|u| {
+                u.name != me && node.machine.dialect(u.name.as_str()) != Some(Dialect::Classic)
+            })
             .map(|u| u.name.clone())
             .collect();
         if let Some(misuse) = self.scenario.probe_misuse() {
@@ -549,16 +599,27 @@ impl World {
 
     fn attacker_move(&mut self, mv: Move) {
         match mv {
-            Move::Datagram { to, data } => {
+            Move::Datagram { from, to, data } => {
+                let from = match from {
+                    Source::Own => ATTACKER,
+                    Source::Host(ip) => self.book.fresh_endpoint(ip),
+                    Source::Endpoint(endpoint) => endpoint,
+                };
+                self.attacker_sources.insert(from);
                 self.net
-                    .send_datagram(&mut self.agenda, self.now, ATTACKER, to, data);
+                    .send_datagram(&mut self.agenda, self.now, from, to, data);
             }
             Move::Spoofed { from, to, data } => {
                 self.net
                     .send_datagram(&mut self.agenda, self.now, from, to, data);
             }
-            Move::Connect { first } => {
-                let peer = self.book.ephemeral(ATTACKER.ip());
+            Move::Connect { from, first } => {
+                let host = match from {
+                    Source::Own => ATTACKER.ip(),
+                    Source::Host(ip) => ip,
+                    Source::Endpoint(endpoint) => endpoint.ip(),
+                };
+                let peer = self.book.ephemeral(host);
                 let conn = self.tcp.connect(
                     &mut self.net,
                     &mut self.agenda,
@@ -581,26 +642,31 @@ impl World {
     }
 
     fn drain_server(&mut self, via: Via) {
-        // Which connection each newcomer's snapshot went to: that is whose session it is.
-        let mut snapshots: Vec<(UserEntry, ConnId)> = Vec::new();
+        // Which connection each newcomer's snapshot (or classic list) went to: that is whose
+        // session it is.
+        let mut snapshots: Vec<(UserEntry, ConnId, bool)> = Vec::new();
         while let Some(t) = self.server.machine.poll_transmit() {
             if let ServerTransmit::Send { conn, data } = &t {
                 if let Some(newcomer) = snapshot_newcomer(data) {
-                    snapshots.push((newcomer, *conn));
+                    snapshots.push((newcomer, *conn, false));
+                } else if let Some(newcomer) = classic_newcomer(data) {
+                    snapshots.push((newcomer, *conn, true));
                 }
             }
             self.server_transmit(t);
         }
         while let Some(event) = self.server.machine.poll_event() {
             self.say(|| format!("server: {event:?}"));
-            let session = match &event {
+            let listed = match &event {
                 ServerEvent::Joined { name, endpoint } => snapshots
                     .iter()
-                    .find(|(e, _)| e.name == *name && e.endpoint == *endpoint)
-                    .map(|(_, conn)| *conn),
+                    .find(|(e, _, _)| e.name == *name && e.endpoint == *endpoint),
                 _ => None,
             };
-            self.journal.server_event(self.now, event, via, session);
+            let session = listed.map(|(_, conn, _)| *conn);
+            let classic = listed.is_some_and(|(_, _, classic)| *classic);
+            self.journal
+                .server_event(self.now, event, via, session, classic);
         }
         let next = self.server.machine.poll_timeout();
         if let Some(deadline) = self.server.alarm.rearm(next) {
@@ -873,6 +939,11 @@ impl World {
                 f(self, inc);
             }
         }
+    }
+
+    /// Every address the forger sent a datagram from.
+    pub fn attacker_sources(&self) -> &BTreeSet<SocketAddr> {
+        &self.attacker_sources
     }
 
     /// Who holds the client end of `conn`.

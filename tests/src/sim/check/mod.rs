@@ -4,11 +4,14 @@
 //! - [`presence`]: the server's registry, every client's list and every join and leave agree
 //!   with what really happened;
 //! - [`chat`]: every message shown at most once per receiver, in send order, only from its true
-//!   sender's endpoint; every sender told exactly one outcome, and only a true one.
+//!   sender's endpoint; every sender told exactly one outcome, and only a true one;
+//! - [`sources`]: the forger's network, and every host it shares, never holds more than the
+//!   server's per-source limits.
 
 mod chat;
 mod lifecycle;
 mod presence;
+pub mod sources;
 
 use super::node::ClientNode;
 use super::world::World;
@@ -22,6 +25,7 @@ pub fn check(world: &World) -> Findings {
     lifecycle::check(world, &mut out);
     presence::check(world, &mut out);
     chat::check(world, &mut out);
+    sources::check(world, &mut out);
     out
 }
 

@@ -9,10 +9,9 @@ use feige_core::client::ClientState;
 use feige_core::server::{ConnId, LeaveReason, ServerEvent};
 use feige_core::wire::{Name, RejectReason, UserEntry};
 
-use super::super::addresses::ATTACKER;
 use super::super::agenda::SimTime;
 use super::super::event::IncId;
-use super::super::journal::fmt_time;
+use super::super::journal::{fmt_time, Via};
 use super::super::node::Life;
 use super::super::tcp::Owner;
 use super::super::world::World;
@@ -97,7 +96,9 @@ fn replay(world: &World, out: &mut Findings) -> Vec<Registered> {
         match &seen.event {
             ServerEvent::Accepted { name, from } => pending.push((name.clone(), *from, at)),
             ServerEvent::Rejected { from, reason } => {
-                if *from == ATTACKER {
+                let forgers = matches!(seen.via, Via::Datagram(source)
+                    if world.attacker_sources().contains(&source));
+                if forgers {
                     continue;
                 }
                 let plausible = *reason == RejectReason::NameTaken
@@ -129,7 +130,12 @@ fn replay(world: &World, out: &mut Findings) -> Vec<Registered> {
                         fmt_time(at)
                     ));
                 }
-                let holder = attribute(world, seen.session, name, *endpoint, at, out);
+                // Only the forger speaks the classic dialect here: a classic user is its own.
+                let holder = if seen.classic {
+                    None
+                } else {
+                    attribute(world, seen.session, name, *endpoint, at, out)
+                };
                 pending.retain(|(n, _, _)| n != name);
                 registry.push(Registered {
                     entry: UserEntry::new(name.clone(), *endpoint),
