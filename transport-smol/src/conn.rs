@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
+use feige_app::driver::Overflow;
+use feige_platform::limits::ConnLimits;
 use smol::channel::{self, Receiver, Sender};
 use smol::{future, Task};
 
@@ -25,21 +27,6 @@ const READ_CHUNK: usize = 16 << 10;
 
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
-}
-
-/// The outbox bound was passed: the caller must drop the connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overflow;
-
-/// How a connection is set up.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
-    /// Most unwritten bytes (queued or being written) before the connection must be dropped.
-    pub max_queued_bytes: usize,
-    /// After our close, how long the peer's remaining input is read and discarded before the
-    /// socket is torn down: closing on unread input would make the kernel answer with a reset,
-    /// and the peer could lose our last line (`error,<reason>`).
-    pub linger: Duration,
 }
 
 #[derive(Default)]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
-use feige_std::udp::in_family;
+use feige_platform::address::in_family;
 use smol::channel::Sender;
 
 /// Big enough for any UDP datagram, so nothing arrives truncated.

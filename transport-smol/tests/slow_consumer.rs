@@ -7,8 +7,9 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use feige_app::driver::{RunningServer, ServerOptions, ServerSetup};
 use feige_core::server::{LeaveReason, ServerEvent};
-use feige_smol::server::{self, ServerOptions};
+use feige_smol::server;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 const STEP: Duration = Duration::from_secs(15);
@@ -73,13 +74,13 @@ fn a_session_that_does_not_read_is_dropped_and_logged_out() {
     // On a loaded machine the flood can take a while: no one may idle out meanwhile.
     options.config.idle_timeout = Duration::from_secs(3600);
     let (events_tx, events) = mpsc::channel();
-    let server = server::start(
+    let server = server::start(ServerSetup {
         options,
-        |_, _| {},
-        move |event| {
+        on_listening: &mut |_, _| {},
+        on_event: Box::new(move |event| {
             let _ = events_tx.send(event);
-        },
-    )
+        }),
+    })
     .unwrap();
     let udp = server.udp_addr();
 
@@ -126,5 +127,5 @@ fn a_session_that_does_not_read_is_dropped_and_logged_out() {
     );
 
     server.stopper().stop();
-    server.wait();
+    Box::new(server).wait();
 }

@@ -7,30 +7,17 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
+use feige_app::driver::Overflow;
+use feige_platform::limits::ConnLimits;
 
 /// Socket threads do little; a small stack keeps ten thousand connections cheap.
 const THREAD_STACK: usize = 128 << 10;
 
 /// Bytes asked of each `read`.
 const READ_CHUNK: usize = 16 << 10;
-
-/// The queue bound was passed: the connection has been dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Overflow;
-
-/// How a connection is set up.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnLimits {
-    /// Most unwritten bytes (queued or being written) before the connection is dropped.
-    pub max_queued_bytes: usize,
-    /// After our close, how long the peer's remaining input is read and discarded before the
-    /// socket is torn down: closing on unread input would make the kernel answer with a reset,
-    /// and the peer could lose our last line (`error,<reason>`).
-    pub linger: Duration,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -328,6 +315,7 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::sync::mpsc;
+    use std::time::Duration;
 
     /// A connected pair: our end driven by a `Connection`, the peer's end returned raw.
     fn pair(limits: ConnLimits) -> (Connection, TcpStream, mpsc::Receiver<&'static str>) {

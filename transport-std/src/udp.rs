@@ -1,4 +1,4 @@
-//! The UDP side shared by both drivers: a reader thread and address-family matching.
+//! The UDP side shared by both drivers: a reader thread, and sends in the socket's family.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+
+use feige_platform::address::in_family;
 
 /// Big enough for any UDP datagram, so nothing arrives truncated.
 const MAX_DATAGRAM: usize = 65_536;
@@ -56,35 +58,5 @@ pub fn send(socket: &UdpSocket, to: SocketAddr, data: &[u8]) {
     let to = in_family(to, local_is_v6);
     if let Err(e) = socket.send_to(data, to) {
         tracing::debug!("udp send to {to}: {e}");
-    }
-}
-
-/// `to` written in the socket's address family: an IPv6 socket reaches IPv4 peers through
-/// IPv4-mapped addresses, an IPv4 socket needs the plain IPv4 form of a mapped one.
-pub fn in_family(to: SocketAddr, socket_is_v6: bool) -> SocketAddr {
-    match (to, socket_is_v6) {
-        (SocketAddr::V4(v4), true) => SocketAddr::new(v4.ip().to_ipv6_mapped().into(), v4.port()),
-        (SocketAddr::V6(v6), false) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
-            None => to,
-        },
-        _ => to,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn family_matching() {
-        let v4: SocketAddr = "127.0.0.1:5".parse().unwrap();
-        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5".parse().unwrap();
-        let v6: SocketAddr = "[::1]:5".parse().unwrap();
-        assert_eq!(in_family(v4, true), mapped);
-        assert_eq!(in_family(mapped, false), v4);
-        assert_eq!(in_family(v4, false), v4);
-        assert_eq!(in_family(v6, true), v6);
-        assert_eq!(in_family(v6, false), v6);
     }
 }

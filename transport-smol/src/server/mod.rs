@@ -1,4 +1,4 @@
-//! The server driver: one owner task holds the [`Server`] state machine; the UDP receive task,
+//! The server driver: one owner task holds the [`ServerMachine`]; the UDP receive task,
 //! the accept loop and each connection's reader feed it through one bounded channel, and each
 //! connection's writer drains an outbox the owner fills.
 //!
@@ -10,19 +10,17 @@ mod accept;
 mod owner;
 
 use std::io;
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 
 use async_io::Async;
-use feige_core::server::{ConnId, Server, ServerEvent};
-use smol::channel::{self, Sender};
-
-pub use feige_std::server::ServerOptions;
+use feige_app::driver::{ServerInput, ServerMachine, ServerSetup, ServerThread};
+use feige_core::server::Server;
+use smol::channel;
 
 use crate::runtime;
 use crate::udp;
-use owner::Owner;
+use owner::Sockets;
 
 /// Inputs waiting for the owner task. Bounded, so a flooding socket slows its own reader rather
 /// than growing memory.
@@ -34,82 +32,12 @@ const INBOX_CAPACITY: usize = 4096;
 const ACCEPT_BACKLOG: i32 = 4096;
 
 /// What the owner task is told.
-enum Input {
-    Datagram {
-        from: SocketAddr,
-        data: Vec<u8>,
-    },
-    Opened {
-        conn: ConnId,
-        peer: SocketAddr,
-        stream: Async<std::net::TcpStream>,
-    },
-    Bytes {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    Lost {
-        conn: ConnId,
-    },
-    Shutdown,
-}
-
-/// Asks a running server to shut down gracefully; cheap to clone (for a Ctrl-C handler, say).
-#[derive(Clone)]
-pub struct ServerStopper(Sender<Input>);
-
-impl ServerStopper {
-    /// Logs everyone out, flushes, and ends the server. Harmless if it has already ended. Blocks
-    /// (briefly) while the owner's inbox is full, so call it from a thread, not a task.
-    pub fn stop(&self) {
-        let _ = self.0.send_blocking(Input::Shutdown);
-    }
-}
-
-/// A running server.
-pub struct ServerHandle {
-    udp: SocketAddr,
-    tcp: SocketAddr,
-    stopper: ServerStopper,
-    owner: JoinHandle<()>,
-}
-
-impl ServerHandle {
-    /// The UDP address actually bound.
-    pub fn udp_addr(&self) -> SocketAddr {
-        self.udp
-    }
-
-    /// The TCP address actually bound.
-    pub fn tcp_addr(&self) -> SocketAddr {
-        self.tcp
-    }
-
-    /// A handle that can stop the server from another thread.
-    pub fn stopper(&self) -> ServerStopper {
-        self.stopper.clone()
-    }
-
-    /// Whether the server has ended.
-    pub fn is_finished(&self) -> bool {
-        self.owner.is_finished()
-    }
-
-    /// Blocks until the server has ended.
-    pub fn wait(self) {
-        if self.owner.join().is_err() {
-            tracing::error!("the server thread panicked");
-        }
-    }
-}
+type Input = ServerInput<Async<std::net::TcpStream>>;
 
 /// Binds both sockets, tells `on_listening` where (before anything can arrive), then serves on
-/// the crate's executor, handing every [`ServerEvent`] to `on_event`.
-pub fn start(
-    options: ServerOptions,
-    on_listening: impl FnOnce(SocketAddr, SocketAddr),
-    on_event: impl FnMut(ServerEvent) + Send + 'static,
-) -> io::Result<ServerHandle> {
+/// the crate's executor, handing every server event to `on_event`.
+pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
+    let options = setup.options;
     let udp_socket = Arc::new(Async::<UdpSocket>::bind(options.udp)?);
     let listener = Async::<TcpListener>::bind(options.tcp)?;
     if let Err(e) = rustix::net::listen(listener.get_ref(), ACCEPT_BACKLOG) {
@@ -117,7 +45,7 @@ pub fn start(
     }
     let udp = udp_socket.get_ref().local_addr()?;
     let tcp = listener.get_ref().local_addr()?;
-    on_listening(udp, tcp);
+    (setup.on_listening)(udp, tcp);
 
     let (tx, rx) = channel::bounded(INBOX_CAPACITY);
     let receiving = runtime::spawn(udp::receive(
@@ -129,20 +57,13 @@ pub fn start(
 
     let mut config = options.config;
     config.tcp_port = tcp.port();
-    let owner = Owner::new(
-        Server::new(config),
-        udp_socket,
-        options.max_queued_bytes,
-        tx.clone(),
-        Box::new(on_event),
-    );
-    let owner = thread::Builder::new()
-        .name("feige-server".into())
-        .spawn(move || async_io::block_on(owner.run(rx, [receiving, accepting])))?;
-    Ok(ServerHandle {
-        udp,
-        tcp,
-        stopper: ServerStopper(tx),
-        owner,
+    let machine = ServerMachine::new(Server::new(config), setup.on_event);
+    let sockets = Sockets::new(udp_socket, options.max_queued_bytes, tx.clone());
+    let owner = move || {
+        async_io::block_on(owner::run(machine, sockets, rx, [receiving, accepting]));
+    };
+    // Blocks (briefly) while the inbox is full: call from a thread (a Ctrl-C handler), not a task.
+    ServerThread::spawn("feige-server", (udp, tcp), owner, move || {
+        let _ = tx.send_blocking(Input::Shutdown);
     })
 }

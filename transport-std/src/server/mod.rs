@@ -1,5 +1,5 @@
-//! The server driver: one owner thread holds the [`Server`] state machine; a UDP reader thread,
-//! an accept thread and each connection's reader feed it through one bounded channel.
+//! The server driver: one owner thread holds the [`ServerMachine`]; a UDP reader thread, an
+//! accept thread and each connection's reader feed it through one bounded channel.
 
 mod accept;
 #[cfg(test)]
@@ -11,12 +11,16 @@ use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerEvent, ServerTransmit};
+use bytes::Bytes;
+use feige_app::driver::{
+    Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
+};
+use feige_core::server::{ConnId, Server};
+use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT};
 
-use crate::conn::{ConnLimits, Connection, Writers};
+use crate::conn::{Connection, Writers};
 use crate::inbox::{self, Next};
 use crate::udp;
 
@@ -24,120 +28,17 @@ use crate::udp;
 /// rather than growing memory.
 const INBOX_CAPACITY: usize = 4096;
 
-/// How long a shutdown waits for the sessions' last lines to go out.
-const FLUSH_AT_EXIT: Duration = Duration::from_secs(3);
-
-/// Where and how the server runs.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// UDP address to bind (port 0 = any free port).
-    pub udp: SocketAddr,
-    /// TCP address to bind (port 0 = any free port).
-    pub tcp: SocketAddr,
-    /// The bound on each session's unsent output; past it the session is dropped.
-    pub max_queued_bytes: usize,
-    /// Limits and timers; `tcp_port` is replaced by the port actually bound.
-    pub config: ServerConfig,
-}
-
-impl ServerOptions {
-    /// Defaults for the given addresses: 8 MiB per session, the protocol's default limits.
-    pub fn new(udp: SocketAddr, tcp: SocketAddr) -> Self {
-        ServerOptions {
-            udp,
-            tcp,
-            max_queued_bytes: 8 << 20,
-            config: ServerConfig::default(),
-        }
-    }
-}
-
-enum Input {
-    Datagram {
-        from: SocketAddr,
-        data: Vec<u8>,
-    },
-    Opened {
-        conn: ConnId,
-        peer: SocketAddr,
-        stream: TcpStream,
-    },
-    Bytes {
-        conn: ConnId,
-        data: Vec<u8>,
-    },
-    Lost {
-        conn: ConnId,
-    },
-    Shutdown,
-}
-
-/// Asks a running server to shut down gracefully; cheap to clone (for a Ctrl-C handler, say).
-#[derive(Clone)]
-pub struct ServerStopper(SyncSender<Input>);
-
-impl ServerStopper {
-    /// Logs everyone out, flushes, and ends the server. Harmless if it has already ended.
-    pub fn stop(&self) {
-        let _ = self.0.send(Input::Shutdown);
-    }
-}
-
-/// A running server.
-pub struct ServerHandle {
-    udp: SocketAddr,
-    tcp: SocketAddr,
-    stopper: ServerStopper,
-    owner: JoinHandle<()>,
-}
-
-impl ServerHandle {
-    /// The UDP address actually bound.
-    pub fn udp_addr(&self) -> SocketAddr {
-        self.udp
-    }
-
-    /// The TCP address actually bound.
-    pub fn tcp_addr(&self) -> SocketAddr {
-        self.tcp
-    }
-
-    /// A handle that can stop the server from another thread.
-    pub fn stopper(&self) -> ServerStopper {
-        self.stopper.clone()
-    }
-
-    /// Blocks until the server has ended.
-    pub fn wait(self) {
-        if self.owner.join().is_err() {
-            tracing::error!("the server thread panicked");
-        }
-    }
-
-    /// Stops the server and waits until it has ended.
-    pub fn shutdown(self) {
-        self.stopper.stop();
-        self.wait();
-    }
-
-    /// Whether the server has ended.
-    pub fn is_finished(&self) -> bool {
-        self.owner.is_finished()
-    }
-}
+type Input = ServerInput<TcpStream>;
 
 /// Binds both sockets, tells `on_listening` where (before anything can arrive), then serves in
-/// background threads, handing every [`ServerEvent`] to `on_event`.
-pub fn start(
-    options: ServerOptions,
-    on_listening: impl FnOnce(SocketAddr, SocketAddr),
-    on_event: impl FnMut(ServerEvent) + Send + 'static,
-) -> io::Result<ServerHandle> {
+/// background threads, handing every server event to `on_event`.
+pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
+    let options = setup.options;
     let udp_socket = UdpSocket::bind(options.udp)?;
     let listener = TcpListener::bind(options.tcp)?;
     let udp = udp_socket.local_addr()?;
     let tcp = listener.local_addr()?;
-    on_listening(udp, tcp);
+    (setup.on_listening)(udp, tcp);
 
     let (tx, rx) = mpsc::sync_channel(INBOX_CAPACITY);
     let stop = Arc::new(AtomicBool::new(false));
@@ -154,141 +55,83 @@ pub fn start(
 
     let mut config = options.config;
     config.tcp_port = tcp.port();
-    let owner = Owner {
-        server: Server::new(config),
+    let mut machine = ServerMachine::new(Server::new(config), setup.on_event);
+    let mut sockets = Sockets {
         udp: udp_socket,
         conns: HashMap::new(),
-        limits: ConnLimits {
-            max_queued_bytes: options.max_queued_bytes,
-            linger: Duration::from_secs(2),
-        },
+        limits: ConnLimits::server(options.max_queued_bytes),
         writers: Writers::default(),
         inputs: tx.clone(),
-        on_event: Box::new(on_event),
         to_wake: Vec::new(),
     };
-    let owner = thread::Builder::new()
-        .name("server".into())
-        .spawn(move || owner.run(&rx, &stop, tcp))?;
-    Ok(ServerHandle {
-        udp,
-        tcp,
-        stopper: ServerStopper(tx),
-        owner,
+    let owner = move || {
+        run(&mut machine, &mut sockets, &rx);
+        stop.store(true, Ordering::Relaxed);
+        accept::wake(tcp);
+        // Closing (not dropping) lets each writer flush its `error,shutdown`.
+        for (_, conn) in sockets.conns.drain() {
+            conn.close();
+        }
+        sockets
+            .writers
+            .wait_idle(Instant::now() + SERVER_FLUSH_AT_EXIT);
+    };
+    ServerThread::spawn("server", (udp, tcp), owner, move || {
+        let _ = tx.send(Input::Shutdown);
     })
-}
-
-struct Owner {
-    server: Server,
-    udp: UdpSocket,
-    conns: HashMap<ConnId, Connection>,
-    limits: ConnLimits,
-    writers: Writers,
-    /// For the connections' reader threads.
-    inputs: SyncSender<Input>,
-    on_event: Box<dyn FnMut(ServerEvent) + Send>,
-    /// Connections given lines this turn whose writer may be asleep: each is woken once, when
-    /// the turn ends, to write all of them together.
-    to_wake: Vec<ConnId>,
 }
 
 /// Inputs handled in one turn before the writers are woken: enough to batch a burst of logins
 /// into few writes, few enough to keep latency low.
 const INPUTS_PER_TURN: usize = 64;
 
-impl Owner {
-    fn run(mut self, inputs: &Receiver<Input>, stop: &AtomicBool, tcp: SocketAddr) {
-        loop {
-            self.drain(Instant::now());
-            let input = match inbox::next(inputs, self.server.poll_timeout()) {
-                Next::Input(Input::Shutdown) | Next::Closed => break,
-                Next::Input(input) => Some(input),
-                Next::Deadline => None,
-            };
-            let now = Instant::now();
-            let mut shutting_down = false;
-            if let Some(input) = input {
-                self.handle(now, input);
-                self.drain(now);
-                // Take what else is already waiting, so one wake-up per writer carries it all.
-                for _ in 1..INPUTS_PER_TURN {
-                    match inputs.try_recv() {
-                        Ok(Input::Shutdown) => {
-                            shutting_down = true;
-                            break;
-                        }
-                        Ok(input) => {
-                            self.handle(now, input);
-                            self.drain(now);
-                        }
-                        Err(_) => break,
-                    }
-                }
-            }
-            // Under a steady stream of input the wait never times out: check the deadline too.
-            if self.server.poll_timeout().is_some_and(|at| at <= now) {
-                self.server.handle_timeout(now);
-                self.drain(now);
-            }
-            self.wake_writers();
-            if shutting_down {
+/// The owner loop: serves until told to shut down, then logs everyone out.
+fn run(machine: &mut ServerMachine, sockets: &mut Sockets, inputs: &Receiver<Input>) {
+    let mut serving = true;
+    while serving {
+        machine.drain(Instant::now(), sockets);
+        let first = match inbox::next(inputs, machine.poll_timeout()) {
+            Next::Input(input) => Some(input),
+            Next::Deadline => None,
+            Next::Closed => break,
+        };
+        let now = Instant::now();
+        // Take what else is already waiting, so one wake-up per writer carries it all.
+        let more = std::iter::from_fn(|| inputs.try_recv().ok());
+        for input in first.into_iter().chain(more).take(INPUTS_PER_TURN) {
+            serving = machine.handle(now, input, sockets);
+            machine.drain(now, sockets);
+            if !serving {
                 break;
             }
         }
-        let now = Instant::now();
-        self.server.shutdown(now);
-        self.drain(now);
-        self.wake_writers();
-        stop.store(true, Ordering::Relaxed);
-        accept::wake(tcp);
-        // Closing (not dropping) lets each writer flush its `error,shutdown`.
-        for (_, conn) in self.conns.drain() {
-            conn.close();
+        // Under a steady stream of input the wait never times out: check the deadline too.
+        if machine.poll_timeout().is_some_and(|at| at <= now) {
+            machine.handle_timeout(now);
+            machine.drain(now, sockets);
         }
-        self.writers.wait_idle(now + FLUSH_AT_EXIT);
+        sockets.wake_writers();
     }
+    let now = Instant::now();
+    machine.shutdown(now);
+    machine.drain(now, sockets);
+    sockets.wake_writers();
+}
 
-    fn handle(&mut self, now: Instant, input: Input) {
-        match input {
-            Input::Datagram { from, data } => self.server.handle_datagram(now, from, &data),
-            Input::Opened { conn, peer, stream } => self.open(now, conn, peer, stream),
-            Input::Bytes { conn, data } => {
-                if self.conns.contains_key(&conn) {
-                    self.server.handle_bytes(now, conn, &data);
-                }
-            }
-            Input::Lost { conn } => {
-                if let Some(connection) = self.conns.remove(&conn) {
-                    connection.abort();
-                    self.server
-                        .handle_connection_closed(now, conn, CloseCause::Closed);
-                }
-            }
-            Input::Shutdown => {}
-        }
-    }
+/// The server's sockets: the UDP socket, and each TCP connection with its reader and writer.
+struct Sockets {
+    udp: UdpSocket,
+    conns: HashMap<ConnId, Connection>,
+    limits: ConnLimits,
+    writers: Writers,
+    /// For the connections' reader threads.
+    inputs: SyncSender<Input>,
+    /// Connections given lines this turn whose writer may be asleep: each is woken once, when
+    /// the turn ends, to write all of them together.
+    to_wake: Vec<ConnId>,
+}
 
-    fn open(&mut self, now: Instant, conn: ConnId, peer: SocketAddr, stream: TcpStream) {
-        let bytes = self.inputs.clone();
-        let lost = self.inputs.clone();
-        let spawned = Connection::spawn(
-            stream,
-            self.limits,
-            &self.writers,
-            move |data| bytes.send(Input::Bytes { conn, data }).is_ok(),
-            move || {
-                let _ = lost.send(Input::Lost { conn });
-            },
-        );
-        match spawned {
-            Ok(connection) => {
-                self.conns.insert(conn, connection);
-                self.server.handle_connection_opened(now, conn, peer);
-            }
-            Err(e) => tracing::warn!("cannot serve the connection from {peer}: {e}"),
-        }
-    }
-
+impl Sockets {
     /// Ends a turn: each writer given lines while asleep is woken once.
     fn wake_writers(&mut self) {
         for conn in self.to_wake.drain(..) {
@@ -297,52 +140,68 @@ impl Owner {
             }
         }
     }
+}
 
-    /// The drain contract: after every input, take every transmit and event until none is left.
-    fn drain(&mut self, now: Instant) {
-        loop {
-            let mut progressed = false;
-            while let Some(transmit) = self.server.poll_transmit() {
-                progressed = true;
-                self.transmit(now, transmit);
+impl ServerIo for Sockets {
+    type Stream = TcpStream;
+
+    fn send_datagram(&mut self, to: SocketAddr, data: &[u8]) {
+        udp::send(&self.udp, to, data);
+    }
+
+    fn open(&mut self, conn: ConnId, stream: TcpStream) -> io::Result<Option<Vec<u8>>> {
+        let bytes = self.inputs.clone();
+        let lost = self.inputs.clone();
+        let connection = Connection::spawn(
+            stream,
+            self.limits,
+            &self.writers,
+            move |data| bytes.send(Input::Bytes { conn, data }).is_ok(),
+            move || {
+                let _ = lost.send(Input::Lost { conn });
+            },
+        )?;
+        self.conns.insert(conn, connection);
+        Ok(None)
+    }
+
+    fn is_open(&self, conn: ConnId) -> bool {
+        self.conns.contains_key(&conn)
+    }
+
+    fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow> {
+        let Some(connection) = self.conns.get(&conn) else {
+            return Ok(());
+        };
+        match connection.send(data) {
+            Ok(writer_may_sleep) => {
+                if writer_may_sleep {
+                    self.to_wake.push(conn);
+                }
+                Ok(())
             }
-            while let Some(event) = self.server.poll_event() {
-                progressed = true;
-                (self.on_event)(event);
-            }
-            if !progressed {
-                return;
+            Err(overflow) => {
+                self.conns.remove(&conn);
+                Err(overflow)
             }
         }
     }
 
-    fn transmit(&mut self, now: Instant, transmit: ServerTransmit) {
-        match transmit {
-            ServerTransmit::Datagram { to, data } => udp::send(&self.udp, to, &data),
-            ServerTransmit::Send { conn, data } => {
-                let Some(connection) = self.conns.get(&conn) else {
-                    return;
-                };
-                let queued = connection.send(data);
-                if matches!(queued, Ok(true)) {
-                    self.to_wake.push(conn);
-                }
-                if queued.is_err() {
-                    self.conns.remove(&conn);
-                    tracing::warn!(
-                        "dropped connection #{}: over {} bytes unsent",
-                        conn.0,
-                        self.limits.max_queued_bytes
-                    );
-                    self.server
-                        .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
-                }
-            }
-            ServerTransmit::Close { conn } => {
-                if let Some(connection) = self.conns.remove(&conn) {
-                    connection.close();
-                }
-            }
+    fn close(&mut self, conn: ConnId) {
+        if let Some(connection) = self.conns.remove(&conn) {
+            connection.close();
         }
+    }
+
+    fn forget(&mut self, conn: ConnId) -> bool {
+        let Some(connection) = self.conns.remove(&conn) else {
+            return false;
+        };
+        connection.abort();
+        true
+    }
+
+    fn max_queued_bytes(&self) -> usize {
+        self.limits.max_queued_bytes
     }
 }

@@ -5,9 +5,10 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use feige_app::driver::{RunningServer, ServerEvents, ServerOptions, ServerSetup, ServerThread};
 use feige_core::server::{LeaveReason, ServerEvent};
 
-use super::{start, ServerOptions};
+use super::start;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -42,13 +43,13 @@ fn log_in(udp: SocketAddr, name: &str) -> TcpStream {
 #[test]
 fn the_accept_announces_the_bound_tcp_port_and_the_snapshot_follows() {
     let options = ServerOptions::new(loopback(), loopback());
-    let server = start(options, |_, _| {}, |_| {}).unwrap();
+    let server = serve(options, Box::new(|_| {}));
     let tcp = log_in(server.udp_addr(), "alice");
     let mut line = String::new();
     BufReader::new(tcp).read_line(&mut line).unwrap();
     assert!(line.starts_with("alice,127.0.0.1:"), "{line}");
     assert!(line.ends_with(";end\n"), "{line}");
-    server.shutdown();
+    shut_down(server);
 }
 
 #[test]
@@ -57,14 +58,12 @@ fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
     // Not even the snapshot fits: the session is dropped as soon as it is established.
     options.max_queued_bytes = 1;
     let (events, received) = mpsc::channel();
-    let server = start(
+    let server = serve(
         options,
-        |_, _| {},
-        move |e| {
+        Box::new(move |e| {
             let _ = events.send(e);
-        },
-    )
-    .unwrap();
+        }),
+    );
     let tcp = log_in(server.udp_addr(), "slow");
     let left = received
         .iter()
@@ -77,19 +76,35 @@ fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
     let mut rest = String::new();
     let _ = BufReader::new(tcp).read_line(&mut rest);
     assert_eq!(rest, "", "the connection is closed, nothing sent");
-    server.shutdown();
+    shut_down(server);
 }
 
 #[test]
 fn shutdown_tells_every_session_and_ends() {
     let options = ServerOptions::new(loopback(), loopback());
-    let server = start(options, |_, _| {}, |_| {}).unwrap();
+    let server = serve(options, Box::new(|_| {}));
     let tcp = log_in(server.udp_addr(), "alice");
     let mut reader = BufReader::new(tcp);
     let mut snapshot = String::new();
     reader.read_line(&mut snapshot).unwrap();
-    server.shutdown();
+    shut_down(server);
     let mut last = String::new();
     reader.read_line(&mut last).unwrap();
     assert_eq!(last, "error,shutdown\n");
+}
+
+/// A server on `options`, its events to `on_event`.
+fn serve(options: ServerOptions, on_event: ServerEvents) -> ServerThread {
+    start(ServerSetup {
+        options,
+        on_listening: &mut |_, _| {},
+        on_event,
+    })
+    .unwrap()
+}
+
+/// Stops the server and waits until it has ended.
+fn shut_down(server: ServerThread) {
+    server.stopper.stop();
+    Box::new(server).wait();
 }

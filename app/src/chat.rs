@@ -1,10 +1,15 @@
 //! What a chat user sees, and how a typed command line acts on the client. Transport-independent:
 //! both binaries and the demo share it.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use feige_core::client::{parse_command, Client, ClientEvent, Command, CommandError};
+use feige_core::client::{
+    parse_command, Client, ClientEvent, Command, CommandError, MessageId, SendError,
+};
 use feige_core::wire::{Name, UserEntry};
+
+use crate::driver::{ChatCommands, ChatEvents};
 
 /// One thing to show the user: an event of the core, or the answer to a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +54,59 @@ impl ChatOutcome {
             ChatOutcome::LoginFailed => 3,
             ChatOutcome::Disconnected => 4,
         }
+    }
+}
+
+/// How a chat session ended, as seen by the events it reported: the first terminal one decides.
+#[derive(Clone, Default)]
+pub struct OutcomeWatch(Arc<OnceLock<ChatOutcome>>);
+
+impl OutcomeWatch {
+    /// `show`, noting the first terminal event that passes through it.
+    pub fn watching(&self, mut show: impl FnMut(ChatEvent) + Send + 'static) -> ChatEvents {
+        let seen = Arc::clone(&self.0);
+        Box::new(move |event: ChatEvent| {
+            if let Some(outcome) = event.outcome() {
+                let _ = seen.set(outcome);
+            }
+            show(event);
+        })
+    }
+
+    /// The outcome; a client that ended without a terminal event (its driver failed) was
+    /// disconnected.
+    pub fn outcome(&self) -> ChatOutcome {
+        self.0.get().copied().unwrap_or(ChatOutcome::Disconnected)
+    }
+}
+
+impl ChatCommands {
+    /// One typed line: `/msg NAME TEXT`, `/list` or `/quit`.
+    pub fn line(&self, line: String) {
+        self.run(move |client, now| apply_command(client, now, &line));
+    }
+
+    /// Logs out properly (Ctrl-C, end of input). Harmless once the session has ended.
+    pub fn quit(&self) {
+        self.run(|client, now| {
+            client.logout(now);
+            None
+        });
+    }
+
+    /// Sends `text` to `to` as `/msg` does; `reply` gets the result (the message's id, or why it
+    /// was refused) on the client's owner, before any event about that message.
+    pub fn send_message(
+        &self,
+        to: &str,
+        text: &str,
+        reply: impl FnOnce(Result<MessageId, SendError>) + Send + 'static,
+    ) {
+        let (to, text) = (to.to_owned(), text.to_owned());
+        self.run(move |client, now| {
+            reply(client.send_message_stamped(now, &to, &text, &time_of_day()));
+            None
+        });
     }
 }
 

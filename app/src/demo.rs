@@ -1,43 +1,27 @@
 //! `feige demo`: a server and three scripted clients on loopback, narrated for a person. The
-//! script is written against [`DemoTransport`], so each transport runs the very same story.
+//! script is written against [`Transport`], so each transport runs the very same story.
 
 use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::process::ExitCode;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use feige_core::client::ClientEvent;
 use feige_core::wire::Name;
 
-use super::chat::ChatEvent;
-use super::render::{self, Format};
+use crate::chat::ChatEvent;
+use crate::cli::unspecified_for;
+use crate::driver::{
+    ChatCommands, RunningChat, RunningServer, ServerOptions, ServerSetup, Transport,
+};
+use crate::render::{self, Format};
+use crate::run::chat_options;
 
 /// The whole demo must finish within this; past it, it fails (and the process exits, see [`run`]).
 const DEMO_BUDGET: Duration = Duration::from_secs(20);
-
-/// What the demo needs from a transport.
-pub trait DemoTransport {
-    /// Starts a server on loopback, any free ports; returns its UDP and TCP addresses.
-    fn start_server(&mut self) -> io::Result<(SocketAddr, SocketAddr)>;
-    /// Starts a client logging in as `name`; its events go to `events`.
-    fn start_client(
-        &mut self,
-        name: Name,
-        server: SocketAddr,
-        events: Sender<ChatEvent>,
-    ) -> io::Result<Box<dyn ChatControl>>;
-    /// Ends everything started (clients log out, the server shuts down), waiting at most until
-    /// `deadline`.
-    fn stop(&mut self, deadline: Instant);
-}
-
-/// Types commands into one running client.
-pub trait ChatControl {
-    /// One command line, as a user would type it.
-    fn line(&self, line: &str);
-}
 
 /// Why the demo failed.
 #[derive(Debug)]
@@ -57,10 +41,22 @@ impl From<io::Error> for DemoError {
     }
 }
 
+/// `demo`: the story on `transport`, narrated on stdout; status 0 when every step happened.
+pub fn main(transport: &dyn Transport) -> ExitCode {
+    let mut out = io::stdout();
+    match run(transport, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{} demo failed: {e}", transport.program());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the story on `transport`, narrating to `out`. A watchdog ends the process with status 1
 /// should anything hang well past the budget, so the demo can never block a CI run; it stands
 /// down when the demo returns.
-pub fn run(transport: &mut dyn DemoTransport, out: &mut dyn Write) -> Result<(), DemoError> {
+pub fn run(transport: &dyn Transport, out: &mut dyn Write) -> Result<(), DemoError> {
     let deadline = Instant::now() + DEMO_BUDGET;
     let (_watching, finished) = mpsc::channel::<()>();
     let _ = thread::Builder::new()
@@ -80,7 +76,7 @@ pub fn run(transport: &mut dyn DemoTransport, out: &mut dyn Write) -> Result<(),
         server: None,
     };
     let result = demo.story();
-    demo.transport.stop(Instant::now() + Duration::from_secs(3));
+    demo.stop(Instant::now() + Duration::from_secs(3));
     demo.flush_backlog();
     match &result {
         Ok(()) => demo.say("\n== the demo ran to the end: every step happened as expected =="),
@@ -91,16 +87,17 @@ pub fn run(transport: &mut dyn DemoTransport, out: &mut dyn Write) -> Result<(),
 
 struct Actor {
     name: Name,
-    control: Box<dyn ChatControl>,
+    client: Box<dyn RunningChat>,
+    commands: ChatCommands,
     events: Receiver<ChatEvent>,
 }
 
 struct Demo<'a> {
-    transport: &'a mut dyn DemoTransport,
+    transport: &'a dyn Transport,
     out: &'a mut dyn Write,
     actors: Vec<Actor>,
     deadline: Instant,
-    server: Option<SocketAddr>,
+    server: Option<Box<dyn RunningServer>>,
 }
 
 /// Indices into `Demo::actors`.
@@ -111,8 +108,14 @@ const XIAOMING: usize = 2;
 impl Demo<'_> {
     fn story(&mut self) -> Result<(), DemoError> {
         self.say("== feige demo: one server and three clients on loopback ==");
-        let (udp, tcp) = self.transport.start_server()?;
-        self.server = Some(udp);
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = self.transport.start_server(ServerSetup {
+            options: ServerOptions::new(loopback, loopback),
+            on_listening: &mut |_, _| {},
+            on_event: Box::new(|event| tracing::info!("{event:?}")),
+        })?;
+        let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
+        self.server = Some(server);
         self.say(&format!(
             "server {}",
             render::listening(udp, tcp, Format::Human)
@@ -168,15 +171,43 @@ impl Demo<'_> {
         let name = Name::new(name).map_err(|e| DemoError(format!("bad demo name: {e}")))?;
         let server = self
             .server
+            .as_ref()
+            .map(|s| s.udp_addr())
             .ok_or_else(|| DemoError("no server running".into()))?;
         let (events, received) = mpsc::channel();
-        let control = self.transport.start_client(name.clone(), server, events)?;
+        let on_event = Box::new(move |event| {
+            let _ = events.send(event);
+        });
+        let options = chat_options(
+            name.clone(),
+            server,
+            unspecified_for(server),
+            None,
+            on_event,
+        );
+        let client = self.transport.start_chat(options)?;
         self.actors.push(Actor {
             name,
-            control,
+            commands: client.commands(),
+            client,
             events: received,
         });
         Ok(())
+    }
+
+    /// Ends everything started (clients log out, then the server shuts down), waiting at most
+    /// until `deadline`.
+    fn stop(&mut self, deadline: Instant) {
+        for actor in &self.actors {
+            actor.commands.quit();
+        }
+        for actor in &self.actors {
+            wait_until(|| actor.client.is_finished(), deadline);
+        }
+        if let Some(server) = self.server.take() {
+            server.stopper().stop();
+            wait_until(|| server.is_finished(), deadline);
+        }
     }
 
     /// `from` sends `text` to `to`; it must reach `to` and come back acknowledged.
@@ -211,7 +242,7 @@ impl Demo<'_> {
         let name = self.name(who);
         self.say(&format!("[{name}] > {line}"));
         if let Some(actor) = self.actors.get(who) {
-            actor.control.line(line);
+            actor.commands.line(line.to_owned());
         }
     }
 
@@ -286,4 +317,11 @@ fn joined(event: &ChatEvent, name: &str) -> bool {
 
 fn left(event: &ChatEvent, name: &str) -> bool {
     matches!(event, ChatEvent::Core(ClientEvent::Left(u)) if u.name.as_str() == name)
+}
+
+/// Polls `done` until it holds or `deadline` passes (threads cannot be joined with a timeout).
+fn wait_until(done: impl Fn() -> bool, deadline: Instant) {
+    while !done() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
 }

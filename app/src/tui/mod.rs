@@ -24,7 +24,8 @@
 //!   sends keys into the same channel, and the loop hands sends and the logout to a
 //!   [`ChatControl`].
 //! - [`chat`]: `chat NAME` in the UI for either binary ([`wanted`], [`show`]), reaching the
-//!   client through the [`Commander`] its driver implements; [`feed`]: the driver's events in.
+//!   client through its driver's [`ChatCommands`](crate::driver::ChatCommands); [`feed`]: the
+//!   driver's events in.
 
 pub mod chat;
 pub mod contact;
@@ -46,7 +47,7 @@ use feige_core::client::{ClientEvent, MessageId, SendError};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 
-pub use chat::{show, wanted, Commander, SendReply};
+pub use chat::{show, wanted};
 pub use contact::SendTicket;
 pub use event_loop::{channel, run, ChatControl, UiInput, UiSender};
 pub use feed::ChatFeed;

@@ -1,7 +1,7 @@
 //! The client's side of the UI channel: what a client driver reports (through its `on_event`
 //! callback) becomes UI input, and the end of the driver, however it ends, ends the UI.
 
-use crate::app::chat::ChatEvent;
+use crate::chat::ChatEvent;
 
 use super::event_loop::{UiInput, UiSender};
 

@@ -3,7 +3,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use feige_core::wire::Dialect;
 
 /// feige: a hybrid peer-to-peer messenger. A coordinator server tracks who is online; clients
@@ -14,6 +14,15 @@ pub struct Cli {
     /// What to run.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The process's command line, for the binary named `program` (which `--version` shows).
+    /// Bad arguments end the process as clap does (status 2, after the usage).
+    pub fn parse_for(program: &'static str) -> Cli {
+        let matches = Cli::command().name(program).get_matches();
+        Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
 }
 
 const CHAT_HELP: &str = "\

@@ -1,0 +1,176 @@
+//! The server's owner, minus the sockets.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
+
+use crate::driver::ServerEvents;
+
+/// What a server's owner is told; `S` is the transport's accepted-stream type.
+pub enum ServerInput<S> {
+    /// A datagram on the server's UDP socket.
+    Datagram {
+        /// Its source.
+        from: SocketAddr,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// A connection was accepted and numbered.
+    Opened {
+        /// Its number, never reused.
+        conn: ConnId,
+        /// Its peer.
+        peer: SocketAddr,
+        /// The stream, for the transport to run.
+        stream: S,
+    },
+    /// Bytes arrived on a connection.
+    Bytes {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes, split anywhere.
+        data: Vec<u8>,
+    },
+    /// A connection closed or failed.
+    Lost {
+        /// The connection.
+        conn: ConnId,
+    },
+    /// The operator asked for a graceful shutdown.
+    Shutdown,
+}
+
+/// A connection's output passed its bound: the transport has torn it down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow;
+
+/// The I/O a server's owner does, on the transport's own sockets.
+pub trait ServerIo {
+    /// An accepted connection, as the transport holds it.
+    type Stream;
+
+    /// Sends one datagram from the server's UDP socket (a failure concerns that destination
+    /// only).
+    fn send_datagram(&mut self, to: SocketAddr, data: &[u8]);
+
+    /// Starts serving an accepted connection as `conn`; its bytes and its loss come back as
+    /// inputs. Returns bytes already waiting on it, if the transport read any.
+    fn open(&mut self, conn: ConnId, stream: Self::Stream) -> io::Result<Option<Vec<u8>>>;
+
+    /// Whether `conn` is open (input from one already closed is dropped).
+    fn is_open(&self, conn: ConnId) -> bool;
+
+    /// Queues `data` on `conn` (written at the end of the turn); past the connection's bound the
+    /// transport tears it down and says so.
+    fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow>;
+
+    /// Flushes what is queued on `conn`, then closes it.
+    fn close(&mut self, conn: ConnId);
+
+    /// Forgets a connection that was lost; false if it was not open.
+    fn forget(&mut self, conn: ConnId) -> bool;
+
+    /// The bound on a connection's unsent output, for the operator's log.
+    fn max_queued_bytes(&self) -> usize;
+}
+
+/// A [`Server`] whose events go to the application.
+pub struct ServerMachine {
+    server: Server,
+    on_event: ServerEvents,
+}
+
+impl ServerMachine {
+    /// Attaches `on_event` to `server`.
+    pub fn new(server: Server, on_event: ServerEvents) -> Self {
+        ServerMachine { server, on_event }
+    }
+
+    /// The machine, to hand it what [`handle`](Self::handle) does not cover.
+    pub fn server(&mut self) -> &mut Server {
+        &mut self.server
+    }
+
+    /// One input; false once it asked for the shutdown.
+    pub fn handle<S>(
+        &mut self,
+        now: Instant,
+        input: ServerInput<S>,
+        io: &mut impl ServerIo<Stream = S>,
+    ) -> bool {
+        match input {
+            ServerInput::Datagram { from, data } => self.server.handle_datagram(now, from, &data),
+            ServerInput::Opened { conn, peer, stream } => match io.open(conn, stream) {
+                Ok(waiting) => {
+                    self.server.handle_connection_opened(now, conn, peer);
+                    if let Some(first) = waiting {
+                        self.server.handle_bytes(now, conn, &first);
+                    }
+                }
+                Err(e) => tracing::warn!("cannot serve the connection from {peer}: {e}"),
+            },
+            // Input from a connection already closed (lingering) is dropped.
+            ServerInput::Bytes { conn, data } if io.is_open(conn) => {
+                self.server.handle_bytes(now, conn, &data);
+            }
+            ServerInput::Bytes { .. } => {}
+            ServerInput::Lost { conn } => {
+                if io.forget(conn) {
+                    self.server
+                        .handle_connection_closed(now, conn, CloseCause::Closed);
+                }
+            }
+            ServerInput::Shutdown => return false,
+        }
+        true
+    }
+
+    /// The drain contract: every transmit done through `io`, every event handed over.
+    pub fn drain(&mut self, now: Instant, io: &mut impl ServerIo) {
+        while let Some(transmit) = self.poll_transmit() {
+            match transmit {
+                ServerTransmit::Datagram { to, data } => io.send_datagram(to, &data),
+                ServerTransmit::Send { conn, data } => {
+                    if io.send(conn, data) == Err(Overflow) {
+                        tracing::warn!(
+                            "dropped connection #{}: over {} bytes unsent",
+                            conn.0,
+                            io.max_queued_bytes()
+                        );
+                        self.server
+                            .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
+                    }
+                }
+                ServerTransmit::Close { conn } => io.close(conn),
+            }
+        }
+    }
+
+    /// The next I/O to do, once every event before it has been handed over.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<ServerTransmit> {
+        while let Some(event) = self.server.poll_event() {
+            (self.on_event)(event);
+        }
+        self.server.poll_transmit()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+
+    /// The deadline passed (early calls are harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+    }
+
+    /// Logs everyone out and closes every connection; drain afterwards.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.server.shutdown(now);
+    }
+}
