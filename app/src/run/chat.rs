@@ -54,7 +54,7 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
         };
         let commands = running.commands();
         interrupt::on_interrupt(move || commands.quit());
-        tui::show(server, running.commands(), &inputs, &sender);
+        tui::show(server, running.commands(), inputs, &sender);
         running.wait();
         return ExitCode::from(watch.outcome().exit_code());
     }

@@ -3,12 +3,13 @@
 
 use std::io::{self, IsTerminal};
 use std::net::SocketAddr;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver};
+use std::thread;
 
 use feige_core::wire::Name;
 
 use crate::chat::ChatEvent;
-use crate::driver::ChatCommands;
+use crate::driver::{ChatCommands, ClientJob};
 use crate::output::print_line;
 use crate::render::{self, Format};
 
@@ -21,18 +22,27 @@ pub fn wanted(json: bool, plain: bool) -> bool {
 }
 
 /// Shows the chat until the client's session ends, then prints its last event on the restored
-/// terminal. If the terminal cannot be used, says why and logs out.
+/// terminal. If the terminal cannot be used, says why and logs out. `inputs` is dropped on
+/// return, so nothing can wait on the channel after the loop.
 pub fn show(
     server: SocketAddr,
     commands: ChatCommands,
-    inputs: &Receiver<UiInput>,
+    inputs: Receiver<UiInput>,
     sender: &UiSender,
 ) {
+    let commands = match relay(commands.clone()) {
+        Ok(relayed) => relayed,
+        Err(e) => {
+            eprintln!("cannot run the terminal UI ({e}); logging out (try --plain)");
+            commands.quit();
+            return;
+        }
+    };
     let mut control = CommandsControl {
         commands,
         replies: sender.clone(),
     };
-    match event_loop::run(server, inputs, sender, &mut control) {
+    match event_loop::run(server, &inputs, sender, &mut control) {
         Ok(Some(last)) => print_line(&render::chat_event(&ChatEvent::Core(last), Format::Human)),
         Ok(None) => {}
         Err(e) => {
@@ -40,6 +50,23 @@ pub fn show(
             control.commands.quit();
         }
     }
+}
+
+/// The UI's commands go to the client from a thread of their own, so the UI never waits on the
+/// client: a client waiting on a full UI channel can then never be waited on by the UI in turn.
+/// The queue is fed by keystrokes only.
+fn relay(commands: ChatCommands) -> io::Result<ChatCommands> {
+    let (jobs, queued) = mpsc::channel::<ClientJob>();
+    thread::Builder::new()
+        .name("ui-commands".into())
+        .spawn(move || {
+            for job in queued {
+                commands.run(job);
+            }
+        })?;
+    Ok(ChatCommands::new(move |job| {
+        let _ = jobs.send(job);
+    }))
 }
 
 /// The client's commands as the UI loop's control: results come back through the loop's channel.

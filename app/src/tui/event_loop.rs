@@ -5,7 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -21,6 +21,10 @@ use super::{reader, SendTicket, Tui};
 /// Inputs applied before drawing again, so a burst of events costs one frame, yet keys are never
 /// starved of frames for long.
 const MAX_BATCH: usize = 256;
+
+/// Inputs waiting for the loop. Bounded, so a client flooded with events slows down (its own
+/// inbox fills, then the kernel drops datagrams) instead of growing this queue without end.
+const CAPACITY: usize = 4 * MAX_BATCH;
 
 /// Everything the UI loop reacts to.
 #[derive(Debug)]
@@ -44,21 +48,22 @@ pub enum UiInput {
     ChatEnded,
 }
 
-/// Sends inputs to the UI loop; cheap to clone. Unbounded, so the client never waits on the
-/// screen: the loop drains everything queued before each frame, so the queue stays short.
+/// Sends inputs to the UI loop; cheap to clone. Bounded: a sender waits while the loop is a
+/// whole queue behind (it drains everything queued before each frame, so that is rare and short).
 #[derive(Debug, Clone)]
-pub struct UiSender(Sender<UiInput>);
+pub struct UiSender(SyncSender<UiInput>);
 
 impl UiSender {
-    /// Sends one input; false once the loop has ended.
+    /// Sends one input; false once the loop's receiver is gone.
     pub fn send(&self, input: UiInput) -> bool {
         self.0.send(input).is_ok()
     }
 }
 
-/// The channel the UI loop reads.
+/// The channel the UI loop reads. Whoever holds the receiver drops it when the loop is over, so
+/// that no sender can wait on it any more.
 pub fn channel() -> (UiSender, Receiver<UiInput>) {
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(CAPACITY);
     (UiSender(tx), rx)
 }
 

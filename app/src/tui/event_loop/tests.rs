@@ -144,3 +144,36 @@ fn losing_the_keyboard_logs_out() {
     assert_eq!(client.quits, 1);
     assert!(tui.model().notice().is_some_and(|n| n.contains("keyboard")));
 }
+
+#[test]
+fn a_sender_waits_while_the_channel_is_full_and_never_once_the_loop_is_gone() {
+    use std::sync::mpsc;
+    use std::thread;
+    use std::time::Duration;
+
+    let (feed, inputs) = channel();
+    let (done_tx, done) = mpsc::channel();
+    let sender = feed.clone();
+    let flood = thread::spawn(move || {
+        for _ in 0..=super::CAPACITY {
+            sender.send(UiInput::Notice("x".into()));
+        }
+        let _ = done_tx.send(());
+    });
+    thread::sleep(Duration::from_millis(300));
+    assert!(
+        done.try_recv().is_err(),
+        "the sender of one input past the capacity waits for the loop"
+    );
+    assert!(inputs.recv().is_ok());
+    assert!(
+        done.recv_timeout(Duration::from_secs(10)).is_ok(),
+        "room again: the sender goes on"
+    );
+    let _ = flood.join();
+    drop(inputs);
+    assert!(
+        !feed.send(UiInput::ChatEnded),
+        "with the loop gone a send fails at once, full channel or not"
+    );
+}
