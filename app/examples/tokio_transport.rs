@@ -11,8 +11,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use feige_app::driver::{
-    ChatCommands, ChatMachine, ChatOptions, ChatThread, ClientJob, RunningChat, RunningServer,
-    ServerMachine, ServerSetup, ServerThread, Stopper, Transport,
+    ChatCommands, ChatMachine, ChatOptions, ChatThread, ClientJob, Listening, RunningChat,
+    RunningServer, ServerMachine, ServerSetup, ServerThread, Stopper, Transport,
 };
 use feige_core::client::{Client, ClientTransmit};
 use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
@@ -35,16 +35,22 @@ impl Transport for TokioTransport {
             options,
             on_listening,
             on_event,
+            metrics,
         } = setup;
         let udp = std::net::UdpSocket::bind(options.udp)?;
         let listener = std::net::TcpListener::bind(options.tcp)?;
         udp.set_nonblocking(true)?;
         listener.set_nonblocking(true)?;
         let (udp_addr, tcp_addr) = (udp.local_addr()?, listener.local_addr()?);
-        on_listening(udp_addr, tcp_addr);
+        // No metrics endpoint here: the example keeps to the protocol.
+        on_listening(Listening {
+            udp: udp_addr,
+            tcp: tcp_addr,
+            metrics: None,
+        });
         let mut config = options.config;
         config.tcp_port = tcp_addr.port();
-        let machine = ServerMachine::new(Server::new(config), on_event);
+        let machine = ServerMachine::new(Server::new(config), on_event, metrics);
         let (stop, stopped) = mpsc::unbounded_channel();
         let owner = on_runtime(async move {
             let (udp, listener) = (UdpSocket::from_std(udp)?, TcpListener::from_std(listener)?);

@@ -61,6 +61,9 @@ pub struct ServerArgs {
     /// Drop a TCP session whose unsent output exceeds this many bytes (a slow consumer).
     #[arg(long, value_name = "BYTES", default_value_t = 8 << 20)]
     pub max_queued_bytes: usize,
+    /// Serve Prometheus metrics over HTTP at ADDR (`GET /metrics`; port 0 picks any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<SocketAddr>,
 }
 
 /// `feige chat`.

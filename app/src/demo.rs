@@ -109,17 +109,17 @@ impl Demo<'_> {
     fn story(&mut self) -> Result<(), DemoError> {
         self.say("== feige demo: one server and three clients on loopback ==");
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let mut bound = None;
         let server = self.transport.start_server(ServerSetup {
             options: ServerOptions::new(loopback, loopback),
-            on_listening: &mut |_, _| {},
+            on_listening: &mut |at| bound = Some(at),
             on_event: Box::new(|event| tracing::info!("{event:?}")),
+            metrics: Default::default(),
         })?;
-        let (udp, tcp) = (server.udp_addr(), server.tcp_addr());
         self.server = Some(server);
-        self.say(&format!(
-            "server {}",
-            render::listening(udp, tcp, Format::Human)
-        ));
+        if let Some(at) = bound {
+            self.say(&format!("server {}", render::listening(at, Format::Human)));
+        }
 
         self.step("alice logs in");
         self.join("alice")?;

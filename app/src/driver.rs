@@ -19,6 +19,7 @@ use crate::chat::ChatEvent;
 pub use crate::machine::{
     ChatMachine, ClientInput, ClientIo, Overflow, ServerInput, ServerIo, ServerMachine,
 };
+use crate::metrics::ServerMetrics;
 
 /// Where the application's server events go; called on the transport's owner thread.
 pub type ServerEvents = Box<dyn FnMut(ServerEvent) + Send>;
@@ -35,9 +36,9 @@ pub trait Transport: Sync {
     /// The binary's name, which starts its messages (`feige`, `feige-smol`).
     fn program(&self) -> &'static str;
 
-    /// Readies the process to serve `options` (the open-file limit, say); what the operator
-    /// should be warned of.
-    fn prepare_server(&self, options: &ServerOptions) -> Vec<String> {
+    /// Readies the process to serve `options`, adjusting them to what it can afford (the
+    /// open-file limit bounds the connections, say); what the operator should be warned of.
+    fn prepare_server(&self, options: &mut ServerOptions) -> Vec<String> {
         let _ = options;
         Vec::new()
     }
@@ -199,6 +200,8 @@ pub struct ServerOptions {
     pub udp: SocketAddr,
     /// TCP address to bind (port 0 = any free port).
     pub tcp: SocketAddr,
+    /// Where to serve `GET /metrics` (Prometheus text), if anywhere.
+    pub metrics: Option<SocketAddr>,
     /// The bound on each session's unsent output; past it the session is dropped.
     pub max_queued_bytes: usize,
     /// Limits and timers; `tcp_port` is replaced by the port actually bound.
@@ -211,6 +214,7 @@ impl ServerOptions {
         ServerOptions {
             udp,
             tcp,
+            metrics: None,
             max_queued_bytes: 8 << 20,
             config: ServerConfig::default(),
         }
@@ -221,10 +225,23 @@ impl ServerOptions {
 pub struct ServerSetup<'a> {
     /// Addresses, bounds, limits.
     pub options: ServerOptions,
-    /// Told the UDP and TCP addresses actually bound, before any event.
-    pub on_listening: &'a mut dyn FnMut(SocketAddr, SocketAddr),
+    /// Told the addresses actually bound, before any event.
+    pub on_listening: &'a mut dyn FnMut(Listening),
     /// Every event, on the owner.
     pub on_event: ServerEvents,
+    /// Kept up to date by the owner; served at `options.metrics`.
+    pub metrics: Arc<ServerMetrics>,
+}
+
+/// Where a server listens, as bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listening {
+    /// The UDP socket for logins.
+    pub udp: SocketAddr,
+    /// The TCP listener for sessions.
+    pub tcp: SocketAddr,
+    /// The metrics endpoint, if asked for.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Builds a client's configuration once the transport knows the endpoint it will declare.

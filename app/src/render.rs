@@ -10,6 +10,8 @@ use feige_core::wire::UserEntry;
 use serde::Serialize;
 
 use super::chat::ChatEvent;
+use crate::driver::Listening;
+use crate::server_log::LogLine;
 
 /// How events are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,21 +130,27 @@ impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
 }
 
 /// Server output, `--json`. `listening` comes first; the others follow the core's
-/// [`ServerEvent`]s (documented in the crate docs).
+/// [`ServerEvent`]s as the server's log passes them on (see [`LogLine`]).
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 enum ServerJson<'a> {
     Listening {
         udp: SocketAddr,
         tcp: SocketAddr,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        metrics: Option<SocketAddr>,
     },
     Accepted {
         name: &'a str,
         from: SocketAddr,
     },
     Rejected {
-        from: SocketAddr,
+        /// The source IP, or `*` for sources past the tally's bound.
+        from_ip: String,
         reason: &'a str,
+        count: u64,
+        /// Seconds the count covers; 0 for the first refusal from a source, reported at once.
+        interval_s: u64,
     },
     Joined {
         name: &'a str,
@@ -157,18 +165,40 @@ enum ServerJson<'a> {
         conn: u64,
         reason: &'a str,
     },
+    EventsDropped {
+        count: u64,
+    },
 }
 
-impl<'a> From<&'a ServerEvent> for ServerJson<'a> {
-    fn from(event: &'a ServerEvent) -> Self {
+impl<'a> From<&'a LogLine> for ServerJson<'a> {
+    fn from(line: &'a LogLine) -> Self {
+        let event = match line {
+            LogLine::Event(event) => event,
+            LogLine::Refused {
+                from_ip,
+                reason,
+                count,
+                interval,
+            } => {
+                return ServerJson::Rejected {
+                    from_ip: from_ip.map_or_else(|| "*".to_owned(), |ip| ip.to_string()),
+                    reason: reason.as_str(),
+                    count: *count,
+                    interval_s: interval.as_secs(),
+                }
+            }
+            LogLine::Dropped(count) => return ServerJson::EventsDropped { count: *count },
+        };
         match event {
             ServerEvent::Accepted { name, from } => ServerJson::Accepted {
                 name: name.as_str(),
                 from: *from,
             },
             ServerEvent::Rejected { from, reason } => ServerJson::Rejected {
-                from: *from,
+                from_ip: from.ip().to_string(),
                 reason: reason.as_str(),
+                count: 1,
+                interval_s: 0,
             },
             ServerEvent::Joined { name, endpoint } => ServerJson::Joined {
                 name: name.as_str(),
@@ -251,24 +281,52 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
     }
 }
 
-/// The server's first line: where it listens.
-pub fn listening(udp: SocketAddr, tcp: SocketAddr, format: Format) -> String {
+/// The server's first line: where it listens (`metrics` only when it serves them).
+pub fn listening(at: Listening, format: Format) -> String {
+    let Listening { udp, tcp, metrics } = at;
     match format {
-        Format::Json => to_json_line(&ServerJson::Listening { udp, tcp }),
-        Format::Human | Format::Plain => format!("listening udp={udp} tcp={tcp}"),
+        Format::Json => to_json_line(&ServerJson::Listening { udp, tcp, metrics }),
+        Format::Human | Format::Plain => match metrics {
+            Some(metrics) => format!("listening udp={udp} tcp={tcp} metrics={metrics}"),
+            None => format!("listening udp={udp} tcp={tcp}"),
+        },
     }
 }
 
-/// A server event as one line.
-pub fn server_event(event: &ServerEvent, format: Format) -> String {
+/// A line of the server's log.
+pub fn log_line(line: &LogLine, format: Format) -> String {
     if format == Format::Json {
-        return to_json_line(&ServerJson::from(event));
+        return to_json_line(&ServerJson::from(line));
     }
+    let event = match line {
+        LogLine::Event(event) => event,
+        LogLine::Refused {
+            from_ip,
+            reason,
+            count,
+            interval,
+        } => {
+            let from = from_ip.map_or_else(|| "further sources".to_owned(), |ip| ip.to_string());
+            return if interval.is_zero() {
+                format!("rejected a login from {from}: {reason}")
+            } else {
+                format!(
+                    "rejected {count} more login(s) from {from} in {} s: {reason}",
+                    interval.as_secs()
+                )
+            };
+        }
+        LogLine::Dropped(count) => {
+            return format!("({count} line(s) dropped here: the output was not read fast enough)")
+        }
+    };
     match event {
         ServerEvent::Accepted { name, from } => {
             format!("accepted {} from {from}", printable(name.as_str()))
         }
-        ServerEvent::Rejected { from, reason } => format!("rejected a login from {from}: {reason}"),
+        ServerEvent::Rejected { from, reason } => {
+            format!("rejected a login from {}: {reason}", from.ip())
+        }
         ServerEvent::Joined { name, endpoint } => {
             format!("joined {} ({endpoint})", printable(name.as_str()))
         }
@@ -496,7 +554,7 @@ mod tests {
             reason: LeaveReason::SlowConsumer,
         };
         assert_eq!(
-            serde_json::from_str::<Value>(&server_event(&left, Format::Json)).unwrap(),
+            serde_json::from_str::<Value>(&log_line(&LogLine::Event(left), Format::Json)).unwrap(),
             json!({"event":"left","name":"bob","endpoint":"127.0.0.1:2","reason":"slow-consumer"})
         );
         let refused = ServerEvent::ConnectionRefused {
@@ -504,18 +562,51 @@ mod tests {
             reason: ErrorReason::LineTooLong,
         };
         assert_eq!(
-            serde_json::from_str::<Value>(&server_event(&refused, Format::Json)).unwrap(),
+            serde_json::from_str::<Value>(&log_line(&LogLine::Event(refused), Format::Json))
+                .unwrap(),
             json!({"event":"connection_refused","conn":7,"reason":"line-too-long"})
         );
-        let udp = "127.0.0.1:9000".parse().unwrap();
-        let tcp = "[::1]:9001".parse().unwrap();
+        let tallied = LogLine::Refused {
+            from_ip: Some("192.0.2.7".parse().unwrap()),
+            reason: RejectReason::RateLimited,
+            count: 41,
+            interval: std::time::Duration::from_secs(1),
+        };
         assert_eq!(
-            listening(udp, tcp, Format::Json),
+            serde_json::from_str::<Value>(&log_line(&tallied, Format::Json)).unwrap(),
+            json!({"event":"rejected","from_ip":"192.0.2.7","reason":"rate-limited","count":41,"interval_s":1})
+        );
+        let others = LogLine::Refused {
+            from_ip: None,
+            reason: RejectReason::BadRequest,
+            count: 3,
+            interval: std::time::Duration::from_secs(1),
+        };
+        assert_eq!(
+            serde_json::from_str::<Value>(&log_line(&others, Format::Json)).unwrap()["from_ip"],
+            json!("*")
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&log_line(&LogLine::Dropped(12), Format::Json)).unwrap(),
+            json!({"event":"events_dropped","count":12})
+        );
+        let at = Listening {
+            udp: "127.0.0.1:9000".parse().unwrap(),
+            tcp: "[::1]:9001".parse().unwrap(),
+            metrics: None,
+        };
+        assert_eq!(
+            listening(at, Format::Json),
             r#"{"event":"listening","udp":"127.0.0.1:9000","tcp":"[::1]:9001"}"#
         );
         assert_eq!(
-            listening(udp, tcp, Format::Human),
+            listening(at, Format::Human),
             "listening udp=127.0.0.1:9000 tcp=[::1]:9001"
+        );
+        let metrics = Some("127.0.0.1:9100".parse().unwrap());
+        assert_eq!(
+            listening(Listening { metrics, ..at }, Format::Json),
+            r#"{"event":"listening","udp":"127.0.0.1:9000","tcp":"[::1]:9001","metrics":"127.0.0.1:9100"}"#
         );
     }
 }

@@ -1,10 +1,33 @@
-//! The open-file limit. Every session holds a socket, so a server meant to hold ten thousand of
-//! them raises its own soft limit to the hard one, and says so when even that is too low.
+//! The open-file limit. Every session holds at least one socket, so a server raises its own soft
+//! limit to the hard one, derives from it how many connections it can hold, and tells the
+//! operator when that is fewer than it admits.
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
-/// Descriptors beyond one per session: the two server sockets, stdio, the runtime's own.
+/// Descriptors kept for everything but connections (stdio, the server sockets, the runtime's
+/// own), at most a quarter of a small limit.
 const RESERVED: u64 = 64;
+
+/// What [`prepare`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// Connections the process can hold at once (`None`: no limit).
+    pub capacity: Option<usize>,
+    /// What the operator should know.
+    pub warnings: Vec<String>,
+}
+
+/// Raises the open-file limit and works out how many connections of `fds_per_connection`
+/// descriptors each fit in it, warning when that is fewer than the `sessions` admitted.
+pub fn prepare(fds_per_connection: u64, sessions: usize) -> Prepared {
+    let (limit, mut warnings) = match raise() {
+        Ok(limit) => (limit, Vec::new()),
+        Err(why) => (getrlimit(Resource::Nofile).current, vec![why]),
+    };
+    let capacity = limit.map(|limit| capacity(limit, fds_per_connection));
+    warnings.extend(capacity.and_then(|capacity| shortfall(limit?, capacity, sessions)));
+    Prepared { capacity, warnings }
+}
 
 /// Raises the soft open-file limit to the hard limit. Returns the limit now in force (`None`:
 /// unlimited), or why it could not be raised.
@@ -27,18 +50,20 @@ pub fn raise() -> Result<Option<u64>, String> {
     }
 }
 
-/// A warning for the operator when `limit` open files cannot hold `sessions` connections.
-pub fn shortfall(limit: Option<u64>, sessions: usize) -> Option<String> {
-    let limit = limit?;
-    let wanted = u64::try_from(sessions)
-        .unwrap_or(u64::MAX)
-        .saturating_add(RESERVED);
-    (limit < wanted).then(|| {
+/// Connections of `fds_per_connection` descriptors that fit in `limit`, the reserve aside.
+pub fn capacity(limit: u64, fds_per_connection: u64) -> usize {
+    let reserved = RESERVED.min(limit / 4);
+    let connections = limit.saturating_sub(reserved) / fds_per_connection.max(1);
+    usize::try_from(connections).unwrap_or(usize::MAX)
+}
+
+/// A warning for the operator when `capacity` connections cannot hold `sessions`.
+fn shortfall(limit: u64, capacity: usize, sessions: usize) -> Option<String> {
+    (capacity < sessions).then(|| {
         format!(
-            "the open-file limit is {limit}, so at most about {} sessions can be connected at \
-             once (the server admits {sessions}); raise the hard limit (`ulimit -Hn`, \
-             systemd `LimitNOFILE=`) to hold more",
-            limit.saturating_sub(RESERVED)
+            "the open-file limit is {limit}, so at most about {capacity} sessions can be \
+             connected at once (the server admits {sessions}); raise the hard limit \
+             (`ulimit -Hn`, systemd `LimitNOFILE=`) to hold more"
         )
     })
 }
@@ -53,16 +78,24 @@ mod tests {
 
     #[test]
     fn enough_descriptors_say_nothing() {
-        assert_eq!(shortfall(None, 100_000), None);
-        assert_eq!(shortfall(Some(200_000), 100_000), None);
+        assert_eq!(shortfall(200_000, capacity(200_000, 1), 100_000), None);
     }
 
     #[test]
     fn too_few_descriptors_are_reported_with_the_reachable_count() {
-        let warning = shortfall(Some(1024), 10_000).unwrap();
+        let warning = shortfall(1024, capacity(1024, 1), 10_000).unwrap();
         assert!(warning.contains("1024"), "{warning}");
         assert!(warning.contains("about 960 sessions"), "{warning}");
         assert!(warning.contains("10000"), "{warning}");
+    }
+
+    #[test]
+    fn capacity_counts_every_descriptor_of_a_connection_and_keeps_a_reserve() {
+        assert_eq!(capacity(1024, 1), 960);
+        assert_eq!(capacity(1024, 3), 320);
+        // A small limit keeps a quarter, not the whole reserve.
+        assert_eq!(capacity(64, 3), 16);
+        assert_eq!(capacity(0, 3), 0);
     }
 
     #[test]

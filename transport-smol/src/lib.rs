@@ -20,6 +20,7 @@
 pub mod client;
 mod conn;
 mod inbox;
+mod metrics;
 pub mod runtime;
 pub mod server;
 mod transport;

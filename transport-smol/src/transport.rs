@@ -18,14 +18,12 @@ impl Transport for SmolTransport {
         "feige-smol"
     }
 
-    /// Every session holds a socket: the soft open-file limit goes up to the hard one.
-    fn prepare_server(&self, options: &ServerOptions) -> Vec<String> {
-        match fdlimit::raise() {
-            Ok(limit) => fdlimit::shortfall(limit, options.config.max_sessions)
-                .into_iter()
-                .collect(),
-            Err(e) => vec![e],
-        }
+    /// A connection holds one descriptor here: the server holds as many as the open-file limit,
+    /// raised to the hard one, allows.
+    fn prepare_server(&self, options: &mut ServerOptions) -> Vec<String> {
+        let prepared = fdlimit::prepare(1, options.config.max_sessions);
+        options.config.max_connections = prepared.capacity;
+        prepared.warnings
     }
 
     fn start_server(&self, setup: ServerSetup<'_>) -> io::Result<Box<dyn RunningServer>> {

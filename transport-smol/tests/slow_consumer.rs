@@ -76,7 +76,8 @@ fn a_session_that_does_not_read_is_dropped_and_logged_out() {
     let (events_tx, events) = mpsc::channel();
     let server = server::start(ServerSetup {
         options,
-        on_listening: &mut |_, _| {},
+        on_listening: &mut |_| {},
+        metrics: Default::default(),
         on_event: Box::new(move |event| {
             let _ = events_tx.send(event);
         }),

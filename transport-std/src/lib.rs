@@ -19,6 +19,7 @@
 pub mod client;
 mod conn;
 mod inbox;
+mod metrics;
 pub mod server;
 mod transport;
 pub mod udp;

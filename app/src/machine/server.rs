@@ -2,12 +2,14 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
 
 use crate::driver::ServerEvents;
+use crate::metrics::ServerMetrics;
 
 /// What a server's owner is told; `S` is the transport's accepted-stream type.
 pub enum ServerInput<S> {
@@ -77,16 +79,21 @@ pub trait ServerIo {
     fn max_queued_bytes(&self) -> usize;
 }
 
-/// A [`Server`] whose events go to the application.
+/// A [`Server`] whose events go to the application, and whose doings are counted.
 pub struct ServerMachine {
     server: Server,
     on_event: ServerEvents,
+    metrics: Arc<ServerMetrics>,
 }
 
 impl ServerMachine {
-    /// Attaches `on_event` to `server`.
-    pub fn new(server: Server, on_event: ServerEvents) -> Self {
-        ServerMachine { server, on_event }
+    /// Attaches `on_event` and `metrics` to `server`.
+    pub fn new(server: Server, on_event: ServerEvents, metrics: Arc<ServerMetrics>) -> Self {
+        ServerMachine {
+            server,
+            on_event,
+            metrics,
+        }
     }
 
     /// The machine, to hand it what [`handle`](Self::handle) does not cover.
@@ -128,18 +135,21 @@ impl ServerMachine {
         true
     }
 
-    /// The drain contract: every transmit done through `io`, every event handed over.
+    /// The drain contract: every transmit done through `io`, every event handed over; then the
+    /// gauges are brought up to date.
     pub fn drain(&mut self, now: Instant, io: &mut impl ServerIo) {
         while let Some(transmit) = self.poll_transmit() {
             match transmit {
                 ServerTransmit::Datagram { to, data } => io.send_datagram(to, &data),
                 ServerTransmit::Send { conn, data } => {
+                    self.metrics.observe_sent(&data);
                     if io.send(conn, data) == Err(Overflow) {
                         tracing::warn!(
                             "dropped connection #{}: over {} bytes unsent",
                             conn.0,
                             io.max_queued_bytes()
                         );
+                        self.metrics.observe_slow_consumer();
                         self.server
                             .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
                     }
@@ -147,12 +157,14 @@ impl ServerMachine {
                 ServerTransmit::Close { conn } => io.close(conn),
             }
         }
+        self.metrics.observe_stats(&self.server.stats());
     }
 
-    /// The next I/O to do, once every event before it has been handed over.
+    /// The next I/O to do, once every event before it has been handed over (and counted).
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<ServerTransmit> {
         while let Some(event) = self.server.poll_event() {
+            self.metrics.observe_event(&event);
             (self.on_event)(event);
         }
         self.server.poll_transmit()

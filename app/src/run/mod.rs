@@ -15,7 +15,7 @@ use crate::{demo, logging};
 /// The whole program on `transport`: `feige[-smol] server|chat|demo`.
 pub fn main(transport: &dyn Transport) -> ExitCode {
     let cli = Cli::parse_for(transport.program());
-    logging::init();
+    let _flushed_at_exit = logging::init();
     match cli.command {
         Command::Server(args) => server::run(transport, &args),
         Command::Chat(args) => chat::run(transport, &args),

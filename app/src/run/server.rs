@@ -1,12 +1,19 @@
 //! `server`: serve until interrupted, printing the events.
 
+use std::io;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::cli::ServerArgs;
 use crate::driver::{ServerOptions, ServerSetup, Transport};
-use crate::interrupt;
+use crate::metrics::ServerMetrics;
 use crate::output::print_line;
 use crate::render::{self, Format};
+use crate::{interrupt, server_log};
+
+/// How often refused logins are summed up per source.
+const REFUSALS_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) fn run(transport: &dyn Transport, args: &ServerArgs) -> ExitCode {
     let program = transport.program();
@@ -17,13 +24,25 @@ pub(super) fn run(transport: &dyn Transport, args: &ServerArgs) -> ExitCode {
     };
     let mut options = ServerOptions::new(args.udp, args.tcp);
     options.max_queued_bytes = args.max_queued_bytes;
-    for warning in transport.prepare_server(&options) {
+    options.metrics = args.metrics;
+    for warning in transport.prepare_server(&mut options) {
         eprintln!("{program} server: warning: {warning}");
     }
+    let metrics = Arc::new(ServerMetrics::default());
+    let stdout = io::stdout();
+    let (mut log, writer) =
+        match server_log::start(format, REFUSALS_EVERY, Arc::clone(&metrics), stdout) {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("{program} server: cannot start the output thread: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let started = transport.start_server(ServerSetup {
         options,
-        on_listening: &mut |udp, tcp| print_line(&render::listening(udp, tcp, format)),
-        on_event: Box::new(move |event| print_line(&render::server_event(&event, format))),
+        on_listening: &mut |at| print_line(&render::listening(at, format)),
+        on_event: Box::new(move |event| log.deliver(event)),
+        metrics,
     });
     let running = match started {
         Ok(running) => running,
@@ -38,5 +57,6 @@ pub(super) fn run(transport: &dyn Transport, args: &ServerArgs) -> ExitCode {
     let stopper = running.stopper();
     interrupt::on_interrupt(move || stopper.stop());
     running.wait();
+    writer.finish();
     ExitCode::SUCCESS
 }

@@ -68,6 +68,17 @@ pub enum LeaveReason {
 }
 
 impl LeaveReason {
+    /// Every reason, for whoever keeps one counter each.
+    pub const ALL: &'static [LeaveReason] = &[
+        LeaveReason::Logout,
+        LeaveReason::Closed,
+        LeaveReason::IdleTimeout,
+        LeaveReason::SlowConsumer,
+        LeaveReason::Replaced,
+        LeaveReason::LeaseExpired,
+        LeaveReason::Shutdown,
+    ];
+
     /// A short stable label for logs and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -18,6 +18,8 @@ pub struct Proc {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
+    /// Stdout while nobody reads it (see [`Proc::spawn_unread_after_first_line`]).
+    unread: Option<(ChildStdout, mpsc::Sender<String>)>,
     /// Every line read so far, for failure messages.
     history: Vec<String>,
 }
@@ -34,6 +36,28 @@ impl Proc {
             .unwrap_or_else(|e| panic!("{label}: cannot start {}: {e}", binary.display()));
         let stdout = child.stdout.take().expect("stdout is piped");
         let (tx, lines) = mpsc::channel();
+        Proc {
+            label: label.to_owned(),
+            stdin: child.stdin.take(),
+            child,
+            lines,
+            unread: Some((stdout, tx)),
+            history: Vec::new(),
+        }
+        .reading()
+    }
+
+    /// Starts the thread that reads stdout line by line, if it is not running.
+    fn reading(mut self) -> Proc {
+        self.start_reading();
+        self
+    }
+
+    /// Reads stdout again (after [`spawn_unread_after_first_line`](Self::spawn_unread_after_first_line)).
+    pub fn start_reading(&mut self) {
+        let Some((stdout, tx)) = self.unread.take() else {
+            return;
+        };
         thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             loop {
@@ -49,13 +73,43 @@ impl Proc {
                 }
             }
         });
-        Proc {
+    }
+
+    /// Starts `binary` like [`spawn`](Self::spawn), but reads only its first stdout line (one
+    /// byte at a time, so nothing more is taken from the pipe): after it, nobody reads its output
+    /// until [`start_reading`](Self::start_reading), as when a program's stdout goes to a stalled
+    /// consumer.
+    pub fn spawn_unread_after_first_line(
+        label: &str,
+        binary: &Path,
+        args: &[&str],
+    ) -> (Proc, String) {
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{label}: cannot start {}: {e}", binary.display()));
+        let mut stdout = child.stdout.take().expect("stdout is piped");
+        let mut first = Vec::new();
+        let mut byte = [0u8; 1];
+        while first.last() != Some(&b'\n') {
+            match std::io::Read::read(&mut stdout, &mut byte) {
+                Ok(1) => first.push(byte[0]),
+                _ => panic!("{label}: no first line"),
+            }
+        }
+        let (tx, lines) = mpsc::channel();
+        let proc = Proc {
             label: label.to_owned(),
             stdin: child.stdin.take(),
             child,
             lines,
+            unread: Some((stdout, tx)),
             history: Vec::new(),
-        }
+        };
+        (proc, String::from_utf8_lossy(&first).trim_end().to_owned())
     }
 
     /// The name used in failure messages.

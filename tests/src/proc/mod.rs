@@ -11,8 +11,8 @@ mod roles;
 pub use binary::binary_path;
 pub use child::Proc;
 pub use pair::Pair;
-pub use raw::{RawTcp, RawUdp};
-pub use roles::{names, start_chat, start_server, ChatProc, ServerProc};
+pub use raw::{sample, scrape, RawTcp, RawUdp};
+pub use roles::{names, start_chat, start_server, start_server_with, ChatProc, ServerProc};
 
 use std::time::Duration;
 

@@ -115,3 +115,26 @@ impl RawTcp {
         self.stream.try_clone().expect("clone the stream")
     }
 }
+
+/// `GET /metrics` from `at`: the body of the answer, which must be `200 OK`.
+pub fn scrape(at: SocketAddr) -> String {
+    let mut stream = TcpStream::connect_timeout(&at, STEP).expect("connect to /metrics");
+    stream.set_read_timeout(Some(STEP)).expect("set a timeout");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: feige\r\n\r\n")
+        .expect("send the request");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("read the answer");
+    let answer = String::from_utf8(answer).expect("a UTF-8 answer");
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a head and a body");
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample `name` (its labels written out) in a metrics text; 0 when absent.
+pub fn sample(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -16,32 +16,55 @@ pub struct ServerProc {
     pub udp: SocketAddr,
     /// Its TCP address.
     pub tcp: SocketAddr,
+    /// Its metrics endpoint, when started with `--metrics`.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Starts `server --json` on `ip`, any free ports, and reads where it listens.
 pub fn start_server(binary: &Path, ip: &str) -> ServerProc {
+    start_server_with(binary, ip, &[], true)
+}
+
+/// Starts `server --json` on `ip`, any free ports, with `extra` arguments (`--metrics` on `ip`
+/// too when `extra` asks for it by `--metrics` alone); after the `listening` line its stdout is
+/// read only if `read_output`, else left to fill until [`Proc::start_reading`].
+pub fn start_server_with(binary: &Path, ip: &str, extra: &[&str], read_output: bool) -> ServerProc {
     let any_port = if ip.contains(':') {
         format!("[{ip}]:0")
     } else {
         format!("{ip}:0")
     };
-    let mut proc = Proc::spawn(
-        "server",
-        binary,
-        &["server", "--json", "--udp", &any_port, "--tcp", &any_port],
-    );
-    let first = proc.next_json();
-    assert_eq!(first["event"], "listening", "server's first line: {first}");
-    let addr = |key: &str| -> SocketAddr {
-        first[key]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| panic!("listening.{key} is not an address: {first}"))
+    let mut args = vec!["server", "--json", "--udp", &any_port, "--tcp", &any_port];
+    for arg in extra {
+        args.push(arg);
+        if *arg == "--metrics" {
+            args.push(&any_port);
+        }
+    }
+    let (proc, first) = if read_output {
+        let mut proc = Proc::spawn("server", binary, &args);
+        let first = proc.next_json();
+        (proc, first)
+    } else {
+        let (proc, line) = Proc::spawn_unread_after_first_line("server", binary, &args);
+        let first = serde_json::from_str::<Value>(&line)
+            .unwrap_or_else(|e| panic!("server's first line is not JSON ({e}): {line}"));
+        (proc, first)
     };
-    let (udp, tcp) = (addr("udp"), addr("tcp"));
+    assert_eq!(first["event"], "listening", "server's first line: {first}");
+    let addr = |key: &str| -> Option<SocketAddr> { first[key].as_str()?.parse().ok() };
+    let required = |key: &str| {
+        addr(key).unwrap_or_else(|| panic!("listening.{key} is not an address: {first}"))
+    };
+    let (udp, tcp) = (required("udp"), required("tcp"));
     assert_ne!(udp.port(), 0);
     assert_ne!(tcp.port(), 0);
-    ServerProc { udp, tcp, proc }
+    ServerProc {
+        udp,
+        tcp,
+        metrics: addr("metrics"),
+        proc,
+    }
 }
 
 impl Deref for ServerProc {

@@ -14,12 +14,11 @@ use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
 
 use async_io::Async;
-use feige_app::driver::{ServerInput, ServerMachine, ServerSetup, ServerThread};
+use feige_app::driver::{Listening, ServerInput, ServerMachine, ServerSetup, ServerThread};
 use feige_core::server::Server;
 use smol::channel;
 
-use crate::runtime;
-use crate::udp;
+use crate::{metrics, runtime, udp};
 use owner::Sockets;
 
 /// Inputs waiting for the owner task. Bounded, so a flooding socket slows its own reader rather
@@ -43,9 +42,21 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     if let Err(e) = rustix::net::listen(listener.get_ref(), ACCEPT_BACKLOG) {
         tracing::debug!("cannot raise the listen backlog: {e}");
     }
+    let scrapes = options
+        .metrics
+        .map(Async::<TcpListener>::bind)
+        .transpose()?;
     let udp = udp_socket.get_ref().local_addr()?;
     let tcp = listener.get_ref().local_addr()?;
-    (setup.on_listening)(udp, tcp);
+    let metrics_at = scrapes
+        .as_ref()
+        .map(|l| l.get_ref().local_addr())
+        .transpose()?;
+    (setup.on_listening)(Listening {
+        udp,
+        tcp,
+        metrics: metrics_at,
+    });
 
     let (tx, rx) = channel::bounded(INBOX_CAPACITY);
     let receiving = runtime::spawn(udp::receive(
@@ -54,13 +65,15 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         |from, data| Input::Datagram { from, data },
     ));
     let accepting = runtime::spawn(accept::run(listener, tx.clone()));
+    let scraping = scrapes.map(|l| runtime::spawn(metrics::serve(l, Arc::clone(&setup.metrics))));
 
     let mut config = options.config;
     config.tcp_port = tcp.port();
-    let machine = ServerMachine::new(Server::new(config), setup.on_event);
+    let machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics);
     let sockets = Sockets::new(udp_socket, options.max_queued_bytes, tx.clone());
     let owner = move || {
-        async_io::block_on(owner::run(machine, sockets, rx, [receiving, accepting]));
+        let feeders = [Some(receiving), Some(accepting), scraping];
+        async_io::block_on(owner::run(machine, sockets, rx, feeders));
     };
     // Blocks (briefly) while the inbox is full: call from a thread (a Ctrl-C handler), not a task.
     ServerThread::spawn("feige-server", (udp, tcp), owner, move || {

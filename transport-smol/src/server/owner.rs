@@ -23,7 +23,7 @@ use crate::udp;
 /// Most inputs handled in one turn, so timers and writers are never kept waiting long.
 const TURN_INPUTS: usize = 64;
 
-/// Serves until told to shut down; `feeders` (the UDP and accept tasks) end with it.
+/// Serves until told to shut down; `feeders` (the UDP, accept and metrics tasks) end with it.
 ///
 /// Each turn handles the inputs already waiting (up to [`TURN_INPUTS`]), draining the core after
 /// each, and only then wakes the writers: a writer takes all its turn's lines in one vectored
@@ -32,7 +32,7 @@ pub(super) async fn run(
     mut machine: ServerMachine,
     mut sockets: Sockets,
     inputs: Receiver<Input>,
-    feeders: [Task<()>; 2],
+    feeders: [Option<Task<()>>; 3],
 ) {
     let mut serving = true;
     while serving {

@@ -15,14 +15,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use feige_app::driver::{
-    Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
+    Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
 use feige_core::server::{ConnId, Server};
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT};
 
 use crate::conn::{Connection, Writers};
 use crate::inbox::{self, Next};
-use crate::udp;
+use crate::{metrics, udp};
 
 /// Inputs waiting for the owner thread. Bounded, so a flooding socket slows its own reader
 /// rather than growing memory.
@@ -36,12 +36,21 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let options = setup.options;
     let udp_socket = UdpSocket::bind(options.udp)?;
     let listener = TcpListener::bind(options.tcp)?;
+    let scrapes = options.metrics.map(TcpListener::bind).transpose()?;
     let udp = udp_socket.local_addr()?;
     let tcp = listener.local_addr()?;
-    (setup.on_listening)(udp, tcp);
+    let metrics_at = scrapes.as_ref().map(TcpListener::local_addr).transpose()?;
+    (setup.on_listening)(Listening {
+        udp,
+        tcp,
+        metrics: metrics_at,
+    });
 
     let (tx, rx) = mpsc::sync_channel(INBOX_CAPACITY);
     let stop = Arc::new(AtomicBool::new(false));
+    if let Some(scrapes) = scrapes {
+        metrics::spawn(scrapes, Arc::clone(&setup.metrics), Arc::clone(&stop))?;
+    }
     let datagrams = tx.clone();
     udp::spawn_reader(
         udp_socket.try_clone()?,
@@ -55,7 +64,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
 
     let mut config = options.config;
     config.tcp_port = tcp.port();
-    let mut machine = ServerMachine::new(Server::new(config), setup.on_event);
+    let mut machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics);
     let mut sockets = Sockets {
         udp: udp_socket,
         conns: HashMap::new(),
@@ -68,6 +77,9 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         run(&mut machine, &mut sockets, &rx);
         stop.store(true, Ordering::Relaxed);
         accept::wake(tcp);
+        if let Some(at) = metrics_at {
+            accept::wake(at);
+        }
         // Closing (not dropping) lets each writer flush its `error,shutdown`.
         for (_, conn) in sockets.conns.drain() {
             conn.close();

@@ -97,8 +97,9 @@ fn shutdown_tells_every_session_and_ends() {
 fn serve(options: ServerOptions, on_event: ServerEvents) -> ServerThread {
     start(ServerSetup {
         options,
-        on_listening: &mut |_, _| {},
+        on_listening: &mut |_| {},
         on_event,
+        metrics: Default::default(),
     })
     .unwrap()
 }

@@ -1,0 +1,260 @@
+//! What a running server has done, for Prometheus: counters and gauges the owner updates with
+//! atomic operations only (it never waits on a scrape), and their text exposition.
+//!
+//! | metric | kind | meaning |
+//! |---|---|---|
+//! | `feige_sessions_online` | gauge | users online |
+//! | `feige_logins_pending` | gauge | logins accepted by UDP, waiting for their TCP claim |
+//! | `feige_connections_unclaimed` | gauge | TCP connections not carrying a session |
+//! | `feige_timers` | gauge | timer entries held (follows live state) |
+//! | `feige_logins_accepted_total` | counter | `Accept`s sent (a repeated login counts again) |
+//! | `feige_logins_rejected_total{reason}` | counter | `Reject`s sent, by reason |
+//! | `feige_sessions_ended_total{cause}` | counter | departures, by cause (`logout`, `closed`, `idle-timeout`, `slow-consumer`, …) |
+//! | `feige_connections_refused_total{reason}` | counter | connections closed with `error,<reason>` before a claim |
+//! | `feige_lines_sent_total` | counter | TCP lines queued to clients |
+//! | `feige_bytes_sent_total` | counter | TCP bytes queued to clients |
+//! | `feige_slow_consumers_total` | counter | connections dropped because their unsent output passed the bound |
+//! | `feige_datagrams_malformed_total` | counter | datagrams that did not parse |
+//! | `feige_logouts_spoofed_total` | counter | UDP logouts not from the user's own endpoint |
+//! | `feige_events_dropped_total` | counter | output lines dropped because stdout was not read fast enough |
+
+pub mod http;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use feige_core::server::{LeaveReason, ServerEvent, ServerStats};
+use feige_core::wire::{ErrorReason, RejectReason};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Reason {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Cause {
+    cause: &'static str,
+}
+
+/// Every metric of a server, registered once.
+pub struct ServerMetrics {
+    registry: Registry,
+    online: Gauge,
+    pending: Gauge,
+    unclaimed: Gauge,
+    timers: Gauge,
+    accepted: Counter,
+    /// One counter per reason, created up front: the owner never touches the family's lock.
+    rejected: Vec<(RejectReason, Counter)>,
+    ended: Vec<(LeaveReason, Counter)>,
+    refused: Vec<(ErrorReason, Counter)>,
+    lines_sent: Counter,
+    bytes_sent: Counter,
+    slow_consumers: Counter,
+    malformed: Counter,
+    spoofed_logouts: Counter,
+    events_dropped: Counter,
+    /// The core's running totals last seen, to turn them into counter increments.
+    malformed_seen: AtomicU64,
+    spoofed_seen: AtomicU64,
+}
+
+impl Default for ServerMetrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("feige");
+        let gauge = |registry: &mut Registry, name: &str, help: &str| {
+            let gauge = Gauge::default();
+            registry.register(name, help, gauge.clone());
+            gauge
+        };
+        let counter = |registry: &mut Registry, name: &str, help: &str| {
+            let counter = Counter::default();
+            registry.register(name, help, counter.clone());
+            counter
+        };
+        let online = gauge(&mut registry, "sessions_online", "Users online");
+        let pending = gauge(
+            &mut registry,
+            "logins_pending",
+            "Logins waiting for their TCP claim",
+        );
+        let unclaimed = gauge(
+            &mut registry,
+            "connections_unclaimed",
+            "TCP connections not carrying a session",
+        );
+        let timers = gauge(&mut registry, "timers", "Timer entries held");
+        let accepted = counter(&mut registry, "logins_accepted", "Accepts sent");
+        let rejected_family = Family::<Reason, Counter>::default();
+        registry.register(
+            "logins_rejected",
+            "Rejects sent, by reason",
+            rejected_family.clone(),
+        );
+        let rejected = RejectReason::ALL
+            .iter()
+            .map(|&r| {
+                (
+                    r,
+                    rejected_family
+                        .get_or_create(&Reason { reason: r.as_str() })
+                        .clone(),
+                )
+            })
+            .collect();
+        let ended_family = Family::<Cause, Counter>::default();
+        registry.register(
+            "sessions_ended",
+            "Departures, by cause",
+            ended_family.clone(),
+        );
+        let ended = LeaveReason::ALL
+            .iter()
+            .map(|&c| {
+                (
+                    c,
+                    ended_family
+                        .get_or_create(&Cause { cause: c.as_str() })
+                        .clone(),
+                )
+            })
+            .collect();
+        let refused_family = Family::<Reason, Counter>::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed with an error line before a claim, by reason",
+            refused_family.clone(),
+        );
+        let refused = ErrorReason::ALL
+            .iter()
+            .map(|&r| {
+                (
+                    r,
+                    refused_family
+                        .get_or_create(&Reason { reason: r.as_str() })
+                        .clone(),
+                )
+            })
+            .collect();
+        ServerMetrics {
+            online,
+            pending,
+            unclaimed,
+            timers,
+            accepted,
+            rejected,
+            ended,
+            refused,
+            lines_sent: counter(&mut registry, "lines_sent", "TCP lines queued to clients"),
+            bytes_sent: counter(&mut registry, "bytes_sent", "TCP bytes queued to clients"),
+            slow_consumers: counter(
+                &mut registry,
+                "slow_consumers",
+                "Connections dropped for unsent output past the bound",
+            ),
+            malformed: counter(
+                &mut registry,
+                "datagrams_malformed",
+                "Datagrams that did not parse",
+            ),
+            spoofed_logouts: counter(
+                &mut registry,
+                "logouts_spoofed",
+                "UDP logouts not from the user's own endpoint",
+            ),
+            events_dropped: counter(
+                &mut registry,
+                "events_dropped",
+                "Output lines dropped because stdout was not read fast enough",
+            ),
+            malformed_seen: AtomicU64::new(0),
+            spoofed_seen: AtomicU64::new(0),
+            registry,
+        }
+    }
+}
+
+impl ServerMetrics {
+    /// Counts what an event says happened.
+    pub fn observe_event(&self, event: &ServerEvent) {
+        match event {
+            ServerEvent::Accepted { .. } => {
+                self.accepted.inc();
+            }
+            ServerEvent::Rejected { reason, .. } => bump(&self.rejected, reason),
+            ServerEvent::Left { reason, .. } => bump(&self.ended, reason),
+            ServerEvent::ConnectionRefused { reason, .. } => bump(&self.refused, reason),
+            ServerEvent::Joined { .. } => {}
+        }
+    }
+
+    /// Takes the gauges and running totals of the core.
+    pub fn observe_stats(&self, stats: &ServerStats) {
+        let set = |gauge: &Gauge, value: usize| {
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+        };
+        set(&self.online, stats.online);
+        set(&self.pending, stats.pending);
+        set(&self.unclaimed, stats.unclaimed_connections);
+        set(&self.timers, stats.timers);
+        advance(
+            &self.malformed,
+            &self.malformed_seen,
+            stats.malformed_datagrams,
+        );
+        advance(
+            &self.spoofed_logouts,
+            &self.spoofed_seen,
+            stats.spoofed_logouts,
+        );
+    }
+
+    /// Counts output queued on a connection.
+    pub fn observe_sent(&self, data: &[u8]) {
+        self.bytes_sent.inc_by(data.len() as u64);
+        self.lines_sent
+            .inc_by(memchr::memchr_iter(b'\n', data).count() as u64);
+    }
+
+    /// Counts a connection dropped as a slow consumer.
+    pub fn observe_slow_consumer(&self) {
+        self.slow_consumers.inc();
+    }
+
+    /// Counts output lines dropped on their way to stdout.
+    pub fn observe_dropped_events(&self, count: u64) {
+        self.events_dropped.inc_by(count);
+    }
+
+    /// The Prometheus text exposition (format 0.0.4) of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut text, &self.registry)
+        {
+            tracing::warn!("cannot encode the metrics: {e}");
+        }
+        text
+    }
+}
+
+fn bump<K: PartialEq>(counters: &[(K, Counter)], key: &K) {
+    if let Some((_, counter)) = counters.iter().find(|(k, _)| k == key) {
+        counter.inc();
+    }
+}
+
+/// Moves `counter` up to the core's running `total`, remembering it in `seen`.
+fn advance(counter: &Counter, seen: &AtomicU64, total: u64) {
+    let before = seen.swap(total, Ordering::Relaxed);
+    if total > before {
+        counter.inc_by(total - before);
+    }
+}
+
+#[cfg(test)]
+mod tests;
