@@ -12,6 +12,8 @@ pub struct ConnLimits {
     /// socket is torn down: closing on unread input would make the kernel answer with a reset,
     /// and the peer could lose our last line (`error,<reason>`).
     pub linger: Duration,
+    /// Most bytes taken by one read, so each chunk on its way to the owner is bounded.
+    pub read_chunk: usize,
 }
 
 impl ConnLimits {
@@ -20,6 +22,8 @@ impl ConnLimits {
     pub const CLIENT: ConnLimits = ConnLimits {
         max_queued_bytes: 1 << 20,
         linger: Duration::from_secs(1),
+        // A snapshot may be megabytes long.
+        read_chunk: 16 << 10,
     };
 
     /// A server's session, dropped as a slow consumer past `max_queued_bytes`.
@@ -27,9 +31,18 @@ impl ConnLimits {
         ConnLimits {
             max_queued_bytes,
             linger: Duration::from_secs(2),
+            read_chunk: SERVER_READ_CHUNK,
         }
     }
 }
+
+/// A client's lines are at most 512 bytes: a server reads its connections in small chunks.
+pub const SERVER_READ_CHUNK: usize = 4 << 10;
+
+/// Inputs a server's owner may have waiting. Each is at most one datagram (truncated one byte
+/// past the longest valid one) or one read chunk, so the inbox holds at most
+/// `SERVER_INBOX * SERVER_READ_CHUNK` bytes, 16 MiB.
+pub const SERVER_INBOX: usize = 4096;
 
 /// How long opening a client's TCP session may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -22,7 +22,7 @@ use smol::{future, Task};
 
 use crate::runtime;
 
-/// Bytes asked of each `read`, into the thread's scratch buffer.
+/// The most bytes asked of each `read`, into the thread's scratch buffer.
 const READ_CHUNK: usize = 16 << 10;
 
 thread_local! {
@@ -81,7 +81,13 @@ impl Connection {
             stream,
             outbox: Mutex::new(Outbox::default()),
         });
-        let reader = runtime::spawn(read_loop(Arc::clone(&shared), inputs, wrap, lost));
+        let reader = runtime::spawn(read_loop(
+            Arc::clone(&shared),
+            limits.read_chunk,
+            inputs,
+            wrap,
+            lost,
+        ));
         let (doorbell, rung) = channel::bounded(1);
         let writer = runtime::spawn(write_loop(Arc::clone(&shared), rung, reader, limits.linger));
         Connection {
@@ -146,12 +152,13 @@ impl Drop for Connection {
 
 async fn read_loop<I>(
     shared: Arc<Shared>,
+    chunk: usize,
     inputs: Sender<I>,
     wrap: impl Fn(Vec<u8>) -> I,
     lost: I,
 ) {
     loop {
-        match read_chunk(&shared.stream) {
+        match read_chunk(&shared.stream, chunk) {
             Ok(Some(data)) => {
                 if inputs.send(wrap(data)).await.is_err() {
                     return;
@@ -178,13 +185,15 @@ async fn read_loop<I>(
 /// will find out what went wrong). The owner hands it to the core in the same turn as the
 /// connection itself, however many reader tasks are waiting to run: a client's claim line must
 /// not look like the silence of a seed-faithful client (`docs/protocol.md`, 9.3).
-pub fn read_waiting(stream: &Async<TcpStream>) -> Option<Vec<u8>> {
-    read_chunk(stream).ok().flatten()
+pub fn read_waiting(stream: &Async<TcpStream>, chunk: usize) -> Option<Vec<u8>> {
+    read_chunk(stream, chunk).ok().flatten()
 }
 
-/// One non-blocking read into the thread's scratch buffer; `None` at end of stream.
-fn read_chunk(stream: &Async<TcpStream>) -> io::Result<Option<Vec<u8>>> {
-    SCRATCH.with_borrow_mut(|buf| {
+/// One non-blocking read of at most `chunk` bytes (at most the thread's scratch buffer) into
+/// that buffer; `None` at end of stream.
+fn read_chunk(stream: &Async<TcpStream>, chunk: usize) -> io::Result<Option<Vec<u8>>> {
+    SCRATCH.with_borrow_mut(|scratch| {
+        let buf = scratch.get_mut(..chunk.min(READ_CHUNK)).unwrap_or_default();
         let len = stream.get_ref().read(buf)?;
         Ok((len > 0).then(|| buf.get(..len).unwrap_or_default().to_vec()))
     })

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
+use feige_core::wire::MAX_DATAGRAM;
 use feige_platform::address::in_family;
 use smol::channel::Sender;
 
-/// Big enough for any UDP datagram, so nothing arrives truncated.
-const MAX_DATAGRAM: usize = 65_536;
+/// One byte more than any valid datagram: a longer one arrives truncated (and is refused as
+/// malformed), so a flood of 64 KiB datagrams costs no more memory than valid ones.
+const READ_SIZE: usize = MAX_DATAGRAM + 1;
 
 /// Receives datagrams and hands each to the owner (as `wrap(from, data)`) until the owner is gone.
 pub async fn receive<I>(
@@ -18,7 +20,7 @@ pub async fn receive<I>(
     inputs: Sender<I>,
     wrap: impl Fn(SocketAddr, Vec<u8>) -> I,
 ) {
-    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut buf = vec![0u8; READ_SIZE];
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((len, from)) => {
@@ -49,5 +51,25 @@ pub fn send(socket: &Async<UdpSocket>, to: SocketAddr, data: &[u8]) {
             tracing::debug!("udp send to {to}: socket buffer full, datagram dropped");
         }
         Err(e) => tracing::debug!("udp send to {to}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime;
+
+    #[test]
+    fn an_oversized_datagram_reaches_the_owner_truncated() {
+        let socket = Arc::new(Async::<UdpSocket>::bind(([127, 0, 0, 1], 0)).unwrap());
+        let at = socket.get_ref().local_addr().unwrap();
+        let (tx, rx) = smol::channel::bounded(4);
+        let receiving = runtime::spawn(receive(socket, tx, |_, data: Vec<u8>| data.len()));
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(&vec![b'x'; 60_000], at).unwrap();
+        sender.send_to(b"login,alice,127.0.0.1:5", at).unwrap();
+        let lengths = runtime::block_on(async { [rx.recv().await, rx.recv().await] });
+        assert_eq!(lengths, [Ok(MAX_DATAGRAM + 1), Ok(23)]);
+        drop(receiving);
     }
 }

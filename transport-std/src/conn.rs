@@ -16,9 +16,6 @@ use feige_platform::limits::ConnLimits;
 /// Socket threads do little; a small stack keeps ten thousand connections cheap.
 const THREAD_STACK: usize = 128 << 10;
 
-/// Bytes asked of each `read`.
-const READ_CHUNK: usize = 16 << 10;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Open,
@@ -135,7 +132,7 @@ impl Connection {
         let reader = {
             let shared = Arc::clone(&shared);
             let stream = stream.try_clone()?;
-            move || read_loop(&shared, stream, on_bytes)
+            move || read_loop(&shared, stream, limits.read_chunk, on_bytes)
         };
         let writer = {
             let shared = Arc::clone(&shared);
@@ -220,8 +217,13 @@ impl Drop for Connection {
     }
 }
 
-fn read_loop(shared: &Shared, mut stream: TcpStream, mut on_bytes: impl FnMut(Vec<u8>) -> bool) {
-    let mut buf = vec![0u8; READ_CHUNK];
+fn read_loop(
+    shared: &Shared,
+    mut stream: TcpStream,
+    chunk: usize,
+    mut on_bytes: impl FnMut(Vec<u8>) -> bool,
+) {
+    let mut buf = vec![0u8; chunk];
     loop {
         match stream.read(&mut buf) {
             Ok(0) => break,
@@ -342,6 +344,7 @@ mod tests {
     const LIMITS: ConnLimits = ConnLimits {
         max_queued_bytes: 256 << 10,
         linger: Duration::from_secs(1),
+        read_chunk: 4 << 10,
     };
 
     #[test]

@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
+use feige_core::wire::MAX_DATAGRAM;
 use feige_platform::address::in_family;
 
-/// Big enough for any UDP datagram, so nothing arrives truncated.
-const MAX_DATAGRAM: usize = 65_536;
+/// One byte more than any valid datagram: a longer one arrives truncated (and is refused as
+/// malformed), so a flood of 64 KiB datagrams costs no more memory than valid ones.
+const READ_SIZE: usize = MAX_DATAGRAM + 1;
 
 /// How often a blocked reader looks at its stop flag.
 const STOP_POLL: Duration = Duration::from_millis(200);
@@ -26,7 +28,7 @@ pub fn spawn_reader(
     thread::Builder::new()
         .name("udp-reader".into())
         .spawn(move || {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
+            let mut buf = vec![0u8; READ_SIZE];
             while !stop.load(Ordering::Relaxed) {
                 match socket.recv_from(&mut buf) {
                     Ok((len, from)) => {
@@ -58,5 +60,30 @@ pub fn send(socket: &UdpSocket, to: SocketAddr, data: &[u8]) {
     let to = in_family(to, local_is_v6);
     if let Err(e) = socket.send_to(data, to) {
         tracing::debug!("udp send to {to}: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    #[test]
+    fn an_oversized_datagram_reaches_the_owner_truncated() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let at = socket.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (lengths, delivered) = mpsc::channel();
+        spawn_reader(socket, Arc::clone(&stop), move |_, data| {
+            lengths.send(data.len()).is_ok()
+        })
+        .unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        sender.send_to(&vec![b'x'; 60_000], at).unwrap();
+        sender.send_to(b"login,alice,127.0.0.1:5", at).unwrap();
+        let timeout = Duration::from_secs(10);
+        assert_eq!(delivered.recv_timeout(timeout), Ok(MAX_DATAGRAM + 1));
+        assert_eq!(delivered.recv_timeout(timeout), Ok(23));
+        stop.store(true, Ordering::Relaxed);
     }
 }

@@ -62,6 +62,10 @@ pub trait ServerIo {
     /// inputs. Returns bytes already waiting on it, if the transport read any.
     fn open(&mut self, conn: ConnId, stream: Self::Stream) -> io::Result<Option<Vec<u8>>>;
 
+    /// Holds a connection the server refuses at once, without reading from it: the server's
+    /// error line for it is to be written without waiting (best effort), then it is closed.
+    fn hold_refused(&mut self, conn: ConnId, stream: Self::Stream);
+
     /// Whether `conn` is open (input from one already closed is dropped).
     fn is_open(&self, conn: ConnId) -> bool;
 
@@ -110,6 +114,12 @@ impl ServerMachine {
     ) -> bool {
         match input {
             ServerInput::Datagram { from, data } => self.server.handle_datagram(now, from, &data),
+            // Refused at once: it costs no reader, writer or linger, so a flood of connections
+            // from one host cannot hold the descriptors another host needs.
+            ServerInput::Opened { conn, peer, stream } if !self.server.admits_connection(peer) => {
+                io.hold_refused(conn, stream);
+                self.server.handle_connection_opened(now, conn, peer);
+            }
             ServerInput::Opened { conn, peer, stream } => match io.open(conn, stream) {
                 Ok(waiting) => {
                     self.server.handle_connection_opened(now, conn, peer);
@@ -117,7 +127,10 @@ impl ServerMachine {
                         self.server.handle_bytes(now, conn, &first);
                     }
                 }
-                Err(e) => tracing::warn!("cannot serve the connection from {peer}: {e}"),
+                Err(e) => {
+                    self.metrics.observe_unserved();
+                    tracing::warn!("cannot serve the connection from {peer}: {e}");
+                }
             },
             // Input from a connection already closed (lingering) is dropped.
             ServerInput::Bytes { conn, data } if io.is_open(conn) => {

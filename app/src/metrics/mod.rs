@@ -11,6 +11,7 @@
 //! | `feige_logins_rejected_total{reason}` | counter | `Reject`s sent, by reason |
 //! | `feige_sessions_ended_total{cause}` | counter | departures, by cause (`logout`, `closed`, `idle-timeout`, `slow-consumer`, …) |
 //! | `feige_connections_refused_total{reason}` | counter | connections closed with `error,<reason>` before a claim |
+//! | `feige_connections_unserved_total` | counter | accepted connections the transport could not serve (out of descriptors or threads) |
 //! | `feige_lines_sent_total` | counter | TCP lines queued to clients |
 //! | `feige_bytes_sent_total` | counter | TCP bytes queued to clients |
 //! | `feige_slow_consumers_total` | counter | connections dropped because their unsent output passed the bound |
@@ -52,6 +53,7 @@ pub struct ServerMetrics {
     rejected: Vec<(RejectReason, Counter)>,
     ended: Vec<(LeaveReason, Counter)>,
     refused: Vec<(ErrorReason, Counter)>,
+    unserved: Counter,
     lines_sent: Counter,
     bytes_sent: Counter,
     slow_consumers: Counter,
@@ -149,6 +151,11 @@ impl Default for ServerMetrics {
             rejected,
             ended,
             refused,
+            unserved: counter(
+                &mut registry,
+                "connections_unserved",
+                "Accepted connections the transport could not serve",
+            ),
             lines_sent: counter(&mut registry, "lines_sent", "TCP lines queued to clients"),
             bytes_sent: counter(&mut registry, "bytes_sent", "TCP bytes queued to clients"),
             slow_consumers: counter(
@@ -218,6 +225,11 @@ impl ServerMetrics {
         self.bytes_sent.inc_by(data.len() as u64);
         self.lines_sent
             .inc_by(memchr::memchr_iter(b'\n', data).count() as u64);
+    }
+
+    /// Counts an accepted connection the transport could not serve.
+    pub fn observe_unserved(&self) {
+        self.unserved.inc();
     }
 
     /// Counts a connection dropped as a slow consumer.

@@ -143,7 +143,7 @@ impl Server {
     /// Whether a new connection from `ip` fits: the server holds fewer than `max_connections`,
     /// and `ip` and its prefix hold fewer unclaimed ones than they may (at most a quarter of
     /// `max_connections` each, when it is set).
-    pub(super) fn admits_connection(&self, ip: IpAddr) -> bool {
+    pub(super) fn admits_connection_from(&self, ip: IpAddr) -> bool {
         let config = &self.config;
         let mut limit = Limit {
             per_ip: config.max_unclaimed_per_ip,

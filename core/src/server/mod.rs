@@ -144,7 +144,7 @@ impl Server {
             return;
         }
         let peer = canonical(peer);
-        if !self.admits_connection(peer.ip()) {
+        if !self.admits_connection_from(peer.ip()) {
             return self.refuse_at_once(conn);
         }
         self.conns.insert(conn, Conn::new(peer));
@@ -158,6 +158,14 @@ impl Server {
             Timer::ClaimDeadline { conn },
         );
         self.claim_classic_at_once(now, conn);
+    }
+
+    /// Whether a connection from `peer` would be held now, or refused at once (too many
+    /// connections from its source, or in all). A transport may ask before it spends anything
+    /// on the connection; [`handle_connection_opened`](Self::handle_connection_opened) decides
+    /// the same way.
+    pub fn admits_connection(&self, peer: SocketAddr) -> bool {
+        self.admits_connection_from(canonical(peer).ip())
     }
 
     /// Bytes arrived on a connection, split anywhere.

@@ -36,5 +36,10 @@ pub use reason::{ErrorReason, RejectReason};
 pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_SERVER_LINE};
 pub use udp::{ClientDatagram, ServerDatagram};
 
+/// The longest datagram any valid message needs (a classic `talk` of 1,200 UTF-16 code units).
+/// A transport reads at most one byte more: anything longer arrives truncated, is refused as
+/// malformed, and never costs more memory than this on its way to the core.
+pub const MAX_DATAGRAM: usize = MAX_CLASSIC_DATAGRAM;
+
 #[cfg(test)]
 pub(crate) mod proptests;

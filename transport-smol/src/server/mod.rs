@@ -16,14 +16,11 @@ use std::sync::Arc;
 use async_io::Async;
 use feige_app::driver::{Listening, ServerInput, ServerMachine, ServerSetup, ServerThread};
 use feige_core::server::Server;
+use feige_platform::limits::SERVER_INBOX;
 use smol::channel;
 
 use crate::{metrics, runtime, udp};
 use owner::Sockets;
-
-/// Inputs waiting for the owner task. Bounded, so a flooding socket slows its own reader rather
-/// than growing memory.
-const INBOX_CAPACITY: usize = 4096;
 
 /// Connections the kernel may hold before they are accepted. std listens with 128; a server for
 /// ten thousand sessions must take a burst (everyone reconnecting after a restart, say) without
@@ -58,7 +55,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         metrics: metrics_at,
     });
 
-    let (tx, rx) = channel::bounded(INBOX_CAPACITY);
+    let (tx, rx) = channel::bounded(SERVER_INBOX);
     let receiving = runtime::spawn(udp::receive(
         Arc::clone(&udp_socket),
         tx.clone(),

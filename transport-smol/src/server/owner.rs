@@ -2,7 +2,7 @@
 //! is ever held across an await.
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::time::Instant;
@@ -82,6 +82,8 @@ pub(super) async fn run(
 pub(super) struct Sockets {
     udp: Arc<Async<UdpSocket>>,
     conns: HashMap<ConnId, Connection>,
+    /// Connections refused at once, held only until their error line is written.
+    refused: HashMap<ConnId, Async<TcpStream>>,
     limits: ConnLimits,
     /// For the connections' reader tasks.
     inputs: Sender<Input>,
@@ -100,6 +102,7 @@ impl Sockets {
         Sockets {
             udp,
             conns: HashMap::new(),
+            refused: HashMap::new(),
             limits: ConnLimits::server(max_queued_bytes),
             inputs,
             unannounced: Vec::new(),
@@ -127,7 +130,7 @@ impl ServerIo for Sockets {
     /// What the peer sent with its handshake (a native client's claim, usually) is read at once,
     /// so the claim is handled in this turn instead of waiting for the reader task's first round.
     fn open(&mut self, conn: ConnId, stream: Async<TcpStream>) -> io::Result<Option<Vec<u8>>> {
-        let waiting = conn::read_waiting(&stream);
+        let waiting = conn::read_waiting(&stream, self.limits.read_chunk);
         let connection = Connection::spawn(
             stream,
             self.limits,
@@ -139,11 +142,20 @@ impl ServerIo for Sockets {
         Ok(waiting)
     }
 
+    fn hold_refused(&mut self, conn: ConnId, stream: Async<TcpStream>) {
+        self.refused.insert(conn, stream);
+    }
+
     fn is_open(&self, conn: ConnId) -> bool {
         self.conns.contains_key(&conn)
     }
 
     fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow> {
+        if let Some(refused) = self.refused.get(&conn) {
+            // The socket is non-blocking: what does not fit at once is not written.
+            let _ = refused.get_ref().write(&data);
+            return Ok(());
+        }
         let Some(connection) = self.conns.get_mut(&conn) else {
             return Ok(());
         };
@@ -163,6 +175,9 @@ impl ServerIo for Sockets {
     }
 
     fn close(&mut self, conn: ConnId) {
+        if self.refused.remove(&conn).is_some() {
+            return;
+        }
         let Some(writer) = self.conns.remove(&conn).and_then(Connection::close) else {
             return;
         };

@@ -6,7 +6,7 @@ mod accept;
 mod tests;
 
 use std::collections::HashMap;
-use std::io;
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -18,15 +18,11 @@ use feige_app::driver::{
     Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
 use feige_core::server::{ConnId, Server};
-use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT};
+use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT, SERVER_INBOX};
 
 use crate::conn::{Connection, Writers};
 use crate::inbox::{self, Next};
 use crate::{metrics, udp};
-
-/// Inputs waiting for the owner thread. Bounded, so a flooding socket slows its own reader
-/// rather than growing memory.
-const INBOX_CAPACITY: usize = 4096;
 
 type Input = ServerInput<TcpStream>;
 
@@ -46,7 +42,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         metrics: metrics_at,
     });
 
-    let (tx, rx) = mpsc::sync_channel(INBOX_CAPACITY);
+    let (tx, rx) = mpsc::sync_channel(SERVER_INBOX);
     let stop = Arc::new(AtomicBool::new(false));
     if let Some(scrapes) = scrapes {
         metrics::spawn(scrapes, Arc::clone(&setup.metrics), Arc::clone(&stop))?;
@@ -68,6 +64,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let mut sockets = Sockets {
         udp: udp_socket,
         conns: HashMap::new(),
+        refused: HashMap::new(),
         limits: ConnLimits::server(options.max_queued_bytes),
         writers: Writers::default(),
         inputs: tx.clone(),
@@ -134,6 +131,8 @@ fn run(machine: &mut ServerMachine, sockets: &mut Sockets, inputs: &Receiver<Inp
 struct Sockets {
     udp: UdpSocket,
     conns: HashMap<ConnId, Connection>,
+    /// Connections refused at once, held only until their error line is written.
+    refused: HashMap<ConnId, TcpStream>,
     limits: ConnLimits,
     writers: Writers,
     /// For the connections' reader threads.
@@ -177,11 +176,21 @@ impl ServerIo for Sockets {
         Ok(None)
     }
 
+    fn hold_refused(&mut self, conn: ConnId, stream: TcpStream) {
+        if stream.set_nonblocking(true).is_ok() {
+            self.refused.insert(conn, stream);
+        }
+    }
+
     fn is_open(&self, conn: ConnId) -> bool {
         self.conns.contains_key(&conn)
     }
 
     fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow> {
+        if let Some(mut refused) = self.refused.get(&conn) {
+            let _ = refused.write(&data);
+            return Ok(());
+        }
         let Some(connection) = self.conns.get(&conn) else {
             return Ok(());
         };
@@ -203,6 +212,7 @@ impl ServerIo for Sockets {
         if let Some(connection) = self.conns.remove(&conn) {
             connection.close();
         }
+        self.refused.remove(&conn);
     }
 
     fn forget(&mut self, conn: ConnId) -> bool {
