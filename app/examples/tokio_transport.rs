@@ -160,7 +160,7 @@ async fn drain_server(
     while let Some(transmit) = machine.poll_transmit() {
         match transmit {
             ServerTransmit::Datagram { to, data } => _ = udp.send_to(&data, to).await,
-            ServerTransmit::Send { conn, data } => {
+            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
                 if let Some(writer) = writers.get_mut(&conn) {
                     _ = writer.write_all(&data).await;
                 }

@@ -45,7 +45,7 @@
 //!             match t {
 //!                 ServerTransmit::Datagram { to, data } =>
 //!                     clients[at(to)].handle_datagram(now, server_udp, &data),
-//!                 ServerTransmit::Send { conn, data } =>
+//!                 ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } =>
 //!                     clients[conn.0 as usize].handle_tcp_bytes(now, &data),
 //!                 ServerTransmit::Close { conn } => clients[conn.0 as usize].handle_tcp_closed(now),
 //!             }

@@ -34,6 +34,9 @@ struct Outbox {
     queue: Vec<Bytes>,
     /// Queued plus being written.
     unwritten: usize,
+    /// Bytes of `unwritten` queued whole ([`Connection::send_whole`]): they do not count against
+    /// the bound until written.
+    exempt: usize,
     /// Flush what is queued, then shut down.
     closing: bool,
 }
@@ -105,6 +108,16 @@ impl Connection {
     /// wake (the caller then remembers to wake this one). Past the bound it refuses: drop the
     /// connection then.
     pub fn send(&mut self, data: Bytes) -> Result<bool, Overflow> {
+        self.queue(data, false)
+    }
+
+    /// Queues what the peer must get whole (its snapshot) whatever the bound, which then applies
+    /// to what follows; like [`send`](Self::send) otherwise.
+    pub fn send_whole(&mut self, data: Bytes) -> bool {
+        self.queue(data, true).unwrap_or(false)
+    }
+
+    fn queue(&mut self, data: Bytes, whole: bool) -> Result<bool, Overflow> {
         if data.is_empty() {
             return Ok(false);
         }
@@ -113,8 +126,12 @@ impl Connection {
             if outbox.closing {
                 return Ok(false);
             }
-            if outbox.unwritten.saturating_add(data.len()) > self.limits.max_queued_bytes {
+            let bound = self.limits.max_queued_bytes.saturating_add(outbox.exempt);
+            if !whole && outbox.unwritten.saturating_add(data.len()) > bound {
                 return Err(Overflow);
+            }
+            if whole {
+                outbox.exempt += data.len();
             }
             outbox.unwritten += data.len();
             outbox.queue.push(data);
@@ -225,6 +242,7 @@ async fn write_loop(
         {
             let mut outbox = shared.outbox();
             outbox.unwritten = outbox.unwritten.saturating_sub(written);
+            outbox.exempt = outbox.exempt.saturating_sub(written);
         }
         // Once closing, nothing more is queued: what was taken is the last of it.
         if closing {

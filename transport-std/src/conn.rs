@@ -29,6 +29,9 @@ struct State {
     queue: VecDeque<Bytes>,
     /// Queued plus being written.
     unwritten: usize,
+    /// Bytes of `unwritten` queued whole ([`Connection::send_whole`]): they do not count against
+    /// the bound until written.
+    exempt: usize,
     phase: Phase,
     reader_done: bool,
     on_lost: Option<Box<dyn FnOnce() + Send>>,
@@ -122,6 +125,7 @@ impl Connection {
             state: Mutex::new(State {
                 queue: VecDeque::new(),
                 unwritten: 0,
+                exempt: 0,
                 phase: Phase::Open,
                 reader_done: false,
                 on_lost: Some(Box::new(on_lost)),
@@ -164,6 +168,16 @@ impl Connection {
     /// go. `Ok(true)` means the writer may be asleep and needs that wake-up. Past the bound the
     /// connection is dropped at once.
     pub fn send(&self, data: Bytes) -> Result<bool, Overflow> {
+        self.queue(data, false)
+    }
+
+    /// Queues what the peer must get whole (its snapshot) whatever the bound, which then applies
+    /// to what follows; like [`send`](Self::send) otherwise.
+    pub fn send_whole(&self, data: Bytes) -> bool {
+        self.queue(data, true).unwrap_or(false)
+    }
+
+    fn queue(&self, data: Bytes, whole: bool) -> Result<bool, Overflow> {
         if data.is_empty() {
             return Ok(false);
         }
@@ -171,10 +185,18 @@ impl Connection {
         if state.phase != Phase::Open {
             return Ok(false);
         }
-        if state.unwritten.saturating_add(data.len()) > self.shared.limits.max_queued_bytes {
+        let bound = self
+            .shared
+            .limits
+            .max_queued_bytes
+            .saturating_add(state.exempt);
+        if !whole && state.unwritten.saturating_add(data.len()) > bound {
             drop(state);
             self.abort();
             return Err(Overflow);
+        }
+        if whole {
+            state.exempt += data.len();
         }
         state.unwritten += data.len();
         // The writer sleeps only on an empty queue: a busy one will find this line on its own.
@@ -277,6 +299,7 @@ fn write_loop(shared: &Shared, mut stream: TcpStream) {
         let written: usize = batch.iter().map(Bytes::len).sum();
         let mut state = shared.lock();
         state.unwritten = state.unwritten.saturating_sub(written);
+        state.exempt = state.exempt.saturating_sub(written);
         if phase == Phase::Closing && state.queue.is_empty() {
             drop(state);
             linger(shared, &stream);

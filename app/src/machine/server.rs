@@ -73,6 +73,10 @@ pub trait ServerIo {
     /// transport tears it down and says so.
     fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow>;
 
+    /// Queues a session's snapshot on `conn` whatever its bound, which then applies to what
+    /// follows.
+    fn send_snapshot(&mut self, conn: ConnId, data: Bytes);
+
     /// Flushes what is queued on `conn`, then closes it.
     fn close(&mut self, conn: ConnId);
 
@@ -166,6 +170,10 @@ impl ServerMachine {
                         self.server
                             .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
                     }
+                }
+                ServerTransmit::Snapshot { conn, data } => {
+                    self.metrics.observe_sent(&data);
+                    io.send_snapshot(conn, data);
                 }
                 ServerTransmit::Close { conn } => io.close(conn),
             }

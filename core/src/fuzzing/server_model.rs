@@ -103,7 +103,9 @@ impl ServerModel {
                 assert!(self.named.contains(&to), "datagram to unnamed {to}");
                 assert!(well_formed(&data), "malformed datagram {data:?}");
             }
-            ServerTransmit::Send { conn, data } => self.send(conn, &data),
+            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
+                self.send(conn, &data)
+            }
             ServerTransmit::Close { conn } => {
                 let view = self.open_conn(conn, "close");
                 view.open = false;

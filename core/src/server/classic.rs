@@ -43,7 +43,7 @@ impl Server {
             &mut list,
         );
         self.conns.remove(&conn);
-        self.transmits.push_back(ServerTransmit::Send {
+        self.transmits.push_back(ServerTransmit::Snapshot {
             conn,
             data: Bytes::from(list),
         });

@@ -235,7 +235,7 @@ impl Server {
             }
             .encode(&mut snapshot);
         }
-        self.transmits.push_back(ServerTransmit::Send {
+        self.transmits.push_back(ServerTransmit::Snapshot {
             conn,
             data: Bytes::from(snapshot),
         });

@@ -31,6 +31,16 @@ pub enum ServerTransmit {
         /// Whole lines, each ending in `\n`.
         data: Bytes,
     },
+    /// Queue a session's first output, everything it must be told whole before the session means
+    /// anything: the snapshot (with its `dialect` lines), or a classic user's prefixed list. The
+    /// transport takes it whatever the connection's output bound, which then applies to what
+    /// follows: a large list is not a slow reader.
+    Snapshot {
+        /// The connection.
+        conn: ConnId,
+        /// The snapshot line(s), or the classic list.
+        data: Bytes,
+    },
     /// Flush what is queued on the connection, then close it. The server has already forgotten
     /// it: a later `handle_connection_closed` for it is ignored.
     Close {

@@ -646,7 +646,7 @@ impl World {
         // session it is.
         let mut snapshots: Vec<(UserEntry, ConnId, bool)> = Vec::new();
         while let Some(t) = self.server.machine.poll_transmit() {
-            if let ServerTransmit::Send { conn, data } = &t {
+            if let ServerTransmit::Snapshot { conn, data } = &t {
                 if let Some(newcomer) = snapshot_newcomer(data) {
                     snapshots.push((newcomer, *conn, false));
                 } else if let Some(newcomer) = classic_newcomer(data) {
@@ -682,7 +682,7 @@ impl World {
                 self.net
                     .send_datagram(&mut self.agenda, now, SERVER_UDP, to, data);
             }
-            ServerTransmit::Send { conn, data } => {
+            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
                 self.trace("server-send", &conn.0, &data);
                 self.tcp.send(
                     &mut self.net,

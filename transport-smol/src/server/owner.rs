@@ -174,6 +174,14 @@ impl ServerIo for Sockets {
         }
     }
 
+    fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
+        if let Some(connection) = self.conns.get_mut(&conn) {
+            if connection.send_whole(data) {
+                self.unannounced.push(conn);
+            }
+        }
+    }
+
     fn close(&mut self, conn: ConnId) {
         if self.refused.remove(&conn).is_some() {
             return;

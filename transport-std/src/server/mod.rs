@@ -208,6 +208,14 @@ impl ServerIo for Sockets {
         }
     }
 
+    fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
+        if let Some(connection) = self.conns.get(&conn) {
+            if connection.send_whole(data) {
+                self.to_wake.push(conn);
+            }
+        }
+    }
+
     fn close(&mut self, conn: ConnId) {
         if let Some(connection) = self.conns.remove(&conn) {
             connection.close();

@@ -55,7 +55,7 @@ fn the_accept_announces_the_bound_tcp_port_and_the_snapshot_follows() {
 #[test]
 fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
     let mut options = ServerOptions::new(loopback(), loopback());
-    // Not even the snapshot fits: the session is dropped as soon as it is established.
+    // The snapshot always goes out whole; nothing after it fits.
     options.max_queued_bytes = 1;
     let (events, received) = mpsc::channel();
     let server = serve(
@@ -64,7 +64,11 @@ fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
             let _ = events.send(e);
         }),
     );
-    let tcp = log_in(server.udp_addr(), "slow");
+    let mut slow = BufReader::new(log_in(server.udp_addr(), "slow"));
+    let mut snapshot = String::new();
+    slow.read_line(&mut snapshot).unwrap();
+    assert!(snapshot.starts_with("slow,127.0.0.1:"), "{snapshot}");
+    let _alice = log_in(server.udp_addr(), "alice");
     let left = received
         .iter()
         .find(|e| matches!(e, ServerEvent::Left { .. }))
@@ -74,8 +78,8 @@ fn a_session_over_its_output_bound_is_logged_out_as_a_slow_consumer() {
         "{left:?}"
     );
     let mut rest = String::new();
-    let _ = BufReader::new(tcp).read_line(&mut rest);
-    assert_eq!(rest, "", "the connection is closed, nothing sent");
+    let _ = slow.read_line(&mut rest);
+    assert_eq!(rest, "", "the connection is closed, alice's join not sent");
     shut_down(server);
 }
 

@@ -14,7 +14,7 @@ fn a_silent_connection_gets_the_classic_login_beside_native_ones() {
     assert_eq!(
         h.drain(),
         vec![
-            ServerTransmit::Send {
+            ServerTransmit::Snapshot {
                 conn: c,
                 data: Bytes::from(list)
             },
@@ -41,7 +41,7 @@ fn classic_login_is_answered_at_its_declared_endpoint_and_listed_there() {
         h.drain(),
         vec![
             send(alice, "login,老王,127.0.0.2:43300\ndialect,老王,classic\n"),
-            ServerTransmit::Send {
+            ServerTransmit::Snapshot {
                 conn: c,
                 data: Bytes::from(list)
             },
@@ -61,7 +61,7 @@ fn classic_login_is_answered_at_its_declared_endpoint_and_listed_there() {
         vec![
             send(alice, "login,bob,127.0.0.3:5000\n"),
             classic_datagram("127.0.0.2:43300", "login,bob,127.0.0.3:5000"),
-            send(
+            snapshot(
                 bob,
                 "alice,127.0.0.1:5000;老王,127.0.0.2:43300;bob,127.0.0.3:5000;end\n\
                  dialect,老王,classic\n"

@@ -14,7 +14,7 @@ fn login_claim_snapshot_then_join_broadcast_in_order() {
         out,
         vec![
             send(alice, "login,bob,127.0.0.2:6000\n"),
-            send(bob, "alice,127.0.0.1:5000;bob,127.0.0.2:6000;end\n"),
+            snapshot(bob, "alice,127.0.0.1:5000;bob,127.0.0.2:6000;end\n"),
         ]
     );
     assert_eq!(online(&h), ["alice,127.0.0.1:5000", "bob,127.0.0.2:6000"]);
@@ -26,7 +26,7 @@ fn first_snapshot_lists_the_newcomer() {
     h.datagram("[::1]:7000", "login,小明,[::1]:7000");
     let conn = h.open("[::1]:40000");
     let out = h.bytes(conn, "login,小明,[::1]:7000\n");
-    assert_eq!(out, vec![send(conn, "小明,[::1]:7000;end\n")]);
+    assert_eq!(out, vec![snapshot(conn, "小明,[::1]:7000;end\n")]);
 }
 
 #[test]
@@ -35,7 +35,7 @@ fn listed_endpoint_is_the_observed_source_not_the_declared_one() {
     h.datagram("127.0.0.1:6000", "login,nat,192.168.1.5:5000");
     let conn = h.open("127.0.0.1:40000");
     let out = h.bytes(conn, "login,nat,192.168.1.5:5000\n");
-    assert_eq!(out, vec![send(conn, "nat,127.0.0.1:6000;end\n")]);
+    assert_eq!(out, vec![snapshot(conn, "nat,127.0.0.1:6000;end\n")]);
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn claim_split_across_any_chunks() {
             .handle_bytes(h.now, conn, std::slice::from_ref(byte));
         out.extend(h.drain());
     }
-    assert_eq!(out, vec![send(conn, "alice,127.0.0.1:5000;end\n")]);
+    assert_eq!(out, vec![snapshot(conn, "alice,127.0.0.1:5000;end\n")]);
 }
 
 #[test]
@@ -160,7 +160,7 @@ fn claim_errors_close_the_connection() {
     let c = h.open("127.0.0.1:40003");
     assert_eq!(
         h.bytes(c, "login,alice,127.0.0.1:5000\n"),
-        vec![send(c, "alice,127.0.0.1:5000;end\n")]
+        vec![snapshot(c, "alice,127.0.0.1:5000;end\n")]
     );
     assert_eq!(h.server.stats().refused_connections, 4);
 }
@@ -189,7 +189,7 @@ fn a_claim_must_name_the_endpoint_its_login_declared() {
     let c = h.open("127.0.0.1:40001");
     assert_eq!(
         h.bytes(c, "login,alice,127.0.0.1:5000\n"),
-        vec![send(c, "alice,127.0.0.1:5000;end\n")]
+        vec![snapshot(c, "alice,127.0.0.1:5000;end\n")]
     );
 }
 

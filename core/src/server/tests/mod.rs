@@ -99,6 +99,13 @@ fn send(conn: ConnId, text: &str) -> ServerTransmit {
     }
 }
 
+fn snapshot(conn: ConnId, text: &str) -> ServerTransmit {
+    ServerTransmit::Snapshot {
+        conn,
+        data: Bytes::copy_from_slice(text.as_bytes()),
+    }
+}
+
 fn close(conn: ConnId) -> ServerTransmit {
     ServerTransmit::Close { conn }
 }

@@ -123,7 +123,7 @@ fn same_endpoint_relogin_replaces_the_session_and_stale_events_do_nothing() {
             close(alice),
             send(bob, "logout,alice,127.0.0.1:5000\n"),
             send(bob, "login,alice,127.0.0.1:5000\n"),
-            send(alice2, "bob,127.0.0.2:5000;alice,127.0.0.1:5000;end\n"),
+            snapshot(alice2, "bob,127.0.0.2:5000;alice,127.0.0.1:5000;end\n"),
         ]
     );
     // The old connection's late close and its old idle timer must not remove the new login.

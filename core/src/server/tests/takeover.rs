@@ -8,7 +8,9 @@ fn nobody_hears_of_leaving(out: &[ServerTransmit], name: &str, conn: ConnId) {
     let leaving = format!("logout,{name},");
     for t in out {
         match t {
-            ServerTransmit::Send { data, .. } | ServerTransmit::Datagram { data, .. } => {
+            ServerTransmit::Send { data, .. }
+            | ServerTransmit::Snapshot { data, .. }
+            | ServerTransmit::Datagram { data, .. } => {
                 let text = String::from_utf8_lossy(data);
                 assert!(!text.contains(&leaving), "{name} said to leave: {t:?}");
                 let classic = String::from_utf16_lossy(
@@ -97,7 +99,7 @@ fn a_classic_login_never_takes_a_native_pending_login() {
     let c = h.open("127.0.0.1:40000");
     assert_eq!(
         h.bytes(c, "login,alice,127.0.0.1:5000\n"),
-        vec![send(c, "alice,127.0.0.1:5000;end\n")]
+        vec![snapshot(c, "alice,127.0.0.1:5000;end\n")]
     );
 }
 
@@ -124,7 +126,7 @@ fn a_native_login_takes_a_classic_name_only_from_its_listed_endpoint() {
         vec![
             send(bob, "logout,old,127.0.0.2:43300\n"),
             send(bob, "login,old,127.0.0.2:43300\n"),
-            send(c, "bob,127.0.0.3:5000;old,127.0.0.2:43300;end\n"),
+            snapshot(c, "bob,127.0.0.3:5000;old,127.0.0.2:43300;end\n"),
         ]
     );
     // It is native now: a classic login cannot take it back.
@@ -154,7 +156,7 @@ fn a_native_login_from_the_declared_endpoint_supersedes_a_pending_classic_one() 
     let c = h.open("127.0.0.2:40001");
     assert_eq!(
         h.bytes(c, "login,old,127.0.0.2:43300\n"),
-        vec![send(c, "old,127.0.0.2:43300;end\n")]
+        vec![snapshot(c, "old,127.0.0.2:43300;end\n")]
     );
     assert!(h.server.is_unclaimed(silent));
 }
