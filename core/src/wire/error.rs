@@ -39,6 +39,8 @@ pub enum WireError {
     BadUtf16,
     /// A classic list whose length prefix is malformed or disagrees with the bytes.
     BadLengthPrefix,
+    /// Not a public key: 64 hexadecimal digits.
+    BadKey,
 }
 
 impl fmt::Display for WireError {
@@ -60,6 +62,7 @@ impl fmt::Display for WireError {
             WireError::TooLong => f.write_str("message too long"),
             WireError::BadUtf16 => f.write_str("not valid UTF-16LE"),
             WireError::BadLengthPrefix => f.write_str("bad length prefix"),
+            WireError::BadKey => f.write_str("not a public key (64 hexadecimal digits)"),
         }
     }
 }

@@ -14,6 +14,7 @@
 mod classic;
 mod error;
 mod fields;
+mod key;
 mod line_decoder;
 mod name;
 mod peer;
@@ -28,6 +29,7 @@ pub use classic::{
 };
 pub use error::WireError;
 pub use fields::canonical;
+pub use key::{safety_number, PublicKey};
 pub use line_decoder::{LineDecoder, LineTooLong};
 pub use name::{validate_name, Name, NameError, MAX_NAME_BYTES, MAX_NAME_CHARS};
 pub use peer::{max_text_len, PeerDatagram, SessionId, MAX_CHAT_DATAGRAM};
