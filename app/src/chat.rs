@@ -18,6 +18,14 @@ pub enum ChatEvent {
     Core(ClientEvent),
     /// The online list, answering `/list`.
     Users(Vec<UserEntry>),
+    /// The safety number shared with `name`, answering `/verify NAME`: the same digits on both
+    /// sides when nobody stands between the two.
+    SafetyNumber {
+        /// The other user.
+        name: Name,
+        /// 60 digits.
+        number: String,
+    },
     /// A command that could not be carried out, and why.
     Error(String),
 }
@@ -132,6 +140,19 @@ pub fn apply_command(client: &mut Client, now: Instant, line: &str) -> Option<Ch
                 Err(e) => Some(ChatEvent::Error(e.to_string())),
             }
         }
+        Command::Trust { name } => match client.trust(now, name) {
+            Ok(()) => None,
+            Err(e) => Some(ChatEvent::Error(format!("/trust {name}: {e}"))),
+        },
+        Command::Verify { name } => match client.safety_number(name) {
+            Some(number) => {
+                let name = online.iter().find(|n| n.as_str() == name)?.clone();
+                Some(ChatEvent::SafetyNumber { name, number })
+            }
+            None => Some(ChatEvent::Error(format!(
+                "/verify {name}: no key listed for {name}"
+            ))),
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use feige_core::wire::Dialect;
@@ -29,10 +30,17 @@ const CHAT_HELP: &str = "\
 Commands (one per line on stdin):
   /msg NAME TEXT   send TEXT to NAME (the longest online name the line starts with)
   /list            show who is online
+  /verify NAME     show the safety number you share with NAME, to compare out of band
+  /trust NAME      believe NAME's new key (after a key change; compare /verify first)
   /quit            log out and exit (so does the end of input, and Ctrl-C)
 
+Chat is end-to-end encrypted: each user has a key kept in its data directory, and the first
+key seen for a contact is pinned. A contact whose key changes is reported, and chat with it is
+held until you /trust it.
+
 Exit status: 0 after logging out, 3 if the login failed, 4 if the server session was lost,
-1 on a local error (the UDP socket cannot be bound), 2 on bad arguments.";
+1 on a local error (the UDP socket cannot be bound, the data directory cannot be used), 2 on
+bad arguments.";
 
 /// The three things the binary does.
 #[derive(Debug, Subcommand)]
@@ -88,6 +96,13 @@ pub struct ChatArgs {
     /// chat with everyone, no keepalive.
     #[arg(long)]
     pub classic: bool,
+    /// Keep this user's identity key and pinned keys in DIR/<NAME> [default: the platform's
+    /// per-user data directory, e.g. ~/.local/share/feige/<NAME>].
+    #[arg(long, value_name = "DIR", conflicts_with = "ephemeral")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep nothing on disk: a new identity key for this run only, nothing pinned for later.
+    #[arg(long)]
+    pub ephemeral: bool,
 }
 
 impl ChatArgs {

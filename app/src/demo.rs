@@ -18,7 +18,8 @@ use crate::driver::{
     ChatCommands, RunningChat, RunningServer, ServerOptions, ServerSetup, Transport,
 };
 use crate::render::{self, Format};
-use crate::run::chat_options;
+use crate::run::{chat_options, Persona};
+use crate::store::Storage;
 
 /// The whole demo must finish within this; past it, it fails (and the process exits, see [`run`]).
 const DEMO_BUDGET: Duration = Duration::from_secs(20);
@@ -178,11 +179,15 @@ impl Demo<'_> {
         let on_event = Box::new(move |event| {
             let _ = events.send(event);
         });
+        // Demo users keep nothing on disk.
+        let persona = Persona::load(&Storage::Ephemeral)
+            .map_err(|e| DemoError(format!("no identity for {name}: {e}")))?;
         let options = chat_options(
             name.clone(),
             server,
             unspecified_for(server),
             None,
+            persona,
             on_event,
         );
         let client = self.transport.start_chat(options)?;
@@ -221,7 +226,7 @@ impl Demo<'_> {
         })?;
         let what = format!("{to_name} to receive it");
         self.expect(to, &what, |e| {
-            matches!(e, ChatEvent::Core(ClientEvent::Message { from: f, text: t })
+            matches!(e, ChatEvent::Core(ClientEvent::Message { from: f, text: t, .. })
                 if f.as_str() == from_name && t == text)
         })?;
         let what = format!("{from_name} to see it delivered");

@@ -63,6 +63,7 @@ mod run;
 pub mod server_log;
 pub mod session_id;
 pub mod stdin;
+pub mod store;
 pub mod tui;
 
 pub use run::main;

@@ -59,6 +59,7 @@ enum ChatJson<'a> {
     Message {
         from: &'a str,
         text: &'a str,
+        encrypted: bool,
     },
     Sent {
         to: &'a str,
@@ -67,6 +68,7 @@ enum ChatJson<'a> {
     Delivered {
         to: &'a str,
         id: u64,
+        encrypted: bool,
     },
     Failed {
         to: &'a str,
@@ -82,6 +84,19 @@ enum ChatJson<'a> {
     Error {
         message: &'a str,
     },
+    KeyPinned {
+        name: &'a str,
+        fingerprint: String,
+    },
+    KeyChanged {
+        name: &'a str,
+        old: String,
+        new: String,
+    },
+    SafetyNumber {
+        name: &'a str,
+        number: &'a str,
+    },
     LoggedOut {},
 }
 
@@ -92,6 +107,10 @@ impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
                 users: users_json(users),
             },
             ChatEvent::Error(message) => ChatJson::Error { message },
+            ChatEvent::SafetyNumber { name, number } => ChatJson::SafetyNumber {
+                name: name.as_str(),
+                number,
+            },
             ChatEvent::Core(core) => match core {
                 ClientEvent::LoggedIn { me, users } => ChatJson::LoggedIn {
                     name: me.name.as_str(),
@@ -100,17 +119,32 @@ impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
                 },
                 ClientEvent::Joined(user) => ChatJson::Joined(user.into()),
                 ClientEvent::Left(user) => ChatJson::Left(user.into()),
-                ClientEvent::Message { from, text } => ChatJson::Message {
+                ClientEvent::Message {
+                    from,
+                    text,
+                    encrypted,
+                } => ChatJson::Message {
                     from: from.as_str(),
                     text,
+                    encrypted: *encrypted,
                 },
                 ClientEvent::Sent { to, id } => ChatJson::Sent {
                     to: to.as_str(),
                     id: id.0,
                 },
-                ClientEvent::Delivered { to, id } => ChatJson::Delivered {
+                ClientEvent::Delivered { to, id, encrypted } => ChatJson::Delivered {
                     to: to.as_str(),
                     id: id.0,
+                    encrypted: *encrypted,
+                },
+                ClientEvent::KeyPinned { name, key } => ChatJson::KeyPinned {
+                    name: name.as_str(),
+                    fingerprint: key.fingerprint(),
+                },
+                ClientEvent::KeyChanged { name, old, new } => ChatJson::KeyChanged {
+                    name: name.as_str(),
+                    old: old.fingerprint(),
+                    new: new.fingerprint(),
                 },
                 ClientEvent::Failed { to, id, reason } => ChatJson::Failed {
                     to: to.as_str(),
@@ -237,6 +271,11 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
     match event {
         ChatEvent::Users(users) => online_list(users),
         ChatEvent::Error(message) => format!("! {}", printable(message)),
+        ChatEvent::SafetyNumber { name, number } => format!(
+            "* safety number with {}: {} (compare it with theirs, out of band)",
+            printable(name.as_str()),
+            grouped(number, 5)
+        ),
         ChatEvent::Core(core) => match core {
             ClientEvent::LoggedIn { me, users } => format!(
                 "* logged in as {} ({})\n{}",
@@ -258,15 +297,34 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
                     user.endpoint
                 )
             }
-            ClientEvent::Message { from, text } => {
+            ClientEvent::Message {
+                from,
+                text,
+                encrypted,
+            } => {
                 let indent = " ".repeat(from.as_str().chars().count() + 3);
                 let body = printable(text).replace('\n', &format!("\n{indent}"));
-                format!("<{}> {body}", printable(from.as_str()))
+                let plain = if *encrypted { "" } else { "(unencrypted) " };
+                format!("<{}> {plain}{body}", printable(from.as_str()))
+            }
+            ClientEvent::KeyPinned { name, key } => format!(
+                "* key of {} pinned: {}",
+                printable(name.as_str()),
+                grouped(&key.fingerprint(), 4)
+            ),
+            ClientEvent::KeyChanged { name, old, new } => {
+                let name = printable(name.as_str());
+                format!(
+                    "! the key of {name} changed: was {}, now {}; chat with {name} is held \
+                     until you /trust {name} (compare /verify {name} with them first)",
+                    grouped(&old.fingerprint(), 4),
+                    grouped(&new.fingerprint(), 4)
+                )
             }
             ClientEvent::Sent { to, id } => {
                 format!("{} sent to {} #{id}", marks.sent, printable(to.as_str()))
             }
-            ClientEvent::Delivered { to, id } => {
+            ClientEvent::Delivered { to, id, .. } => {
                 format!("{} delivered to {} #{id}", marks.ok, printable(to.as_str()))
             }
             ClientEvent::Failed { to, id, reason } => format!(
@@ -341,6 +399,16 @@ pub fn log_line(line: &LogLine, format: Format) -> String {
     }
 }
 
+/// `text` in groups of `size` characters, for a person to read out.
+fn grouped(text: &str, size: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    chars
+        .chunks(size)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The markers in front of delivery lines.
 struct Marks {
     sent: &'static str,
@@ -395,7 +463,7 @@ mod tests {
     use super::*;
     use feige_core::client::{FailReason, LoginFailure, MessageId};
     use feige_core::server::{ConnId, LeaveReason};
-    use feige_core::wire::{ErrorReason, Name, RejectReason};
+    use feige_core::wire::{ErrorReason, Name, PublicKey, RejectReason};
     use serde_json::{json, Value};
 
     fn user(name: &str, ep: &str) -> UserEntry {
@@ -433,8 +501,9 @@ mod tests {
                 ClientEvent::Message {
                     from: bob.clone(),
                     text: "hi, \"you\"\n".into(),
+                    encrypted: true,
                 },
-                json!({"event":"message","from":"bob","text":"hi, \"you\"\n"}),
+                json!({"event":"message","from":"bob","text":"hi, \"you\"\n","encrypted":true}),
             ),
             (
                 ClientEvent::Sent {
@@ -447,8 +516,19 @@ mod tests {
                 ClientEvent::Delivered {
                     to: bob.clone(),
                     id: MessageId(3),
+                    encrypted: true,
                 },
-                json!({"event":"delivered","to":"bob","id":3}),
+                json!({"event":"delivered","to":"bob","id":3,"encrypted":true}),
+            ),
+            (
+                ClientEvent::KeyChanged {
+                    name: bob.clone(),
+                    old: PublicKey::from_bytes([1; 32]),
+                    new: PublicKey::from_bytes([2; 32]),
+                },
+                json!({"event":"key_changed","name":"bob",
+                       "old":PublicKey::from_bytes([1; 32]).fingerprint(),
+                       "new":PublicKey::from_bytes([2; 32]).fingerprint()}),
             ),
             (
                 ClientEvent::Failed {
@@ -491,6 +571,7 @@ mod tests {
         let event = ChatEvent::Core(ClientEvent::Message {
             from: Name::new("bob").unwrap(),
             text: "a\nb\r\n".into(),
+            encrypted: true,
         });
         assert!(!chat_event(&event, Format::Json).contains('\n'));
     }
@@ -506,17 +587,35 @@ mod tests {
         assert_eq!(
             show(ClientEvent::Message {
                 from: bob.clone(),
-                text: "hi".into()
+                text: "hi".into(),
+                encrypted: true,
             }),
             "<bob> hi"
         );
         assert_eq!(
+            show(ClientEvent::Message {
+                from: bob.clone(),
+                text: "hi".into(),
+                encrypted: false,
+            }),
+            "<bob> (unencrypted) hi"
+        );
+        assert_eq!(
             show(ClientEvent::Delivered {
                 to: bob.clone(),
-                id: MessageId(3)
+                id: MessageId(3),
+                encrypted: true,
             }),
             "✓ delivered to bob #3"
         );
+        let number = chat_event(
+            &ChatEvent::SafetyNumber {
+                name: bob.clone(),
+                number: "0123456789".repeat(6),
+            },
+            Format::Human,
+        );
+        assert!(number.contains("01234 56789 01234"), "{number}");
         assert_eq!(
             show(ClientEvent::LoginFailed(LoginFailure::Refused(
                 ErrorReason::IpMismatch
@@ -527,6 +626,7 @@ mod tests {
             &ChatEvent::Core(ClientEvent::Delivered {
                 to: bob,
                 id: MessageId(3),
+                encrypted: true,
             }),
             Format::Plain,
         );
@@ -539,6 +639,7 @@ mod tests {
             &ChatEvent::Core(ClientEvent::Message {
                 from: Name::new("eve").unwrap(),
                 text: "\u{1b}[2Jgone\nsecond".into(),
+                encrypted: true,
             }),
             Format::Human,
         );

@@ -96,8 +96,8 @@
 //!
 //! let id = clients[0].send_message(now, "bob", "你好, bob")?;
 //! pump(&mut server, &mut clients, &eps, now, &mut seen);
-//! assert!(seen.contains(&(1, ClientEvent::Message { from: Name::new("alice")?, text: "你好, bob".into() })));
-//! assert!(seen.contains(&(0, ClientEvent::Delivered { to: Name::new("bob")?, id })));
+//! assert!(seen.contains(&(1, ClientEvent::Message { from: Name::new("alice")?, text: "你好, bob".into(), encrypted: true })));
+//! assert!(seen.contains(&(0, ClientEvent::Delivered { to: Name::new("bob")?, id, encrypted: true })));
 //!
 //! clients[1].logout(now);
 //! pump(&mut server, &mut clients, &eps, now, &mut seen);

@@ -152,7 +152,7 @@ fn name_taken_fails_the_login(pair: &Pair) {
     let mut again = Proc::spawn(
         "alice again",
         pair.client(),
-        &["chat", "alice", "--json", "--server", &udp],
+        &["chat", "alice", "--json", "--ephemeral", "--server", &udp],
     );
     let failed = again.wait_event("login_failed");
     assert_eq!(failed["reason"], "name-taken");

@@ -16,7 +16,15 @@ use socket2::Socket;
 /// Starts `chat NAME --classic --json --server SERVER` and waits for `logged_in`.
 fn start_classic_chat(binary: &Path, name: &str, server: SocketAddr) -> ChatProc {
     let server = server.to_string();
-    let args = ["chat", name, "--classic", "--json", "--server", &server];
+    let args = [
+        "chat",
+        name,
+        "--classic",
+        "--json",
+        "--ephemeral",
+        "--server",
+        &server,
+    ];
     let mut proc = Proc::spawn(name, binary, &args);
     let logged_in = proc.wait_for("logged_in", |v| {
         assert!(

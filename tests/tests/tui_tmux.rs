@@ -129,7 +129,10 @@ fn chat_in_the_ui(binary: &str) {
     let mut server = start_server(&binary, "127.0.0.1");
     let mut bob = start_chat(&binary, "bob", server.udp);
     let server_addr = server.udp.to_string();
-    let ui = Tmux::start(&binary, &["chat", "alice", "--server", &server_addr]);
+    let ui = Tmux::start(
+        &binary,
+        &["chat", "alice", "--ephemeral", "--server", &server_addr],
+    );
 
     let screen = ui.wait_screen("the contact list", |s| {
         s.contains("Online (2)") && s.contains("alice (you)") && s.contains(">bob")

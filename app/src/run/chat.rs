@@ -2,8 +2,9 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use feige_core::client::ClientConfig;
+use feige_core::client::{ClientConfig, ClientEvent, StaticKeys, WallClock};
 use feige_core::wire::{Dialect, Name};
 
 use crate::chat::{ChatEvent, OutcomeWatch};
@@ -12,6 +13,7 @@ use crate::driver::{ChatEvents, ChatOptions, RunningChat, Transport};
 use crate::output::print_line;
 use crate::render::{self, Format};
 use crate::stdin::{self, StdinLine};
+use crate::store::{load_or_create_identity, random_bytes, Pins, Storage, StoreError};
 use crate::{interrupt, session_id, tui};
 
 pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
@@ -35,12 +37,26 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let storage = if args.ephemeral {
+        Ok(Storage::Ephemeral)
+    } else {
+        Storage::for_user(args.data_dir.as_deref(), &name)
+    };
+    let persona = match storage.and_then(|storage| Persona::load(&storage)) {
+        Ok(persona) => persona,
+        Err(e) => {
+            eprintln!("{program} chat: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let dialect = args.dialect();
     let options = |on_event| {
         options(
             name,
             server,
             args.bind_addr(server),
-            args.dialect(),
+            dialect,
+            persona,
             on_event,
         )
     };
@@ -83,22 +99,65 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
     ExitCode::from(watch.outcome().exit_code())
 }
 
-/// Who logs in where, with a fresh session id, reporting to `on_event`.
+/// Who a user is: its key pair, and the keys it pinned for others, with where they are kept.
+pub(crate) struct Persona {
+    keys: StaticKeys,
+    pins: Pins,
+    seed: [u8; 32],
+}
+
+impl Persona {
+    /// The user's identity and pins from `storage` (created on a first run), and fresh
+    /// randomness for the client.
+    pub(crate) fn load(storage: &Storage) -> Result<Persona, StoreError> {
+        Ok(Persona {
+            keys: load_or_create_identity(storage)?,
+            pins: Pins::load(storage)?,
+            seed: random_bytes()?,
+        })
+    }
+}
+
+/// Who logs in where, with a fresh session id, reporting to `on_event`; keys pinned during the
+/// session are written to the user's storage as they come.
 pub(crate) fn options(
     name: Name,
     server: SocketAddr,
     bind: SocketAddr,
     dialect: Option<Dialect>,
-    on_event: ChatEvents,
+    persona: Persona,
+    mut on_event: ChatEvents,
 ) -> ChatOptions {
+    let Persona {
+        keys,
+        mut pins,
+        seed,
+    } = persona;
+    let pinned = pins.keys().clone();
+    let clock = WallClock {
+        unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        at: Instant::now(),
+    };
     ChatOptions {
         server,
         bind,
         config: Box::new(move |local| ClientConfig {
             dialect,
+            // A textbook server lists no keys: classic chat is plain `talk`.
+            identity: dialect.is_none().then_some(keys),
+            pinned,
+            seed,
+            clock: Some(clock),
             ..ClientConfig::new(name, server, local, session_id::fresh())
         }),
-        on_event,
+        on_event: Box::new(move |event| {
+            if let ChatEvent::Core(ClientEvent::KeyPinned { name, key }) = &event {
+                pins.pin(name.clone(), *key);
+            }
+            on_event(event);
+        }),
     }
 }
 

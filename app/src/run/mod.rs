@@ -6,7 +6,7 @@ mod server;
 
 use std::process::ExitCode;
 
-pub(crate) use chat::options as chat_options;
+pub(crate) use chat::{options as chat_options, Persona};
 
 use crate::cli::{Cli, Command};
 use crate::driver::Transport;

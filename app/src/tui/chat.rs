@@ -87,4 +87,8 @@ impl ChatControl for CommandsControl {
     fn quit(&mut self) {
         self.commands.quit();
     }
+
+    fn run(&mut self, line: &str) {
+        self.commands.line(line.to_owned());
+    }
 }

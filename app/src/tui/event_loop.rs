@@ -74,6 +74,9 @@ pub trait ChatControl {
     fn send(&mut self, ticket: SendTicket, to: &Name, text: &str);
     /// Logs out; the client then reports `LoggedOut`.
     fn quit(&mut self);
+    /// Runs a command line as plain mode does (`/trust NAME`, `/verify NAME`); what it answers
+    /// comes back as events and notices.
+    fn run(&mut self, line: &str);
 }
 
 /// Takes over the terminal, runs the UI until the client's terminal event (returned, for the
@@ -172,6 +175,7 @@ fn apply<B: Backend>(
         UiInput::Term(TermInput::Key(key)) => match tui.on_key(key, time) {
             Some(Action::Send { ticket, to, text }) => control.send(ticket, &to, &text),
             Some(Action::Quit) => control.quit(),
+            Some(Action::Run(line)) => control.run(&line),
             None => {}
         },
         UiInput::KeysLost(why) => {

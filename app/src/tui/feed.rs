@@ -32,6 +32,13 @@ fn as_input(event: ChatEvent) -> UiInput {
     match event {
         ChatEvent::Core(event) => UiInput::Event(event),
         ChatEvent::Error(why) => UiInput::Notice(why),
+        ChatEvent::SafetyNumber { name, number } => {
+            let groups: Vec<&str> = (0..number.len())
+                .step_by(5)
+                .filter_map(|i| number.get(i..(i + 5).min(number.len())))
+                .collect();
+            UiInput::Notice(format!("safety number with {name}: {}", groups.join(" ")))
+        }
         // The UI answers `/list` itself; a list from elsewhere is still worth showing.
         ChatEvent::Users(users) => {
             let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();

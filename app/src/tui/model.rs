@@ -3,7 +3,7 @@
 //! in (an `Instant` for the join highlight, the time of day as text for conversation lines), so
 //! every test is exact.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -33,6 +33,8 @@ pub enum Action {
     },
     /// Log out properly; the UI ends with the `LoggedOut` event.
     Quit,
+    /// Run this command line as plain mode does; its answers come back as events.
+    Run(String),
 }
 
 /// Which part of the screen the keys act on.
@@ -79,6 +81,8 @@ pub struct Model {
     next_ticket: u64,
     /// Messages waiting for the driver's answer, and to whom.
     awaiting: HashMap<SendTicket, Name>,
+    /// Contacts whose key changed and is not trusted yet: chat with them is held.
+    held: HashSet<Name>,
 }
 
 impl Model {
@@ -98,6 +102,7 @@ impl Model {
             notice: None,
             next_ticket: 1,
             awaiting: HashMap::new(),
+            held: HashSet::new(),
         }
     }
 
@@ -188,17 +193,47 @@ impl Model {
                 self.select_someone();
             }
             ClientEvent::Left(user) => self.left(user, time),
-            ClientEvent::Message { from, text } => {
+            ClientEvent::Message {
+                from,
+                text,
+                encrypted,
+            } => {
                 let viewing = self.selected.as_ref() == Some(from);
                 let contact = self.contact_or_gone(from);
-                contact.push(time, EntryKind::Theirs(text.clone()));
+                let text = if *encrypted {
+                    text.clone()
+                } else {
+                    format!("(unencrypted) {text}")
+                };
+                contact.push(time, EntryKind::Theirs(text));
                 if !viewing {
                     contact.count_unread();
                 }
                 self.select_someone();
             }
             ClientEvent::Sent { to, id } => self.settle(to, *id, Delivery::Sent(*id)),
-            ClientEvent::Delivered { to, id } => self.settle(to, *id, Delivery::Delivered),
+            ClientEvent::Delivered { to, id, .. } => self.settle(to, *id, Delivery::Delivered),
+            // A first key is pinned silently; the user hears of it when trusting a new one.
+            ClientEvent::KeyPinned { name, key } if self.held.remove(name) => {
+                let contact = self.contact_or_gone(name);
+                let fingerprint = key.fingerprint();
+                contact.push(
+                    time,
+                    EntryKind::Notice(format!("key trusted: {fingerprint}")),
+                );
+            }
+            ClientEvent::KeyPinned { .. } => {}
+            ClientEvent::KeyChanged { name, new, .. } => {
+                self.held.insert(name.clone());
+                let fingerprint = new.fingerprint();
+                let contact = self.contact_or_gone(name);
+                contact.push(
+                    time,
+                    EntryKind::Notice(format!(
+                        "KEY CHANGED (now {fingerprint}): chat held; /verify {name}, then /trust {name}"
+                    )),
+                );
+            }
             ClientEvent::Failed { to, id, reason } => {
                 self.settle(to, *id, Delivery::Failed(reason.to_string()));
             }
@@ -320,6 +355,10 @@ impl Model {
                 None
             }
             Ok(Command::Quit) => Some(self.quit()),
+            // The client answers these itself (the safety number, or why not; a pinned key).
+            Ok(Command::Trust { .. } | Command::Verify { .. }) => {
+                Some(Action::Run(line.to_owned()))
+            }
             Err(e) => {
                 self.notice = Some(e.to_string());
                 return None;

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::backoff::deadline_after;
 use super::output::{ClientEvent, ClientTransmit, LoginFailure};
 use super::roster::Roster;
-use super::session::{Io, Session};
+use super::session::Session;
 use super::{Client, Phase};
 use crate::wire::{
     canonical, decode_classic_list, decode_utf16le, ClassicDatagram, ServerDatagram, UserEntry,
@@ -39,7 +39,7 @@ impl Client {
             Err(_) => {
                 match classic_reject(data) {
                     Some(failure) if from_server_ip => self.login_refused(failure),
-                    _ => self.stats.malformed += 1,
+                    _ => self.ctx.stats.malformed += 1,
                 }
                 return;
             }
@@ -50,28 +50,24 @@ impl Client {
         {
             match &mut self.phase {
                 Phase::Online(session) => {
-                    let io = Io {
-                        config: &self.config,
-                        out: &mut self.out,
-                        stats: &mut self.stats,
-                    };
+                    let io = self.ctx.io();
                     session.handle_talk(from, name, text, io);
                 }
-                _ => self.stats.unknown_sender += 1,
+                _ => self.ctx.stats.unknown_sender += 1,
             }
             return;
         }
         if !from_server_ip {
-            self.stats.wrong_source += 1;
+            self.ctx.stats.wrong_source += 1;
             return;
         }
         match (&mut self.phase, datagram) {
             (Phase::LoggingIn { .. }, ClassicDatagram::Accept { tcp_port }) => {
-                let to = SocketAddr::new(self.config.server.ip(), tcp_port);
-                self.out.transmit(ClientTransmit::Connect { to });
+                let to = SocketAddr::new(self.ctx.config.server.ip(), tcp_port);
+                self.ctx.out.transmit(ClientTransmit::Connect { to });
                 self.phase = Phase::FetchingList {
                     connected: false,
-                    deadline: deadline_after(now, self.config.server_timeout),
+                    deadline: deadline_after(now, self.ctx.config.server_timeout),
                     received: Vec::new(),
                     early_presence: Vec::new(),
                 };
@@ -84,11 +80,7 @@ impl Client {
                 }
             }
             (Phase::Online(session), presence) => {
-                let io = Io {
-                    config: &self.config,
-                    out: &mut self.out,
-                    stats: &mut self.stats,
-                };
+                let io = self.ctx.io();
                 session.handle_classic_presence(presence, io);
             }
             // Before the Accept nothing is known to update.
@@ -110,7 +102,11 @@ impl Client {
             return;
         };
         received.extend_from_slice(data);
-        let bound = self.config.max_server_line.saturating_add(MAX_LIST_PREFIX);
+        let bound = self
+            .ctx
+            .config
+            .max_server_line
+            .saturating_add(MAX_LIST_PREFIX);
         match decode_classic_list(received) {
             Ok(Some((entries, used))) if used <= bound => self.enter_classic_session(now, entries),
             Ok(None) if received.len() <= bound => {}
@@ -132,23 +128,19 @@ impl Client {
             .map(|e| UserEntry::new(e.name, canonical(e.endpoint)))
             .collect();
         let me = UserEntry::new(
-            self.config.name.clone(),
-            canonical(self.config.local_endpoint),
+            self.ctx.config.name.clone(),
+            canonical(self.ctx.config.local_endpoint),
         );
         let Some(roster) = Roster::from_classic_list(&entries, &me) else {
             self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
             return;
         };
         let users: Vec<UserEntry> = roster.iter().cloned().collect();
-        let mut session = Session::new(now, me.clone(), roster, &self.config);
-        self.out.transmit(ClientTransmit::Close);
-        self.out.event(ClientEvent::LoggedIn { me, users });
+        let mut session = Session::new(now, me.clone(), roster, &self.ctx.config);
+        self.ctx.out.transmit(ClientTransmit::Close);
+        self.ctx.out.event(ClientEvent::LoggedIn { me, users });
         for presence in early_presence {
-            let io = Io {
-                config: &self.config,
-                out: &mut self.out,
-                stats: &mut self.stats,
-            };
+            let io = self.ctx.io();
             session.handle_classic_presence(presence, io);
         }
         self.phase = Phase::Online(Box::new(session));
@@ -163,7 +155,9 @@ impl Client {
             Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::Online(_) => false,
         };
         let logout = ClassicDatagram::Logout(self.declared_entry()).to_vec();
-        self.out.datagram(self.config.server, Bytes::from(logout));
+        self.ctx
+            .out
+            .datagram(self.ctx.config.server, Bytes::from(logout));
         self.finish(ClientEvent::LoggedOut, close_tcp);
     }
 }

@@ -1,5 +1,5 @@
-//! The chat program's commands (`/msg NAME TEXT`, `/list`, `/quit`), parsed without I/O so every
-//! front end reads them alike.
+//! The chat program's commands (`/msg NAME TEXT`, `/list`, `/trust NAME`, `/verify NAME`,
+//! `/quit`), parsed without I/O so every front end reads them alike.
 
 use std::fmt;
 
@@ -15,6 +15,16 @@ pub enum Command<'a> {
     },
     /// `/list`: show who is online.
     List,
+    /// `/trust NAME`: believe the key now listed for that online user.
+    Trust {
+        /// The online name, as listed.
+        name: &'a str,
+    },
+    /// `/verify NAME`: show the safety number shared with that online user.
+    Verify {
+        /// The online name, as listed.
+        name: &'a str,
+    },
     /// `/quit`: log out and exit.
     Quit,
 }
@@ -30,15 +40,15 @@ pub enum CommandError {
     Unknown(String),
     /// `/list` or `/quit` followed by something.
     UnexpectedArgument(&'static str),
-    /// `/msg` without a name.
-    MissingName,
+    /// `/msg`, `/trust` or `/verify` without a name; holds the command.
+    MissingName(&'static str),
     /// No online name starts the argument (followed by a space); holds the argument.
     NoSuchUser(String),
     /// `/msg NAME` with nothing to send; holds the name.
     MissingText(String),
 }
 
-const USAGE: &str = "commands: /msg NAME TEXT, /list, /quit";
+const USAGE: &str = "commands: /msg NAME TEXT, /list, /trust NAME, /verify NAME, /quit";
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -47,7 +57,8 @@ impl fmt::Display for CommandError {
             CommandError::NotACommand => write!(f, "not a command; {USAGE}"),
             CommandError::Unknown(word) => write!(f, "unknown command {word}; {USAGE}"),
             CommandError::UnexpectedArgument(cmd) => write!(f, "{cmd} takes no argument"),
-            CommandError::MissingName => f.write_str("usage: /msg NAME TEXT"),
+            CommandError::MissingName("/msg") => f.write_str("usage: /msg NAME TEXT"),
+            CommandError::MissingName(cmd) => write!(f, "usage: {cmd} NAME"),
             CommandError::NoSuchUser(arg) => {
                 write!(f, "no online user's name starts \"{arg}\" (see /list)")
             }
@@ -74,6 +85,8 @@ pub fn parse_command<'a>(
     match word {
         "/msg" => parse_msg(rest, online),
         "/list" => without_argument(rest, "/list", Command::List),
+        "/trust" => listed_name(rest, "/trust", online).map(|name| Command::Trust { name }),
+        "/verify" => listed_name(rest, "/verify", online).map(|name| Command::Verify { name }),
         "/quit" => without_argument(rest, "/quit", Command::Quit),
         _ if word.starts_with('/') => Err(CommandError::Unknown(word.to_owned())),
         _ => Err(CommandError::NotACommand),
@@ -92,6 +105,22 @@ fn without_argument<'a>(
     }
 }
 
+/// The whole argument, which must be an online name exactly.
+fn listed_name<'a>(
+    rest: &'a str,
+    command: &'static str,
+    online: impl IntoIterator<Item = &'a str>,
+) -> Result<&'a str, CommandError> {
+    let arg = rest.trim();
+    if arg.is_empty() {
+        return Err(CommandError::MissingName(command));
+    }
+    online
+        .into_iter()
+        .find(|name| *name == arg)
+        .ok_or_else(|| CommandError::NoSuchUser(arg.to_owned()))
+}
+
 fn parse_msg<'a>(
     rest: &'a str,
     online: impl IntoIterator<Item = &'a str>,
@@ -99,7 +128,7 @@ fn parse_msg<'a>(
     // Names never start with white space, so any run of it after `/msg` is a separator.
     let arg = rest.trim_start();
     if arg.trim_end().is_empty() {
-        return Err(CommandError::MissingName);
+        return Err(CommandError::MissingName("/msg"));
     }
     let mut longest: Option<(&'a str, &'a str)> = None;
     let mut whole: Option<&'a str> = None;
@@ -222,8 +251,8 @@ mod tests {
             parse("/whois bob"),
             Err(CommandError::Unknown("/whois".into()))
         );
-        assert_eq!(parse("/msg"), Err(CommandError::MissingName));
-        assert_eq!(parse("/msg   "), Err(CommandError::MissingName));
+        assert_eq!(parse("/msg"), Err(CommandError::MissingName("/msg")));
+        assert_eq!(parse("/msg   "), Err(CommandError::MissingName("/msg")));
         assert_eq!(
             parse("/msg carol hi"),
             Err(CommandError::NoSuchUser("carol hi".into()))
@@ -244,12 +273,32 @@ mod tests {
             parse_command("/msg bob hi", []),
             Err(CommandError::NoSuchUser("bob hi".into()))
         );
-        assert!(CommandError::MissingName
+        assert!(CommandError::MissingName("/msg")
             .to_string()
             .contains("/msg NAME TEXT"));
         assert!(CommandError::Unknown("/x".into())
             .to_string()
             .contains("/x"));
+    }
+
+    #[test]
+    fn trust_and_verify_name_one_online_user_exactly() {
+        assert_eq!(
+            parse("/trust bob smith\n"),
+            Ok(Command::Trust { name: "bob smith" })
+        );
+        assert_eq!(
+            parse("/verify  小明 "),
+            Ok(Command::Verify { name: "小明" })
+        );
+        assert_eq!(
+            parse("/verify bo"),
+            Err(CommandError::NoSuchUser("bo".into()))
+        );
+        assert_eq!(parse("/trust"), Err(CommandError::MissingName("/trust")));
+        assert!(CommandError::MissingName("/verify")
+            .to_string()
+            .contains("/verify NAME"));
     }
 
     #[test]

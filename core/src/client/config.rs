@@ -1,9 +1,30 @@
 //! What a client can tune; the defaults are those of `docs/protocol.md`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::wire::{Dialect, Name, SessionId, MAX_SERVER_LINE};
+use super::identity::StaticKeys;
+use crate::wire::{Dialect, Name, PublicKey, SessionId, MAX_SERVER_LINE};
+
+/// The wall clock as the driver read it at `at`: the core reads no clock, but its handshakes
+/// carry a timestamp that only grows, across restarts too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WallClock {
+    /// Milliseconds since the Unix epoch, at `at`.
+    pub unix_ms: u64,
+    /// When it was read.
+    pub at: Instant,
+}
+
+impl WallClock {
+    /// The wall clock at `now`, as milliseconds since the Unix epoch.
+    pub fn unix_ms_at(&self, now: Instant) -> u64 {
+        let since = now.saturating_duration_since(self.at).as_millis();
+        self.unix_ms
+            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
+    }
+}
 
 /// Client identity, addresses, timers and limits.
 #[derive(Debug, Clone)]
@@ -38,6 +59,19 @@ pub struct ClientConfig {
     /// keepalive and no server-silence timeout; `server_timeout` bounds only the wait for the
     /// list, and the session id and `msg` settings go unused.
     pub dialect: Option<Dialect>,
+    /// Our long-term key pair: its public half goes to the server's directory with the claim,
+    /// and peers' chat is end-to-end encrypted with it. `None` (the classic dialect) keeps chat
+    /// with native peers off: only sealed chat is spoken with them.
+    pub identity: Option<StaticKeys>,
+    /// Keys pinned in earlier runs, by name (see `ClientEvent::KeyPinned`).
+    pub pinned: BTreeMap<Name, PublicKey>,
+    /// Seed of every random choice of the encryption (ephemeral keys, session indices): the
+    /// core has no randomness of its own. An application MUST give a fresh random seed to every
+    /// client; the default, derived from the session id, is for tests and simulations.
+    pub seed: [u8; 32],
+    /// The wall clock, for handshake timestamps; `None` counts from zero at the client's start
+    /// (tests and simulations).
+    pub clock: Option<WallClock>,
 }
 
 impl ClientConfig {
@@ -48,6 +82,7 @@ impl ClientConfig {
         local_endpoint: SocketAddr,
         session_id: SessionId,
     ) -> Self {
+        let seed = session_id.value().to_le_bytes();
         ClientConfig {
             name,
             server,
@@ -62,6 +97,10 @@ impl ClientConfig {
             max_queued_per_peer: 1024,
             max_server_line: MAX_SERVER_LINE,
             dialect: None,
+            identity: None,
+            pinned: BTreeMap::new(),
+            seed: std::array::from_fn(|i| seed[i % 8]),
+            clock: None,
         }
     }
 

@@ -17,13 +17,13 @@ use crate::wire::{
 impl Client {
     /// Our declared entry: what the login datagram, the claim and the logout line carry.
     pub(super) fn declared_entry(&self) -> UserEntry {
-        UserEntry::new(self.config.name.clone(), self.config.local_endpoint)
+        UserEntry::new(self.ctx.config.name.clone(), self.ctx.config.local_endpoint)
     }
 
     /// A datagram from the server's address.
     pub(super) fn handle_server_datagram(&mut self, now: Instant, data: &[u8]) {
         let Ok(datagram) = ServerDatagram::parse(data) else {
-            self.stats.malformed += 1;
+            self.ctx.stats.malformed += 1;
             return;
         };
         // Once accepted, repeated answers to our retransmitted logins mean nothing.
@@ -32,11 +32,11 @@ impl Client {
         }
         match datagram {
             ServerDatagram::Accept { tcp_port } => {
-                let to = SocketAddr::new(self.config.server.ip(), tcp_port);
-                self.out.transmit(ClientTransmit::Connect { to });
+                let to = SocketAddr::new(self.ctx.config.server.ip(), tcp_port);
+                self.ctx.out.transmit(ClientTransmit::Connect { to });
                 self.phase = Phase::Connecting {
                     connected: false,
-                    deadline: deadline_after(now, self.config.server_timeout),
+                    deadline: deadline_after(now, self.ctx.config.server_timeout),
                 };
             }
             ServerDatagram::Reject(reason) => {
@@ -57,7 +57,7 @@ impl Client {
             Step::Wait => {}
             Step::Resend => {
                 let datagram = datagram.clone();
-                self.out.datagram(self.config.server, datagram);
+                self.ctx.out.datagram(self.ctx.config.server, datagram);
             }
             Step::GiveUp => self.finish(ClientEvent::LoginFailed(LoginFailure::Timeout), false),
         }
@@ -66,22 +66,37 @@ impl Client {
     /// The first login datagram (UTF-16LE in the classic dialect), sent from [`Client::new`].
     pub(super) fn start_login(&mut self, now: Instant) -> Phase {
         let login = self.declared_entry();
-        let datagram = Bytes::from(if self.config.is_classic() {
+        let datagram = Bytes::from(if self.ctx.config.is_classic() {
             ClassicDatagram::Login(login).to_vec()
         } else {
             ClientDatagram::Login(login).to_vec()
         });
-        self.out.datagram(self.config.server, datagram.clone());
+        self.ctx
+            .out
+            .datagram(self.ctx.config.server, datagram.clone());
         Phase::LoggingIn {
             datagram,
-            backoff: Backoff::start(now, self.config.login_retry, self.config.login_tries),
+            backoff: Backoff::start(
+                now,
+                self.ctx.config.login_retry,
+                self.ctx.config.login_tries,
+            ),
         }
     }
 
     /// TCP is open: claim the pending login.
     pub(super) fn send_claim(&mut self) {
-        let claim = ClientLine::Login(self.declared_entry()).to_vec();
-        self.out.send_line(Bytes::from(claim));
+        let claim = ClientLine::Login {
+            entry: self.declared_entry(),
+            key: self
+                .ctx
+                .config
+                .identity
+                .as_ref()
+                .map(super::StaticKeys::public),
+        }
+        .to_vec();
+        self.ctx.out.send_line(Bytes::from(claim));
     }
 
     /// A line before the snapshot: only the snapshot or an `error` is valid here.
@@ -103,13 +118,16 @@ impl Client {
             .into_iter()
             .map(|e| UserEntry::new(e.name, canonical(e.endpoint)))
             .collect();
-        let me = users.iter().find(|e| e.name == self.config.name).cloned();
+        let me = users
+            .iter()
+            .find(|e| e.name == self.ctx.config.name)
+            .cloned();
         let (Some(me), Some(roster)) = (me, Roster::from_snapshot(&users)) else {
             self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
             return;
         };
-        let session = Session::new(now, me.clone(), roster, &self.config);
+        let session = Session::new(now, me.clone(), roster, &self.ctx.config);
         self.phase = Phase::Online(Box::new(session));
-        self.out.event(ClientEvent::LoggedIn { me, users });
+        self.ctx.out.event(ClientEvent::LoggedIn { me, users });
     }
 }

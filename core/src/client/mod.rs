@@ -8,11 +8,14 @@ mod chat;
 mod classic;
 pub mod command;
 mod config;
+mod identity;
+mod keyring;
 mod login;
 mod outbox;
 mod output;
 mod roster;
 mod session;
+mod shared;
 mod talk;
 #[cfg(test)]
 mod tests;
@@ -23,31 +26,31 @@ use std::time::Instant;
 use bytes::Bytes;
 
 pub use command::{parse_command, Command, CommandError};
-pub use config::ClientConfig;
+pub use config::{ClientConfig, WallClock};
+pub use identity::StaticKeys;
+pub use keyring::TrustError;
 pub use output::{
     ClientEvent, ClientState, ClientStats, ClientTransmit, DisconnectReason, FailReason,
     LoginFailure, MessageId, SendError,
 };
 
 use crate::wire::{
-    canonical, is_classic_datagram, ClassicDatagram, ClientLine, Dialect, LineDecoder,
-    PeerDatagram, ServerLine, UserEntry,
+    canonical, is_classic_datagram, safety_number, ClassicDatagram, ClientLine, Dialect,
+    LineDecoder, PeerDatagram, ServerLine, UserEntry,
 };
 use backoff::Backoff;
-use outbox::Outbox;
-use session::{Io, Session};
+use session::Session;
+use shared::Shared;
 
 /// The client state machine. Creating it queues the first login datagram.
 #[derive(Debug)]
 pub struct Client {
-    config: ClientConfig,
     /// `config.server`, canonical, to recognise the server's datagrams (sent to as configured).
     server: SocketAddr,
     phase: Phase,
     /// Reassembles the server's lines, however TCP splits them.
     decoder: LineDecoder,
-    out: Outbox,
-    stats: ClientStats,
+    ctx: Shared,
     next_message_id: u64,
 }
 
@@ -86,10 +89,8 @@ impl Client {
         let mut client = Client {
             server: canonical(config.server),
             decoder: LineDecoder::new(config.max_server_line),
-            config,
+            ctx: Shared::new(config),
             phase: Phase::Closed,
-            out: Outbox::default(),
-            stats: ClientStats::default(),
             next_message_id: 1,
         };
         client.phase = client.start_login(now);
@@ -98,7 +99,7 @@ impl Client {
 
     /// The configuration in force.
     pub fn config(&self) -> &ClientConfig {
-        &self.config
+        &self.ctx.config
     }
 
     /// A datagram arrived on the client's UDP socket (from the server or a peer).
@@ -107,7 +108,7 @@ impl Client {
             return;
         }
         let from = canonical(from);
-        if self.config.is_classic() {
+        if self.ctx.config.is_classic() {
             self.handle_classic_mode_datagram(now, from, data);
             return;
         }
@@ -117,11 +118,7 @@ impl Client {
         }
         match &mut self.phase {
             Phase::Online(session) => {
-                let io = Io {
-                    config: &self.config,
-                    out: &mut self.out,
-                    stats: &mut self.stats,
-                };
+                let io = self.ctx.io();
                 session.handle_peer_datagram(now, from, data, io);
             }
             // Nobody is listed yet, so no peer datagram can be checked.
@@ -132,9 +129,9 @@ impl Client {
                     PeerDatagram::parse(data).is_ok()
                 };
                 if parses {
-                    self.stats.unknown_sender += 1;
+                    self.ctx.stats.unknown_sender += 1;
                 } else {
-                    self.stats.malformed += 1;
+                    self.ctx.stats.malformed += 1;
                 }
             }
             Phase::Closed => {}
@@ -162,7 +159,7 @@ impl Client {
             return;
         }
         // A classic session's connection carried only the list; nothing after it counts.
-        if self.config.is_classic()
+        if self.ctx.config.is_classic()
             || !matches!(self.phase, Phase::Connecting { .. } | Phase::Online(_))
         {
             return;
@@ -178,11 +175,7 @@ impl Client {
             match &mut self.phase {
                 Phase::Connecting { .. } => self.handle_login_line(now, line),
                 Phase::Online(session) => {
-                    let io = Io {
-                        config: &self.config,
-                        out: &mut self.out,
-                        stats: &mut self.stats,
-                    };
+                    let io = self.ctx.io();
                     let result = match line {
                         Some(line) => session.handle_line(now, line, io),
                         None => Err(DisconnectReason::ProtocolError),
@@ -213,7 +206,7 @@ impl Client {
             | Phase::FetchingList {
                 connected: true, ..
             } => ClientEvent::LoginFailed(LoginFailure::ConnectionLost),
-            Phase::Online(_) if self.config.is_classic() => return,
+            Phase::Online(_) if self.ctx.config.is_classic() => return,
             Phase::Online(_) => ClientEvent::Disconnected(DisconnectReason::ConnectionLost),
             Phase::LoggingIn { .. } | Phase::Closed => return,
         };
@@ -231,11 +224,7 @@ impl Client {
                 }
             }
             Phase::Online(session) => {
-                let io = Io {
-                    config: &self.config,
-                    out: &mut self.out,
-                    stats: &mut self.stats,
-                };
+                let io = self.ctx.io();
                 if let Err(reason) = session.handle_timeout(now, io) {
                     self.finish(ClientEvent::Disconnected(reason), true);
                 }
@@ -276,28 +265,50 @@ impl Client {
             return Err(SendError::NotLoggedIn);
         };
         let id = MessageId(self.next_message_id);
-        let io = Io {
-            config: &self.config,
-            out: &mut self.out,
-            stats: &mut self.stats,
-        };
+        let io = self.ctx.io();
         session.send_message(now, id, to, text, time_of_day, io)?;
         self.next_message_id += 1;
         Ok(id)
+    }
+
+    /// `/trust NAME`: believe the key the directory lists now for `name`, which differs from the
+    /// pinned one (`ClientEvent::KeyChanged`) — after comparing safety numbers, say. The key is
+    /// pinned (`ClientEvent::KeyPinned`) and chat with `name`, held until now, goes on.
+    pub fn trust(&mut self, now: Instant, name: &str) -> Result<(), TrustError> {
+        let Phase::Online(session) = &mut self.phase else {
+            return Err(TrustError::NoKey);
+        };
+        session.trust(now, name, self.ctx.io())
+    }
+
+    /// `/verify NAME`: the safety number of our key and the key listed for `name`, trusted or
+    /// not. Both users get the same number; comparing it out of band (read aloud, say) tells them
+    /// nobody stands between them. `None` without keys on either side.
+    pub fn safety_number(&self, name: &str) -> Option<String> {
+        let ours = self.ctx.config.identity.as_ref()?.public();
+        let theirs = self.ctx.keyring.listed_key(name)?;
+        let Phase::Online(session) = &self.phase else {
+            return None;
+        };
+        let (name, _) = session.listed(name)?;
+        Some(safety_number(
+            (&self.ctx.config.name, &ours),
+            (name, &theirs),
+        ))
     }
 
     /// Logs out properly (a `logout` line, then close); unacknowledged messages fail. In the
     /// classic dialect, a `logout` datagram to the server instead, in whatever phase.
     pub fn logout(&mut self, now: Instant) {
         let _ = now;
-        if self.config.is_classic() {
+        if self.ctx.config.is_classic() {
             self.classic_logout();
             return;
         }
         match self.phase {
             Phase::Online(_) => {
                 let line = ClientLine::Logout(self.declared_entry()).to_vec();
-                self.out.send_line(Bytes::from(line));
+                self.ctx.out.send_line(Bytes::from(line));
                 self.finish(ClientEvent::LoggedOut, true);
             }
             Phase::Connecting { .. } | Phase::FetchingList { .. } => {
@@ -311,13 +322,13 @@ impl Client {
     /// The next I/O to do.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<ClientTransmit> {
-        self.out.pop_transmit()
+        self.ctx.out.pop_transmit()
     }
 
     /// The next event for the user.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<ClientEvent> {
-        self.out.pop_event()
+        self.ctx.out.pop_event()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
@@ -371,18 +382,19 @@ impl Client {
 
     /// Counters of dropped input.
     pub fn stats(&self) -> ClientStats {
-        self.stats
+        self.ctx.stats
     }
 
     /// Ends the client: unresolved messages fail first, then the terminal `event`.
     fn finish(&mut self, event: ClientEvent, close_tcp: bool) {
+        self.ctx.keyring.clear_listed();
         if let Phase::Online(session) = &mut self.phase {
-            session.fail_all(&mut self.out);
+            session.fail_all(&mut self.ctx.out);
         }
         if close_tcp {
-            self.out.transmit(ClientTransmit::Close);
+            self.ctx.out.transmit(ClientTransmit::Close);
         }
-        self.out.event(event);
+        self.ctx.out.event(event);
         self.phase = Phase::Closed;
         self.decoder = LineDecoder::new(0);
     }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
-use crate::wire::{ErrorReason, Name, RejectReason, UserEntry};
+use crate::wire::{ErrorReason, Name, PublicKey, RejectReason, UserEntry};
 
 /// A message handle, unique within one client (1, 2, 3…).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -156,6 +156,8 @@ pub enum ClientEvent {
         from: Name,
         /// The text.
         text: String,
+        /// It came sealed with the sender's trusted key (false: a textbook peer's plain `talk`).
+        encrypted: bool,
     },
     /// `sent`: the message left on the wire (first try).
     Sent {
@@ -170,6 +172,8 @@ pub enum ClientEvent {
         to: Name,
         /// The message.
         id: MessageId,
+        /// It went sealed, end to end (always, for a message that can be acknowledged).
+        encrypted: bool,
     },
     /// `failed`: no acknowledgement; it was shown at most once.
     Failed {
@@ -179,6 +183,24 @@ pub enum ClientEvent {
         id: MessageId,
         /// Why.
         reason: FailReason,
+    },
+    /// `key_pinned`: the key now believed for `name` (first seen, or trusted by the user); the
+    /// application keeps it for later runs.
+    KeyPinned {
+        /// The user.
+        name: Name,
+        /// Their key.
+        key: PublicKey,
+    },
+    /// `key_changed`: the directory lists another key for `name` than the pinned one. Chat with
+    /// `name` is held (nothing sent, nothing shown) until the user trusts the new key.
+    KeyChanged {
+        /// The user.
+        name: Name,
+        /// The key pinned.
+        old: PublicKey,
+        /// The key listed now.
+        new: PublicKey,
     },
     /// `login_failed`: terminal.
     LoginFailed(LoginFailure),

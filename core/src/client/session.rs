@@ -9,9 +9,11 @@ use bytes::Bytes;
 use super::backoff::deadline_after;
 use super::chat::{Incoming, NewMessage, Outgoing, Verdict};
 use super::config::ClientConfig;
+use super::keyring::TrustError;
 use super::outbox::Outbox;
-use super::output::{ClientEvent, ClientStats, DisconnectReason, FailReason, MessageId, SendError};
+use super::output::{ClientEvent, DisconnectReason, FailReason, MessageId, SendError};
 use super::roster::Roster;
+pub(crate) use super::shared::Io;
 use super::talk::{accept_talk, encode_talk};
 use crate::wire::{
     canonical, is_classic_datagram, ClassicDatagram, Dialect, ErrorReason, Name, PeerDatagram,
@@ -19,13 +21,6 @@ use crate::wire::{
 };
 
 const PING: &[u8] = b"ping\n";
-
-/// The parts of the client a session borrows for one input.
-pub(crate) struct Io<'a> {
-    pub(crate) config: &'a ClientConfig,
-    pub(crate) out: &'a mut Outbox,
-    pub(crate) stats: &'a mut ClientStats,
-}
 
 /// An online session: from the snapshot to the end.
 #[derive(Debug)]
@@ -70,6 +65,19 @@ impl Session {
         self.roster.iter()
     }
 
+    /// A listed user's name (shared) and endpoint.
+    pub(crate) fn listed(&self, name: &str) -> Option<(&Name, SocketAddr)> {
+        self.roster.get(name)
+    }
+
+    /// The user trusts the key listed for `name`: it is pinned, and chat held for it goes on.
+    pub(crate) fn trust(&mut self, now: Instant, name: &str, io: Io<'_>) -> Result<(), TrustError> {
+        let _ = now;
+        let (name, _) = self.roster.get(name).ok_or(TrustError::NoKey)?;
+        let name = name.clone();
+        io.keyring.trust(&name, io.out)
+    }
+
     pub(crate) fn dialect(&self, name: &str) -> Option<Dialect> {
         self.roster.dialect(name)
     }
@@ -79,16 +87,23 @@ impl Session {
         &mut self,
         now: Instant,
         line: ServerLine,
-        io: Io<'_>,
+        mut io: Io<'_>,
     ) -> Result<(), DisconnectReason> {
         if let Some(keepalive) = &mut self.keepalive {
             keepalive.silent_deadline = deadline_after(now, io.config.server_timeout);
         }
         match line {
-            ServerLine::Login(entry) => self.joined(entry, io.out),
-            ServerLine::Logout(entry) => self.left(&entry.name, io.out),
+            ServerLine::Login(entry) => self.joined(entry, &mut io),
+            ServerLine::Logout(entry) => self.left(&entry.name, &mut io),
             ServerLine::Dialect { name, dialect } => {
                 self.roster.set_dialect(&name, dialect);
+                Ok(())
+            }
+            ServerLine::Key { name, key } => {
+                // A key for a name not listed (or for ourselves) teaches nothing.
+                if name != self.me.name && self.roster.contains(&name) {
+                    io.keyring.listed(&name, key, io.out);
+                }
                 Ok(())
             }
             ServerLine::Pong => Ok(()),
@@ -98,44 +113,44 @@ impl Session {
     }
 
     /// `login,<name>,<ep>`: a newcomer, or a known name at a new endpoint (left, then joined).
-    fn joined(&mut self, entry: UserEntry, out: &mut Outbox) -> Result<(), DisconnectReason> {
+    fn joined(&mut self, entry: UserEntry, io: &mut Io<'_>) -> Result<(), DisconnectReason> {
         if entry.name == self.me.name {
             return Err(DisconnectReason::ProtocolError);
         }
         let entry = UserEntry::new(entry.name, canonical(entry.endpoint));
         match self.roster.get(&entry.name) {
             Some((_, endpoint)) if endpoint == entry.endpoint => return Ok(()),
-            Some(_) => self.remove_peer(&entry.name, out),
+            Some(_) => self.remove_peer(&entry.name, io),
             None => {}
         }
         self.incoming.peer_joined(&entry.name);
         self.roster.insert(entry.clone());
-        out.event(ClientEvent::Joined(entry));
+        io.out.event(ClientEvent::Joined(entry));
         Ok(())
     }
 
     /// `logout,<name>,<ep>`: a logout of a name not listed is ignored (the list is already right).
-    fn left(&mut self, name: &Name, out: &mut Outbox) -> Result<(), DisconnectReason> {
+    fn left(&mut self, name: &Name, io: &mut Io<'_>) -> Result<(), DisconnectReason> {
         if *name == self.me.name {
             return Err(DisconnectReason::ProtocolError);
         }
-        self.remove_peer(name, out);
+        self.remove_peer(name, io);
         Ok(())
     }
 
     /// A presence datagram from a textbook server (classic dialect). Datagrams prove little, so
     /// none ends the session: one naming ourselves changes nothing (a textbook server may echo a
     /// repeated login of ours), and a logout counts only for the endpoint the user is listed at.
-    pub(crate) fn handle_classic_presence(&mut self, datagram: ClassicDatagram, io: Io<'_>) {
+    pub(crate) fn handle_classic_presence(&mut self, datagram: ClassicDatagram, mut io: Io<'_>) {
         match datagram {
             ClassicDatagram::Login(entry) if entry.name != self.me.name => {
                 // Never an error: the name is not ours.
-                let _ = self.joined(entry, io.out);
+                let _ = self.joined(entry, &mut io);
             }
             ClassicDatagram::Logout(entry) if entry.name != self.me.name => {
                 match self.roster.get(&entry.name) {
                     Some((_, listed)) if listed == canonical(entry.endpoint) => {
-                        self.remove_peer(&entry.name, io.out)
+                        self.remove_peer(&entry.name, &mut io)
                     }
                     Some(_) => io.stats.wrong_source += 1,
                     None => {}
@@ -148,7 +163,9 @@ impl Session {
         }
     }
 
-    fn remove_peer(&mut self, name: &Name, out: &mut Outbox) {
+    fn remove_peer(&mut self, name: &Name, io: &mut Io<'_>) {
+        io.keyring.unlisted(name);
+        let out = &mut *io.out;
         if let Some(old) = self.roster.remove(name) {
             out.event(ClientEvent::Left(old));
             self.outgoing.peer_left(name, out);
@@ -211,6 +228,7 @@ impl Session {
                     Verdict::Show => io.out.event(ClientEvent::Message {
                         from,
                         text: text.to_owned(),
+                        encrypted: true,
                     }),
                     Verdict::Duplicate => io.stats.duplicates += 1,
                 }
@@ -231,7 +249,11 @@ impl Session {
     /// A `talk` from a classic peer: shown once accepted, never answered.
     pub(crate) fn handle_talk(&self, source: SocketAddr, from: Name, text: String, io: Io<'_>) {
         if accept_talk(&self.roster, &self.me.name, &from, source, io.stats) {
-            io.out.event(ClientEvent::Message { from, text });
+            io.out.event(ClientEvent::Message {
+                from,
+                text,
+                encrypted: false,
+            });
         }
     }
 

@@ -227,7 +227,11 @@ impl ClientModel {
                 for raw in body.split(|&b| b == b'\n') {
                     let line = ClientLine::parse(raw);
                     if self.lines_sent == 0 {
-                        assert_eq!(line, Ok(ClientLine::Login(self.declared())), "claim first");
+                        let claim = ClientLine::Login {
+                            entry: self.declared(),
+                            key: self.config.identity.as_ref().map(|k| k.public()),
+                        };
+                        assert_eq!(line, Ok(claim), "claim first");
                     } else {
                         let ok = matches!(line, Ok(ClientLine::Ping))
                             || line == Ok(ClientLine::Logout(self.declared()));
@@ -278,7 +282,7 @@ impl ClientModel {
                 list.retain(|e| *e != entry);
                 assert_eq!(list.len() + 1, before, "{entry:?} left unlisted");
             }
-            ClientEvent::Message { from, text } => {
+            ClientEvent::Message { from, text, .. } => {
                 assert_ne!(from, self.config.name, "a message from ourselves");
                 assert!(!text.is_empty(), "an empty message");
                 let list = self.online_list("message");
@@ -292,7 +296,7 @@ impl ClientModel {
                 assert!(!self.resolved.contains(&id), "{id} sent after resolution");
                 assert!(self.sent.insert(id), "{id} sent twice");
             }
-            ClientEvent::Delivered { to, id } => {
+            ClientEvent::Delivered { to, id, .. } => {
                 self.check_recipient(id, &to);
                 assert!(
                     !self.best_effort.contains(&id),
@@ -308,6 +312,14 @@ impl ClientModel {
                     "{id} to a classic peer failed"
                 );
                 assert!(self.resolved.insert(id), "{id} resolved twice");
+            }
+            ClientEvent::KeyPinned { name, .. } | ClientEvent::KeyChanged { name, .. } => {
+                assert_ne!(name, self.config.name, "a key of ours reported");
+                let list = self.online_list("key");
+                assert!(
+                    list.iter().any(|e| e.name == name),
+                    "key of unlisted {name}"
+                );
             }
             ClientEvent::LoginFailed(_) => {
                 assert!(self.list.is_none(), "login failed once online");

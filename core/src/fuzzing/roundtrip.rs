@@ -107,7 +107,10 @@ fn check(message: Message) {
             let d = ServerDatagram::Reject(reason);
             assert_eq!(ServerDatagram::parse(&d.to_vec()), Ok(d));
         }
-        Message::ClientLogin(user) => client_line(ClientLine::Login(entry(user))),
+        Message::ClientLogin(user) => client_line(ClientLine::Login {
+            entry: entry(user),
+            key: None,
+        }),
         Message::ClientLogout(user) => client_line(ClientLine::Logout(entry(user))),
         Message::Ping => client_line(ClientLine::Ping),
         Message::Snapshot(users) => {

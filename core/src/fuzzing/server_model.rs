@@ -335,7 +335,7 @@ fn apply(view: &mut ConnView, line: ServerLine, conn: ConnId) {
                 "{entry:?} left unlisted on {conn:?}"
             );
         }
-        ServerLine::Dialect { name, .. } => {
+        ServerLine::Key { name, .. } | ServerLine::Dialect { name, .. } => {
             assert!(
                 list.iter().any(|e| e.name == name),
                 "dialect of unlisted {name}"

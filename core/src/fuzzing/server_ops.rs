@@ -158,7 +158,7 @@ impl Rig {
                 split,
             } => {
                 let entry = UserEntry::new(self.pools.name(name), self.pools.address(declared));
-                let line = ClientLine::Login(entry).to_vec();
+                let line = ClientLine::Login { entry, key: None }.to_vec();
                 let (head, tail) = line.split_at(usize::from(split) % line.len());
                 self.bytes(conn, head);
                 self.bytes(conn, tail);

@@ -25,13 +25,14 @@ impl Server {
             self.drop_session(old, super::LeaveReason::Replaced, ErrorReason::Replaced);
         }
         let epoch = self.new_epoch();
-        self.broadcast_presence(Presence::Join, &entry, true);
+        self.broadcast_presence(Presence::Join, &entry, true, None);
         self.by_name.insert(entry.name.clone(), epoch);
         self.sessions.insert(
             epoch,
             Session {
                 entry: entry.clone(),
                 conn: None,
+                key: None,
                 last_seen: now,
             },
         );

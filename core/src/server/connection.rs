@@ -6,7 +6,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::wire::{
-    encode_snapshot, ClientLine, Dialect, ErrorReason, Name, ServerLine, UserEntry, WireError,
+    encode_snapshot, ClientLine, Dialect, ErrorReason, Name, PublicKey, ServerLine, UserEntry,
+    WireError,
 };
 
 use super::sources::Limit;
@@ -43,7 +44,9 @@ impl Server {
         };
         match (role, line) {
             (_, Err(WireError::TooLong)) => self.refuse(conn, ErrorReason::LineTooLong),
-            (Role::Unclaimed { .. }, Ok(ClientLine::Login(entry))) => self.claim(now, conn, &entry),
+            (Role::Unclaimed { .. }, Ok(ClientLine::Login { entry, key })) => {
+                self.claim(now, conn, &entry, key)
+            }
             (Role::Unclaimed { .. }, _) => self.refuse(conn, ErrorReason::BadLine),
             (Role::Session { epoch, .. }, Ok(ClientLine::Ping)) => {
                 self.touch(now, epoch);
@@ -64,7 +67,7 @@ impl Server {
     }
 
     /// Binds the connection to the pending login of `name`, if it came from the same IP.
-    fn claim(&mut self, now: Instant, conn: ConnId, claim: &UserEntry) {
+    fn claim(&mut self, now: Instant, conn: ConnId, claim: &UserEntry, key: Option<PublicKey>) {
         let name = &claim.name;
         // A classic login is bound by silence only: its client never sends a claim.
         let Some(pending) = self
@@ -80,12 +83,12 @@ impl Server {
         if pending.origin.listed.ip() != peer.ip() {
             return self.refuse(conn, ErrorReason::IpMismatch);
         }
-        self.bind(now, conn, name);
+        self.bind(now, conn, name, key);
     }
 
     /// Turns the pending login of `name` into a session carried by `conn`, which is no longer an
     /// unclaimed connection.
-    fn bind(&mut self, now: Instant, conn: ConnId, name: &Name) {
+    fn bind(&mut self, now: Instant, conn: ConnId, name: &Name, key: Option<PublicKey>) {
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
             return;
         };
@@ -97,7 +100,7 @@ impl Server {
         if pending.origin.classic {
             self.establish_classic(now, conn, entry);
         } else {
-            self.establish(now, conn, entry);
+            self.establish(now, conn, entry, key);
         }
     }
 
@@ -136,7 +139,8 @@ impl Server {
             return;
         }
         if let Some(name) = classic.values().next().cloned() {
-            self.bind(now, conn, &name);
+            // A textbook client announces no key.
+            self.bind(now, conn, &name, None);
         }
     }
 
@@ -194,7 +198,7 @@ impl Server {
     }
 
     /// Registers the session: the snapshot to the newcomer, then the join to everyone else.
-    fn establish(&mut self, now: Instant, conn: ConnId, entry: UserEntry) {
+    fn establish(&mut self, now: Instant, conn: ConnId, entry: UserEntry, key: Option<PublicKey>) {
         if let Some(&old) = self.by_name.get(&entry.name) {
             // Admitted as the same user coming back (`Session::may_be_replaced_by`), and a name
             // has one pending login at a time: the session is listed at this very endpoint.
@@ -205,13 +209,14 @@ impl Server {
             self.drop_session(old, LeaveReason::Replaced, ErrorReason::Replaced);
         }
         let epoch = self.new_epoch();
-        self.broadcast_presence(Presence::Join, &entry, false);
+        self.broadcast_presence(Presence::Join, &entry, false, key);
         self.by_name.insert(entry.name.clone(), epoch);
         self.sessions.insert(
             epoch,
             Session {
                 entry: entry.clone(),
                 conn: Some(conn),
+                key,
                 last_seen: now,
             },
         );
@@ -232,6 +237,17 @@ impl Server {
             ServerLine::Dialect {
                 name: classic.entry.name.clone(),
                 dialect: Dialect::Classic,
+            }
+            .encode(&mut snapshot);
+        }
+        for (name, key) in self
+            .sessions
+            .values()
+            .filter_map(|s| Some((&s.entry.name, s.key?)))
+        {
+            ServerLine::Key {
+                name: name.clone(),
+                key,
             }
             .encode(&mut snapshot);
         }
@@ -311,7 +327,7 @@ impl Server {
         if self.by_name.get(&name) == Some(&epoch) {
             self.by_name.remove(&name);
         }
-        self.broadcast_presence(Presence::Leave, &session.entry, false);
+        self.broadcast_presence(Presence::Leave, &session.entry, false, None);
         self.events.push_back(ServerEvent::Left {
             name,
             endpoint: session.entry.endpoint,

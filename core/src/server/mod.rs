@@ -23,8 +23,8 @@ pub use output::{CloseCause, ConnId, LeaveReason, ServerEvent, ServerTransmit};
 
 use crate::timer::DeadlineQueue;
 use crate::wire::{
-    canonical, encode_utf16le, ClassicDatagram, Dialect, Name, ServerDatagram, ServerLine,
-    UserEntry,
+    canonical, encode_utf16le, ClassicDatagram, Dialect, Name, PublicKey, ServerDatagram,
+    ServerLine, UserEntry,
 };
 use sources::Sources;
 use state::{Conn, Epoch, Pending, Role, Session, Timer};
@@ -280,13 +280,15 @@ impl Server {
         epoch
     }
 
-    /// Tells every online session that `entry` joined or left. Each dialect's message is encoded
-    /// once and the buffer shared by all its recipients.
+    /// Tells every online session that `entry` joined (announcing its dialect and key to native
+    /// sessions) or left. Each dialect's message is encoded once and the buffer shared by all its
+    /// recipients.
     fn broadcast_presence(
         &mut self,
         presence: Presence,
         entry: &UserEntry,
         entry_is_classic: bool,
+        key: Option<PublicKey>,
     ) {
         let (line, datagram) = match presence {
             Presence::Join => (
@@ -303,6 +305,13 @@ impl Server {
             ServerLine::Dialect {
                 name: entry.name.clone(),
                 dialect: Dialect::Classic,
+            }
+            .encode(&mut native);
+        }
+        if let (Presence::Join, Some(key)) = (presence, key) {
+            ServerLine::Key {
+                name: entry.name.clone(),
+                key,
             }
             .encode(&mut native);
         }

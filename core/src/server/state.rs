@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use crate::wire::{LineDecoder, Name, UserEntry, MAX_CLIENT_LINE};
+use crate::wire::{LineDecoder, Name, PublicKey, UserEntry, MAX_CLIENT_LINE};
 
 use super::output::ConnId;
 
@@ -44,6 +44,9 @@ pub(crate) struct Session {
     /// The TCP session; `None` for a classic user, reached by UTF-16LE datagrams at its listed
     /// endpoint (its list connection was closed right after the list).
     pub(crate) conn: Option<ConnId>,
+    /// The public key the user announced in its claim, listed for its peers (a directory only:
+    /// the server never checks it, and peers pin what they first see).
+    pub(crate) key: Option<PublicKey>,
     /// Last line (native) or datagram (classic) from the user.
     pub(crate) last_seen: Instant,
 }

@@ -25,12 +25,18 @@ impl UserEntry {
 
 /// Parses the `,<name>,<endpoint>` tail shared by every presence message.
 pub(crate) fn entry_fields(rest: &str) -> Result<UserEntry, WireError> {
+    let (rest, entry) = entry_prefix(rest)?;
+    finish(rest)?;
+    Ok(entry)
+}
+
+/// Parses `,<name>,<endpoint>` and leaves what follows it.
+pub(crate) fn entry_prefix(rest: &str) -> Result<(&str, UserEntry), WireError> {
     let (rest, raw_name) = next_name_field(rest)?;
     let name = name(raw_name)?;
     let (rest, raw_ep) = next_field(rest, "endpoint")?;
     let endpoint = endpoint(raw_ep)?;
-    finish(rest)?;
-    Ok(UserEntry { name, endpoint })
+    Ok((rest, UserEntry { name, endpoint }))
 }
 
 /// Writes `<keyword>,<name>,<endpoint>` without a line end.

@@ -30,6 +30,10 @@ fn client_datagram() -> impl Strategy<Value = ClientDatagram> {
     ]
 }
 
+fn key() -> impl Strategy<Value = PublicKey> {
+    any::<[u8; 32]>().prop_map(PublicKey::from_bytes)
+}
+
 fn server_datagram() -> impl Strategy<Value = ServerDatagram> {
     prop_oneof![
         (1u16..).prop_map(|tcp_port| ServerDatagram::Accept { tcp_port }),
@@ -39,7 +43,8 @@ fn server_datagram() -> impl Strategy<Value = ServerDatagram> {
 
 fn client_line() -> impl Strategy<Value = ClientLine> {
     prop_oneof![
-        entry().prop_map(ClientLine::Login),
+        (entry(), proptest::option::of(key()))
+            .prop_map(|(entry, key)| ClientLine::Login { entry, key }),
         entry().prop_map(ClientLine::Logout),
         Just(ClientLine::Ping),
     ]
@@ -54,6 +59,7 @@ fn server_line() -> impl Strategy<Value = ServerLine> {
             name,
             dialect: Dialect::Classic
         }),
+        (name(), key()).prop_map(|(name, key)| ServerLine::Key { name, key }),
         Just(ServerLine::Pong),
         proptest::sample::select(ErrorReason::ALL).prop_map(ServerLine::Error),
     ]

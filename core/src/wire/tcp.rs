@@ -3,8 +3,9 @@
 
 use super::error::WireError;
 use super::fields::{endpoint, field, finish, keyword, name, next_field, strip_line_end, utf8};
+use super::key::PublicKey;
 use super::name::Name;
-use super::presence::{entry_fields, write_presence, UserEntry};
+use super::presence::{entry_fields, entry_prefix, write_presence, UserEntry};
 use super::reason::ErrorReason;
 
 /// Most bytes in a client → server line, not counting its line end.
@@ -17,8 +18,14 @@ pub const MAX_SERVER_LINE: usize = 16 << 20;
 /// Client → server lines.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientLine {
-    /// `login,<name>,<localEndpoint>`: the first line, claiming the pending login of that name.
-    Login(UserEntry),
+    /// `login,<name>,<localEndpoint>[,<key>]`: the first line, claiming the pending login of
+    /// that name; `key` is the user's public key, for the server's directory.
+    Login {
+        /// Who claims, declaring the endpoint its UDP login declared.
+        entry: UserEntry,
+        /// The user's long-term public key (absent from clients without one).
+        key: Option<PublicKey>,
+    },
     /// `logout,<name>,<endpoint>`: orderly logout.
     Logout(UserEntry),
     /// `ping`: keepalive.
@@ -58,6 +65,13 @@ pub enum ServerLine {
         /// Their dialect.
         dialect: Dialect,
     },
+    /// `key,<name>,<key>`: that user's public key, as it announced it.
+    Key {
+        /// The user.
+        name: Name,
+        /// Their long-term public key.
+        key: PublicKey,
+    },
     /// `pong`: answer to `ping`.
     Pong,
     /// `error,<reason>`: the server closes the connection for this reason.
@@ -75,7 +89,18 @@ impl ClientLine {
         match keyword(text) {
             ("", "") => Err(WireError::Empty),
             ("ping", "") => Ok(ClientLine::Ping),
-            ("login", rest) => entry_fields(rest).map(ClientLine::Login),
+            ("login", rest) => {
+                let (rest, entry) = entry_prefix(rest)?;
+                let key = match rest {
+                    "" => None,
+                    _ => {
+                        let (rest, raw_key) = next_field(rest, "key")?;
+                        finish(rest)?;
+                        Some(PublicKey::parse(raw_key)?)
+                    }
+                };
+                Ok(ClientLine::Login { entry, key })
+            }
             ("logout", rest) => entry_fields(rest).map(ClientLine::Logout),
             _ => Err(WireError::UnknownMessage),
         }
@@ -84,7 +109,13 @@ impl ClientLine {
     /// Appends the line, with its `\n`, to `out`.
     pub fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            ClientLine::Login(e) => write_presence(out, "login", e),
+            ClientLine::Login { entry, key } => {
+                write_presence(out, "login", entry);
+                if let Some(key) = key {
+                    out.push(b',');
+                    out.extend_from_slice(key.to_string().as_bytes());
+                }
+            }
             ClientLine::Logout(e) => write_presence(out, "logout", e),
             ClientLine::Ping => out.extend_from_slice(b"ping"),
         }
@@ -130,6 +161,16 @@ impl ServerLine {
                 };
                 Ok(ServerLine::Dialect { name, dialect })
             }
+            ("key", rest) => {
+                let (rest, raw_name) = next_field(rest, "name")?;
+                let name = name(raw_name)?;
+                let (rest, raw_key) = next_field(rest, "key")?;
+                finish(rest)?;
+                Ok(ServerLine::Key {
+                    name,
+                    key: PublicKey::parse(raw_key)?,
+                })
+            }
             _ => Err(WireError::UnknownMessage),
         }
     }
@@ -148,6 +189,12 @@ impl ServerLine {
                 out.extend_from_slice(name.as_bytes());
                 out.push(b',');
                 out.extend_from_slice(dialect.as_str().as_bytes());
+            }
+            ServerLine::Key { name, key } => {
+                out.extend_from_slice(b"key,");
+                out.extend_from_slice(name.as_bytes());
+                out.push(b',');
+                out.extend_from_slice(key.to_string().as_bytes());
             }
             ServerLine::Pong => out.extend_from_slice(b"pong"),
             ServerLine::Error(reason) => {
@@ -261,11 +308,47 @@ mod tests {
         assert_eq!(ClientLine::parse(b"ping,x"), Err(WireError::UnknownMessage));
         assert_eq!(
             ClientLine::parse(b"login,alice,127.0.0.1:5000\r\n"),
-            Ok(ClientLine::Login(entry("alice", "127.0.0.1:5000")))
+            Ok(ClientLine::Login {
+                entry: entry("alice", "127.0.0.1:5000"),
+                key: None
+            })
+        );
+        let key = PublicKey::from_bytes([0xab; 32]);
+        let claim = format!("login,alice,127.0.0.1:5000,{key}\n");
+        assert_eq!(
+            ClientLine::parse(claim.as_bytes()),
+            Ok(ClientLine::Login {
+                entry: entry("alice", "127.0.0.1:5000"),
+                key: Some(key)
+            })
+        );
+        assert_eq!(
+            ClientLine::parse(b"login,alice,127.0.0.1:5000,abc"),
+            Err(WireError::BadKey)
+        );
+        assert_eq!(
+            ClientLine::parse(
+                format!("{}\n", claim.trim_end())
+                    .replace('\n', ",x")
+                    .as_bytes()
+            ),
+            Err(WireError::ExtraField)
         );
         assert_eq!(ClientLine::parse(b""), Err(WireError::Empty));
         let long = vec![b'a'; MAX_CLIENT_LINE + 1];
         assert_eq!(ClientLine::parse(&long), Err(WireError::TooLong));
+    }
+
+    #[test]
+    fn key_line() {
+        let line = ServerLine::Key {
+            name: Name::new("小明").unwrap(),
+            key: PublicKey::from_bytes([7; 32]),
+        };
+        let text = format!("key,小明,{}\n", "07".repeat(32));
+        assert_eq!(line.to_vec(), text.as_bytes());
+        assert_eq!(ServerLine::parse(text.as_bytes()), Ok(line));
+        assert_eq!(ServerLine::parse(b"key,bob,00"), Err(WireError::BadKey));
     }
 
     #[test]

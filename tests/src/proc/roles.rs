@@ -116,7 +116,9 @@ pub fn names(users: &Value) -> Vec<String> {
 /// Starts `chat NAME --json --server SERVER` and waits for `logged_in`.
 pub fn start_chat(binary: &Path, name: &str, server: SocketAddr) -> ChatProc {
     let server = server.to_string();
-    let mut proc = Proc::spawn(name, binary, &["chat", name, "--json", "--server", &server]);
+    // Tests keep nothing on disk: every run starts with fresh identities.
+    let args = ["chat", name, "--json", "--ephemeral", "--server", &server];
+    let mut proc = Proc::spawn(name, binary, &args);
     let logged_in = proc.wait_for("logged_in", |v| {
         assert!(
             v["event"] != "login_failed" && v["event"] != "disconnected",

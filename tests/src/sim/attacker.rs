@@ -340,7 +340,13 @@ impl Attacker {
         let victim = self.pick_login()?;
         Some(Move::Connect {
             from: Source::Own,
-            first: Bytes::from(ClientLine::Login(victim).to_vec()),
+            first: Bytes::from(
+                ClientLine::Login {
+                    entry: victim,
+                    key: None,
+                }
+                .to_vec(),
+            ),
         })
     }
 

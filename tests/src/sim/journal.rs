@@ -188,11 +188,25 @@ fn hash_client_event(event: &ClientEvent, h: &mut impl Hasher) {
             users.hash(h);
         }
         ClientEvent::Joined(e) | ClientEvent::Left(e) => e.hash(h),
-        ClientEvent::Message { from, text } => {
+        ClientEvent::Message {
+            from,
+            text,
+            encrypted,
+        } => {
             from.as_str().hash(h);
             text.hash(h);
+            encrypted.hash(h);
         }
-        ClientEvent::Sent { to, id } | ClientEvent::Delivered { to, id } => {
+        ClientEvent::KeyPinned { name, key } => {
+            name.as_str().hash(h);
+            key.hash(h);
+        }
+        ClientEvent::KeyChanged { name, old, new } => {
+            name.as_str().hash(h);
+            old.hash(h);
+            new.hash(h);
+        }
+        ClientEvent::Sent { to, id } | ClientEvent::Delivered { to, id, .. } => {
             to.as_str().hash(h);
             id.hash(h);
         }

@@ -28,7 +28,12 @@ impl ChatControl for FakeClient {
         self.feed.send(UiInput::Event(ClientEvent::Delivered {
             to: to.clone(),
             id,
+            encrypted: true,
         }));
+    }
+
+    fn run(&mut self, line: &str) {
+        self.feed.send(UiInput::Notice(format!("ran {line}")));
     }
 
     fn quit(&mut self) {

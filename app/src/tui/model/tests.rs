@@ -178,6 +178,7 @@ fn enter_sends_to_the_selected_contact_and_marks_follow_the_events() {
         &ClientEvent::Delivered {
             to: bob.clone(),
             id: MessageId(7),
+            encrypted: true,
         },
         now,
         T,
@@ -216,6 +217,7 @@ fn events_for_unknown_ids_or_tickets_change_nothing() {
     let stray = ClientEvent::Delivered {
         to: name("bob"),
         id: MessageId(2),
+        encrypted: true,
     };
     model.on_event(&stray, now, T);
     assert_eq!(
@@ -231,12 +233,14 @@ fn messages_count_as_unread_until_their_contact_is_picked() {
     let from_xm = ClientEvent::Message {
         from: name("小明"),
         text: "你好".into(),
+        encrypted: true,
     };
     model.on_event(&from_xm, now, T);
     model.on_event(&from_xm, now, T);
     let from_bob = ClientEvent::Message {
         from: name("bob"),
         text: "yo".into(),
+        encrypted: true,
     };
     model.on_event(&from_bob, now, T);
     assert_eq!(contact(&model, "小明").unread(), 2);
@@ -448,6 +452,7 @@ fn a_message_from_someone_unlisted_is_kept_under_their_name() {
     let event = ClientEvent::Message {
         from: name("dave"),
         text: "early".into(),
+        encrypted: true,
     };
     model.on_event(&event, now, T);
     let dave = contact(&model, "dave");

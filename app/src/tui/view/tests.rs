@@ -144,6 +144,7 @@ fn delivery_marks_joins_and_leaves() {
         &ClientEvent::Delivered {
             to: bob.clone(),
             id: MessageId(1),
+            encrypted: true,
         },
         now,
         "12:01",
@@ -152,6 +153,7 @@ fn delivery_marks_joins_and_leaves() {
         &ClientEvent::Message {
             from: bob.clone(),
             text: "yes, a long answer that wraps onto the next line nicely".into(),
+            encrypted: true,
         },
         now,
         "12:02",
@@ -171,6 +173,7 @@ fn delivery_marks_joins_and_leaves() {
     let carol_msg = ClientEvent::Message {
         from: name("dave"),
         text: "psst".into(),
+        encrypted: true,
     };
     tui.on_event(&carol_msg, now, "12:07");
     for c in "typing".chars() {
@@ -234,6 +237,7 @@ fn chinese_names_and_text_stay_aligned() {
     let hello = ClientEvent::Message {
         from: xm.clone(),
         text: "你好！今天晚上一起吃饭吗？我们在老地方见面吧".into(),
+        encrypted: true,
     };
     tui.on_event(&hello, now, "19:30");
     let Action::Send { ticket, .. } = type_and_send(&mut tui, "好的，七点见", "19:31") else {
@@ -244,6 +248,7 @@ fn chinese_names_and_text_stay_aligned() {
         &ClientEvent::Delivered {
             to: xm,
             id: MessageId(1),
+            encrypted: true,
         },
         now,
         "19:31",
@@ -283,6 +288,7 @@ fn a_narrow_terminal_drops_nothing_essential() {
     let hi = ClientEvent::Message {
         from: name("bob"),
         text: "hello alice, how are you?".into(),
+        encrypted: true,
     };
     tui.on_event(&hi, now, "09:00");
     type_and_send(&mut tui, "fine", "09:01");
@@ -312,6 +318,7 @@ fn the_contact_list_has_focus_and_scrolling_shows_how_far() {
         let line = ClientEvent::Message {
             from: name("bob"),
             text: format!("line {i}"),
+            encrypted: true,
         };
         tui.on_event(&line, now, "10:00");
     }
@@ -361,6 +368,7 @@ fn every_size_draws_without_panicking() {
             let long = ClientEvent::Message {
                 from: name("小明 王"),
                 text: "很长的消息 with mixed text ".repeat(5),
+                encrypted: true,
             };
             tui.on_event(&long, now, "08:00");
             for c in "输入一些文字 and more".chars() {

@@ -126,6 +126,7 @@ impl Outgoing {
                 out.event(ClientEvent::Delivered {
                     to: from.clone(),
                     id: done.id,
+                    encrypted: true,
                 });
                 self.launch_next(now, from, config, out);
                 true

@@ -19,6 +19,7 @@ fn delivered(to: &str, id: u64) -> ClientEvent {
     ClientEvent::Delivered {
         to: name(to),
         id: MessageId(id),
+        encrypted: true,
     }
 }
 
@@ -34,6 +35,7 @@ fn shown(from: &str, text: &str) -> ClientEvent {
     ClientEvent::Message {
         from: name(from),
         text: text.to_owned(),
+        encrypted: true,
     }
 }
 

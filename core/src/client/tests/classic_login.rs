@@ -176,7 +176,8 @@ fn everyone_gets_talk_and_talk_from_everyone_is_shown() {
         rig.events(),
         [ClientEvent::Message {
             from: name("bob"),
-            text: "hello".into()
+            text: "hello".into(),
+            encrypted: false
         }]
     );
     // A native `msg` means nothing on a textbook server.

@@ -18,6 +18,7 @@ fn shown(from: &str, text: &str) -> ClientEvent {
     ClientEvent::Message {
         from: name(from),
         text: text.to_owned(),
+        encrypted: false,
     }
 }
 

@@ -40,7 +40,7 @@ fn feed(rig: &mut Rig, msgs: &[(u64, u64, bool)]) -> (Vec<Vec<String>>, Vec<Stri
         acks.push(sent);
         for event in rig.events() {
             match event {
-                ClientEvent::Message { from, text } => {
+                ClientEvent::Message { from, text, .. } => {
                     assert_eq!(from.as_str(), "bob");
                     shown.push(text);
                 }

@@ -45,7 +45,7 @@ pub fn check(world: &World, out: &mut Findings) {
             let at = seen.at;
             match &seen.event {
                 ClientEvent::Sent { to, id }
-                | ClientEvent::Delivered { to, id }
+                | ClientEvent::Delivered { to, id, .. }
                 | ClientEvent::Failed { to, id, .. } => {
                     let Some(i) = lookup(world, node.inc, to, *id, &seen.event, out) else {
                         continue;
@@ -60,7 +60,7 @@ pub fn check(world: &World, out: &mut Findings) {
                         _ => {}
                     }
                 }
-                ClientEvent::Message { from, text } => {
+                ClientEvent::Message { from, text, .. } => {
                     let Via::Datagram(source) = seen.via else {
                         out.push(format!(
                             "{who}: showed {text:?} from {from} at {} outside a datagram input",

@@ -80,7 +80,9 @@ fn check_one(world: &World, node: &ClientNode, log: &[Seen], out: &mut Findings)
             ClientEvent::Message { .. }
             | ClientEvent::Sent { .. }
             | ClientEvent::Delivered { .. }
-            | ClientEvent::Failed { .. } => {
+            | ClientEvent::Failed { .. }
+            | ClientEvent::KeyPinned { .. }
+            | ClientEvent::KeyChanged { .. } => {
                 if list.is_none() {
                     out.push(format!("{who}: {:?} before LoggedIn", seen.event));
                 }
