@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(PublicKey::parse(&text), Ok(k));
         assert_eq!(PublicKey::parse(&text.to_uppercase()), Ok(k));
         assert_eq!(PublicKey::parse(&text[..62]), Err(WireError::BadKey));
-        assert_eq!(PublicKey::parse(&format!("{}zz", &text[..62])), Err(WireError::BadKey));
+        assert_eq!(
+            PublicKey::parse(&format!("{}zz", &text[..62])),
+            Err(WireError::BadKey)
+        );
     }
 
     #[test]
