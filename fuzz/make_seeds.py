@@ -27,6 +27,10 @@ def u16(x):
     return x.to_bytes(2, "little")
 
 
+def u32(x):
+    return x.to_bytes(4, "little")
+
+
 def flag(b):
     return b"\x01" if b else b"\x00"
 
@@ -191,6 +195,49 @@ class Client:
         return variant(22, Client.N) + listed + flag(with_me) + u16(split)
 
 
+class Secure:
+    """core/src/client/secure/chaos.rs: sides are False (alice) and True (bob)."""
+    N = 11
+
+    def seal(side, length=16):
+        return variant(0, Secure.N) + flag(side) + u16(length)
+
+    def deliver(pick=0):
+        return variant(1, Secure.N) + u16(pick)
+
+    def duplicate(pick=0):
+        return variant(2, Secure.N) + u16(pick)
+
+    def lose(pick=0):
+        return variant(3, Secure.N) + u16(pick)
+
+    def replay(pick, side):
+        return variant(4, Secure.N) + u16(pick) + flag(side)
+
+    def tamper(pick, side, at, xor):
+        return variant(5, Secure.N) + u16(pick) + flag(side) + u16(at) + u8(xor)
+
+    def truncate(pick, side, length):
+        return variant(6, Secure.N) + u16(pick) + flag(side) + u16(length)
+
+    def garbage(side, data):
+        return variant(7, Secure.N) + flag(side) + byte_vec(data)
+
+    def tick(ms):
+        return variant(8, Secure.N) + u16(ms)
+
+    def forget(side):
+        return variant(9, Secure.N) + flag(side)
+
+    def restart(side):
+        return variant(10, Secure.N) + flag(side)
+
+
+def sealed(kind, body):
+    """A sealed datagram's framing around `body` (Noise bytes or ciphertext, not decrypted)."""
+    return bytes([kind]) + body
+
+
 def ops(items):
     """A top-level `Vec<Op>` taken from the rest of the input."""
     return vec(items)
@@ -248,6 +295,18 @@ SEEDS = {
         "ack_upper": b"ack,bob,00000000000000FF,7\n",
         "ack": "ack,老王,0123456789abcdef,18446744073709551615\r\n".encode(),
         "msg_full": b"msg,bob,0000000000000001,1," + b"x" * (1200 - 27),
+    },
+    "sealed": {
+        "initiation": sealed(0xF5, u32(7) + bytes(range(169))),
+        "response": sealed(0xF6, u32(9) + u32(7) + bytes(range(100, 148))),
+        "keepalive": sealed(0xF7, u32(7) + (0).to_bytes(8, "little") + bytes(16)),
+        "transport": sealed(0xF7, u32(0x100) + (5).to_bytes(8, "little") + bytes(range(60))),
+        "transport_full": sealed(0xF7, u32(1) + (2**63).to_bytes(8, "little") + b"\xaa" * 1187),
+        "initiation_short": sealed(0xF5, u32(7) + bytes(168)),
+        "response_long": sealed(0xF6, u32(9) + u32(7) + bytes(49)),
+        "no_tag": sealed(0xF7, u32(7) + bytes(8 + 15)),
+        "not_sealed": b"msg,alice,0123456789abcdef,1,hello",
+        "utf8_lookalike": "õ小明".encode(),
     },
     "client_line": {
         "claim": b"login,alice,127.0.0.1:5000\n",
@@ -350,6 +409,33 @@ SEEDS = {
                         Server.open(LO_5000), Server.bytes(0, b"hello\n"),
                         Server.open(LO_5001), Server.bytes(1, b"x" * 600),
                         Server.tick(11000)]),
+    },
+    "secure_ops": {
+        "chat": ops([Secure.seal(False, 10)] + [Secure.deliver()] * 4
+                    + [Secure.seal(True, 20)] + [Secure.deliver()] * 3
+                    + [Secure.seal(False, 1171), Secure.deliver()]),
+        "simultaneous": ops([Secure.seal(False), Secure.seal(True)] + [Secure.deliver(1)] * 10),
+        "lossy": ops([Secure.seal(False), Secure.lose(), Secure.tick(300), Secure.duplicate(),
+                      Secure.deliver(), Secure.lose(), Secure.seal(False), Secure.tick(600),
+                      Secure.deliver(), Secure.deliver(), Secure.deliver(1), Secure.deliver()]),
+        "attacker": ops([Secure.seal(False)] + [Secure.deliver()] * 4
+                        + [Secure.replay(0, True), Secure.replay(1, False), Secure.replay(2, True),
+                           Secure.tamper(2, True, 20, 1), Secure.tamper(0, True, 100, 0x80),
+                           Secure.truncate(1, False, 50),
+                           Secure.garbage(True, b"\xf7\x01\x00\x00\x00" + bytes(24)),
+                           Secure.garbage(False, b"\xf5"),
+                           Secure.seal(True), Secure.deliver()]),
+        "rekey": ops([Secure.seal(False)] + [Secure.deliver()] * 4
+                     + [Secure.tick(60000), Secure.tick(61000), Secure.seal(False)]
+                     + [Secure.deliver()] * 4
+                     + [Secure.tick(60000), Secure.seal(True), Secure.deliver()]),
+        "restart": ops([Secure.seal(False)] + [Secure.deliver()] * 4
+                       + [Secure.restart(True), Secure.seal(False), Secure.deliver(),
+                          Secure.tick(2100), Secure.seal(False)] + [Secure.deliver()] * 6),
+        "forget_and_stale": ops([Secure.seal(True)] + [Secure.deliver()] * 4
+                                + [Secure.forget(False), Secure.replay(0, False),
+                                   Secure.seal(False)] + [Secure.deliver()] * 6),
+        "give_up": ops([Secure.seal(False)] + [Secure.lose(), Secure.tick(5000)] * 6),
     },
     "client_ops": {
         "chat": native(client_online() + [

@@ -29,6 +29,10 @@ const TARGETS: &[(&str, Body)] = &[
     ("client_ops", |data| {
         fuzzing::client_ops(Instant::now(), data)
     }),
+    ("sealed", fuzzing::sealed),
+    ("secure_ops", |data| {
+        fuzzing::secure_ops(Instant::now(), data)
+    }),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -41,6 +41,8 @@ pub enum WireError {
     BadLengthPrefix,
     /// Not a public key: 64 hexadecimal digits.
     BadKey,
+    /// A sealed datagram too short, or not of the exact length its kind has.
+    BadLength,
 }
 
 impl fmt::Display for WireError {
@@ -63,6 +65,7 @@ impl fmt::Display for WireError {
             WireError::BadUtf16 => f.write_str("not valid UTF-16LE"),
             WireError::BadLengthPrefix => f.write_str("bad length prefix"),
             WireError::BadKey => f.write_str("not a public key (64 hexadecimal digits)"),
+            WireError::BadLength => f.write_str("wrong length for a sealed datagram of its kind"),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | UDP | [`ClientDatagram`] | [`ServerDatagram`] |
 //! | TCP (lines) | [`ClientLine`] | [`ServerLine`] |
-//! | UDP peer ↔ peer | [`PeerDatagram`] | [`PeerDatagram`] |
+//! | UDP peer ↔ peer | [`PeerDatagram`], sealed in [`SealedDatagram`] | [`PeerDatagram`], sealed in [`SealedDatagram`] |
 //!
 //! Every parser is total — any byte string gives a value or a [`WireError`] — and every encoder
 //! round-trips through its parser. TCP streams are split into lines by [`LineDecoder`].
@@ -20,6 +20,7 @@ mod name;
 mod peer;
 mod presence;
 mod reason;
+mod sealed;
 mod tcp;
 mod udp;
 
@@ -35,6 +36,11 @@ pub use name::{validate_name, Name, NameError, MAX_NAME_BYTES, MAX_NAME_CHARS};
 pub use peer::{max_text_len, PeerDatagram, SessionId, MAX_CHAT_DATAGRAM};
 pub use presence::UserEntry;
 pub use reason::{ErrorReason, RejectReason};
+pub(crate) use sealed::transport_header;
+pub use sealed::{
+    is_sealed, SealedDatagram, INITIATION_NOISE_LEN, INITIATION_PAYLOAD_LEN, MAX_SEALED_PLAINTEXT,
+    RESPONSE_NOISE_LEN,
+};
 pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_SERVER_LINE};
 pub use udp::{ClientDatagram, ServerDatagram};
 
