@@ -2,29 +2,10 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::identity::StaticKeys;
+use super::secure::{StaticKeys, WallClock};
 use crate::wire::{Dialect, Name, PublicKey, SessionId, MAX_SERVER_LINE};
-
-/// The wall clock as the driver read it at `at`: the core reads no clock, but its handshakes
-/// carry a timestamp that only grows, across restarts too.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WallClock {
-    /// Milliseconds since the Unix epoch, at `at`.
-    pub unix_ms: u64,
-    /// When it was read.
-    pub at: Instant,
-}
-
-impl WallClock {
-    /// The wall clock at `now`, as milliseconds since the Unix epoch.
-    pub fn unix_ms_at(&self, now: Instant) -> u64 {
-        let since = now.saturating_duration_since(self.at).as_millis();
-        self.unix_ms
-            .saturating_add(u64::try_from(since).unwrap_or(u64::MAX))
-    }
-}
 
 /// Client identity, addresses, timers and limits.
 #[derive(Debug, Clone)]

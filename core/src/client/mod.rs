@@ -8,15 +8,12 @@ mod chat;
 mod classic;
 pub mod command;
 mod config;
-mod identity;
 mod keyring;
 mod login;
 mod outbox;
 mod output;
 mod roster;
-// The client's session seals its chat with it (issue 14); until that is wired in, only the
-// tests and the fuzz bodies use it.
-#[cfg_attr(not(any(test, feature = "fuzzing")), allow(dead_code))]
+mod sealing;
 pub(crate) mod secure;
 mod session;
 mod shared;
@@ -30,8 +27,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 pub use command::{parse_command, Command, CommandError};
-pub use config::{ClientConfig, WallClock};
-pub use identity::StaticKeys;
+pub use config::ClientConfig;
 pub use keyring::TrustError;
 pub use output::{
     ClientEvent, ClientState, ClientStats, ClientTransmit, DisconnectReason, FailReason,
@@ -94,7 +90,7 @@ impl Client {
         let mut client = Client {
             server: canonical(config.server),
             decoder: LineDecoder::new(config.max_server_line),
-            ctx: Shared::new(config),
+            ctx: Shared::new(config, now),
             phase: Phase::Closed,
             next_message_id: 1,
         };
@@ -344,7 +340,13 @@ impl Client {
             Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
                 Some(*deadline)
             }
-            Phase::Online(session) => session.next_deadline(),
+            Phase::Online(session) => {
+                let secure = self.ctx.secure.as_ref().and_then(|s| s.next_deadline());
+                [session.next_deadline(), secure]
+                    .into_iter()
+                    .flatten()
+                    .min()
+            }
             Phase::Closed => None,
         }
     }

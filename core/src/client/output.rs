@@ -228,6 +228,8 @@ pub enum SendError {
     },
     /// Too many messages already queued for that peer.
     QueueFull,
+    /// The peer announced no key (or we have none): chat is sealed, so none is possible.
+    NoKey,
 }
 
 impl fmt::Display for SendError {
@@ -239,6 +241,7 @@ impl fmt::Display for SendError {
             SendError::EmptyText => f.write_str("empty message"),
             SendError::TooLong { max } => write!(f, "message too long (at most {max} bytes)"),
             SendError::QueueFull => f.write_str("too many messages queued for that user"),
+            SendError::NoKey => f.write_str("no key for that user: chat is end-to-end encrypted"),
         }
     }
 }
@@ -258,6 +261,33 @@ pub struct ClientStats {
     pub duplicates: u64,
     /// `ack` datagrams matching no message in flight.
     pub stray_acks: u64,
+    /// Plain (unsealed) `msg`/`ack` datagrams: native chat is sealed, so they prove nothing.
+    pub unsealed: u64,
+    /// Sealed datagrams that failed authentication (bad tag, unknown session, bad handshake).
+    pub unauthenticated: u64,
+    /// Sealed datagrams already opened, or too old for the replay window.
+    pub replayed: u64,
+    /// Handshakes from a key not trusted for the name they claim.
+    pub untrusted: u64,
+    /// Handshakes not newer than the last accepted from that key.
+    pub stale: u64,
+    /// Sealed `msg`/`ack` naming another user than the key they came with.
+    pub wrong_sender: u64,
+}
+
+impl ClientStats {
+    /// Counts a sealed datagram the secure layer refused.
+    pub(crate) fn refused(&mut self, refusal: super::secure::Refusal) {
+        use super::secure::Refusal;
+        let counter = match refusal {
+            Refusal::Malformed => &mut self.malformed,
+            Refusal::Unauthenticated => &mut self.unauthenticated,
+            Refusal::Replayed => &mut self.replayed,
+            Refusal::Untrusted => &mut self.untrusted,
+            Refusal::Stale => &mut self.stale,
+        };
+        *counter += 1;
+    }
 }
 
 /// Where the client is in its life.

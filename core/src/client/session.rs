@@ -7,17 +7,20 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::backoff::deadline_after;
+use super::chat::Wire;
 use super::chat::{Incoming, NewMessage, Outgoing, Verdict};
 use super::config::ClientConfig;
 use super::keyring::TrustError;
 use super::outbox::Outbox;
 use super::output::{ClientEvent, DisconnectReason, FailReason, MessageId, SendError};
 use super::roster::Roster;
+use super::sealing::{Listed, Sealer};
+use super::secure::Opened;
 pub(crate) use super::shared::Io;
 use super::talk::{accept_talk, encode_talk};
 use crate::wire::{
-    canonical, is_classic_datagram, ClassicDatagram, Dialect, ErrorReason, Name, PeerDatagram,
-    ServerLine, UserEntry,
+    canonical, is_classic_datagram, is_sealed, ClassicDatagram, Dialect, ErrorReason, Name,
+    PeerDatagram, ServerLine, UserEntry,
 };
 
 const PING: &[u8] = b"ping\n";
@@ -71,11 +74,19 @@ impl Session {
     }
 
     /// The user trusts the key listed for `name`: it is pinned, and chat held for it goes on.
-    pub(crate) fn trust(&mut self, now: Instant, name: &str, io: Io<'_>) -> Result<(), TrustError> {
-        let _ = now;
+    pub(crate) fn trust(
+        &mut self,
+        now: Instant,
+        name: &str,
+        mut io: Io<'_>,
+    ) -> Result<(), TrustError> {
         let (name, _) = self.roster.get(name).ok_or(TrustError::NoKey)?;
         let name = name.clone();
-        io.keyring.trust(&name, io.out)
+        io.keyring.trust(&name, io.out)?;
+        let config = io.config;
+        self.outgoing
+            .resume(now, &name, config, &mut Sealer { io: &mut io });
+        Ok(())
     }
 
     pub(crate) fn dialect(&self, name: &str) -> Option<Dialect> {
@@ -102,7 +113,14 @@ impl Session {
             ServerLine::Key { name, key } => {
                 // A key for a name not listed (or for ourselves) teaches nothing.
                 if name != self.me.name && self.roster.contains(&name) {
+                    let before = io.keyring.trusted(&name);
                     io.keyring.listed(&name, key, io.out);
+                    // Sessions with another key than the one now believed are of no use.
+                    if before.is_some() && io.keyring.trusted(&name) != before {
+                        if let Some(secure) = io.secure.as_deref_mut() {
+                            secure.forget(&name);
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -165,6 +183,9 @@ impl Session {
 
     fn remove_peer(&mut self, name: &Name, io: &mut Io<'_>) {
         io.keyring.unlisted(name);
+        if let Some(secure) = io.secure.as_deref_mut() {
+            secure.forget(name);
+        }
         let out = &mut *io.out;
         if let Some(old) = self.roster.remove(name) {
             out.event(ClientEvent::Left(old));
@@ -181,6 +202,9 @@ impl Session {
         data: &[u8],
         io: Io<'_>,
     ) {
+        if is_sealed(data) {
+            return self.handle_sealed(now, source, data, io);
+        }
         if is_classic_datagram(data) {
             match ClassicDatagram::parse(data) {
                 Ok(ClassicDatagram::Talk { from, text, .. }) => {
@@ -190,27 +214,47 @@ impl Session {
             }
             return;
         }
-        let Ok(datagram) = PeerDatagram::parse(data) else {
+        // Native chat travels sealed only: a plain `msg` or `ack` proves nothing.
+        match PeerDatagram::parse(data) {
+            Ok(_) => io.stats.unsealed += 1,
+            Err(_) => io.stats.malformed += 1,
+        }
+    }
+
+    /// A sealed datagram, from any source: the key proves who sent it.
+    fn handle_sealed(&mut self, now: Instant, source: SocketAddr, data: &[u8], mut io: Io<'_>) {
+        let Some(secure) = io.secure.as_deref_mut() else {
+            io.stats.malformed += 1;
+            return;
+        };
+        let directory = Listed {
+            roster: &self.roster,
+            keyring: io.keyring,
+        };
+        match secure.open(now, source, data, &directory, io.out) {
+            Ok(Some(opened)) => self.handle_opened(now, opened, &mut io),
+            Ok(None) => {}
+            Err(refusal) => io.stats.refused(refusal),
+        }
+    }
+
+    /// A `msg` or `ack` that came sealed by `opened.peer`'s trusted key.
+    fn handle_opened(&mut self, now: Instant, opened: Opened, io: &mut Io<'_>) {
+        let Ok(datagram) = PeerDatagram::parse(&opened.plaintext) else {
             io.stats.malformed += 1;
             return;
         };
         let (PeerDatagram::Msg { from, .. } | PeerDatagram::Ack { from, .. }) = &datagram;
-        let listed = if *from == self.me.name {
-            None
-        } else {
-            self.roster.get(from)
-        };
-        match listed {
-            None => {
-                io.stats.unknown_sender += 1;
-                return;
-            }
-            Some((_, endpoint)) if endpoint != source => {
-                io.stats.wrong_source += 1;
-                return;
-            }
-            Some(_) => {}
+        // A trusted peer writing another user's name inside its own datagram.
+        if *from != opened.peer {
+            io.stats.wrong_sender += 1;
+            return;
         }
+        let Some((_, endpoint)) = self.roster.get(from) else {
+            io.stats.unknown_sender += 1;
+            return;
+        };
+        let config = io.config;
         match datagram {
             PeerDatagram::Msg {
                 from,
@@ -223,7 +267,7 @@ impl Session {
                     sid,
                     seq,
                 };
-                io.out.datagram(source, Bytes::from(ack.to_vec()));
+                Sealer { io: &mut *io }.send(now, &from, endpoint, &Bytes::from(ack.to_vec()));
                 match self.incoming.accept(&from, sid, seq) {
                     Verdict::Show => io.out.event(ClientEvent::Message {
                         from,
@@ -234,11 +278,12 @@ impl Session {
                 }
             }
             PeerDatagram::Ack { from, sid, seq } => {
-                let ours = sid == io.config.session_id;
+                let ours = sid == config.session_id;
+                let mut wire = Sealer { io: &mut *io };
                 if !(ours
                     && self
                         .outgoing
-                        .acknowledge(now, &from, seq, io.config, io.out))
+                        .acknowledge(now, &from, seq, config, &mut wire))
                 {
                     io.stats.stray_acks += 1;
                 }
@@ -265,7 +310,7 @@ impl Session {
         to: &str,
         text: &str,
         time_of_day: &str,
-        io: Io<'_>,
+        mut io: Io<'_>,
     ) -> Result<(), SendError> {
         if to == self.me.name.as_str() {
             return Err(SendError::ToSelf);
@@ -283,20 +328,26 @@ impl Session {
             io.out.event(ClientEvent::Sent { to: name, id });
             return Ok(());
         }
+        // Native chat is sealed: no key listed (or none of ours), no chat.
+        if io.secure.is_none() || io.keyring.listed_key(&name).is_none() {
+            return Err(SendError::NoKey);
+        }
         let msg = NewMessage {
             id,
             to: &name,
             endpoint,
             text,
         };
-        self.outgoing.enqueue(now, msg, io.config, io.out)
+        let config = io.config;
+        self.outgoing
+            .enqueue(now, msg, config, &mut Sealer { io: &mut io })
     }
 
     /// Keepalive, silence and retransmissions. `Err` ends the session for that reason.
     pub(crate) fn handle_timeout(
         &mut self,
         now: Instant,
-        io: Io<'_>,
+        mut io: Io<'_>,
     ) -> Result<(), DisconnectReason> {
         if let Some(keepalive) = &mut self.keepalive {
             if now >= keepalive.silent_deadline {
@@ -307,7 +358,12 @@ impl Session {
                 keepalive.next_ping = deadline_after(now, io.config.ping_interval);
             }
         }
-        self.outgoing.handle_timeout(now, io.config, io.out);
+        if let Some(secure) = io.secure.as_deref_mut() {
+            secure.handle_timeout(now, io.out);
+        }
+        let config = io.config;
+        self.outgoing
+            .handle_timeout(now, config, &mut Sealer { io: &mut io });
         Ok(())
     }
 

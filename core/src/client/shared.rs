@@ -1,10 +1,13 @@
 //! What every phase of the client works with, whatever the phase: the configuration, the output
 //! queues, the counters, and the keys believed.
 
+use std::time::Instant;
+
 use super::config::ClientConfig;
 use super::keyring::Keyring;
 use super::outbox::Outbox;
 use super::output::ClientStats;
+use super::secure::{Secure, WallClock};
 
 /// The client's state outside its phase.
 #[derive(Debug)]
@@ -14,6 +17,8 @@ pub(crate) struct Shared {
     pub(crate) stats: ClientStats,
     /// Outlives sessions: pins and held keys stay as they are across a reconnect.
     pub(crate) keyring: Keyring,
+    /// Sessions with peers; `None` without an identity (the classic dialect).
+    pub(crate) secure: Option<Secure>,
 }
 
 /// The parts of the client a session borrows for one input.
@@ -22,12 +27,22 @@ pub(crate) struct Io<'a> {
     pub(crate) out: &'a mut Outbox,
     pub(crate) stats: &'a mut ClientStats,
     pub(crate) keyring: &'a mut Keyring,
+    pub(crate) secure: Option<&'a mut Secure>,
 }
 
 impl Shared {
-    pub(crate) fn new(config: ClientConfig) -> Self {
+    pub(crate) fn new(config: ClientConfig, now: Instant) -> Self {
+        let clock = config.clock.unwrap_or(WallClock {
+            unix_ms: 0,
+            at: now,
+        });
+        let secure = config
+            .identity
+            .clone()
+            .map(|keys| Secure::new(config.name.clone(), keys, config.seed, clock));
         Shared {
             keyring: Keyring::new(config.pinned.clone()),
+            secure,
             config,
             out: Outbox::default(),
             stats: ClientStats::default(),
@@ -41,6 +56,7 @@ impl Shared {
             out: &mut self.out,
             stats: &mut self.stats,
             keyring: &mut self.keyring,
+            secure: self.secure.as_mut(),
         }
     }
 }

@@ -173,7 +173,7 @@ impl<'a> PeerDatagram<'a> {
 pub fn max_text_len(from: &Name, seq: u64) -> usize {
     // "msg," + from + "," + 16 + "," + seq + ","
     let header = 4 + from.len() + 1 + 16 + 1 + decimal_len(seq) + 1;
-    MAX_CHAT_DATAGRAM.saturating_sub(header)
+    super::MAX_SEALED_PLAINTEXT.saturating_sub(header)
 }
 
 fn decimal_len(mut n: u64) -> usize {

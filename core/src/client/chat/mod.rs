@@ -4,6 +4,25 @@
 mod incoming;
 mod outgoing;
 
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::output::ClientEvent;
+use crate::wire::Name;
+
+/// Where the chat layer's datagrams and events go. Every `msg` and `ack` is a plaintext here:
+/// the session seals it for its peer.
+pub(crate) trait Wire {
+    /// Whether `peer` may be sent to now: not while its key is held for the user to trust.
+    fn may_send(&self, peer: &Name) -> bool;
+    /// Puts one plaintext on its way to `peer` at `endpoint`.
+    fn send(&mut self, now: Instant, peer: &Name, endpoint: SocketAddr, plaintext: &Bytes);
+    /// Tells the user.
+    fn event(&mut self, event: ClientEvent);
+}
+
 #[cfg(test)]
 pub(crate) use incoming::SESSIONS_KEPT_PER_PEER;
 pub(crate) use incoming::{Incoming, Verdict};

@@ -11,6 +11,8 @@ use crate::client::backoff::{Backoff, Step};
 use crate::client::config::ClientConfig;
 use crate::client::outbox::Outbox;
 use crate::client::output::{ClientEvent, FailReason, MessageId, SendError};
+
+use super::Wire;
 use crate::timer::DeadlineQueue;
 use crate::wire::{max_text_len, Name, PeerDatagram};
 
@@ -39,7 +41,7 @@ struct PeerQueue {
 struct Queued {
     id: MessageId,
     seq: u64,
-    /// The whole `msg` datagram, encoded once.
+    /// The `msg` plaintext, encoded once (sealed anew for every try).
     datagram: Bytes,
 }
 
@@ -68,7 +70,7 @@ impl Outgoing {
         now: Instant,
         msg: NewMessage<'_>,
         config: &ClientConfig,
-        out: &mut Outbox,
+        wire: &mut impl Wire,
     ) -> Result<(), SendError> {
         let queue = match self.peers.get_mut(msg.to.as_str()) {
             Some(queue) => queue,
@@ -84,7 +86,8 @@ impl Outgoing {
         if msg.text.len() > max {
             return Err(SendError::TooLong { max });
         }
-        if queue.in_flight.is_some() && queue.waiting.len() >= config.max_queued_per_peer {
+        // Held for a key to trust, nothing is in flight and everything waits: still bounded.
+        if queue.waiting.len() >= config.max_queued_per_peer {
             return Err(SendError::QueueFull);
         }
         let datagram = PeerDatagram::Msg {
@@ -102,7 +105,7 @@ impl Outgoing {
             datagram: Bytes::from(datagram),
         });
         if queue.in_flight.is_none() {
-            self.launch_next(now, msg.to, config, out);
+            self.launch_next(now, msg.to, config, wire);
         }
         Ok(())
     }
@@ -115,7 +118,7 @@ impl Outgoing {
         from: &Name,
         seq: u64,
         config: &ClientConfig,
-        out: &mut Outbox,
+        wire: &mut impl Wire,
     ) -> bool {
         let Some(queue) = self.peers.get_mut(from.as_str()) else {
             return false;
@@ -123,12 +126,12 @@ impl Outgoing {
         match queue.in_flight.take_if(|f| f.seq == seq) {
             Some(done) => {
                 self.timers.cancel(&(from.clone(), done.generation));
-                out.event(ClientEvent::Delivered {
+                wire.event(ClientEvent::Delivered {
                     to: from.clone(),
                     id: done.id,
                     encrypted: true,
                 });
-                self.launch_next(now, from, config, out);
+                self.launch_next(now, from, config, wire);
                 true
             }
             None => false,
@@ -136,7 +139,12 @@ impl Outgoing {
     }
 
     /// Retransmits or gives up on every message whose timer is due.
-    pub(crate) fn handle_timeout(&mut self, now: Instant, config: &ClientConfig, out: &mut Outbox) {
+    pub(crate) fn handle_timeout(
+        &mut self,
+        now: Instant,
+        config: &ClientConfig,
+        wire: &mut impl Wire,
+    ) {
         while let Some((peer, generation)) = self.timers.pop_due(now) {
             let Some(queue) = self.peers.get_mut(peer.as_str()) else {
                 continue;
@@ -154,21 +162,38 @@ impl Outgoing {
                     self.timers.set(at, (peer, generation));
                 }
                 Step::Resend => {
-                    out.datagram(queue.endpoint, flight.datagram.clone());
+                    wire.send(now, &peer, queue.endpoint, &flight.datagram);
                     let at = flight.backoff.deadline();
                     self.timers.set(at, (peer, generation));
                 }
                 Step::GiveUp => {
                     let id = flight.id;
                     queue.in_flight = None;
-                    out.event(ClientEvent::Failed {
+                    wire.event(ClientEvent::Failed {
                         to: peer.clone(),
                         id,
                         reason: FailReason::Timeout,
                     });
-                    self.launch_next(now, &peer, config, out);
+                    self.launch_next(now, &peer, config, wire);
                 }
             }
+        }
+    }
+
+    /// The user trusted the peer's key: what was held for it goes out.
+    pub(crate) fn resume(
+        &mut self,
+        now: Instant,
+        peer: &Name,
+        config: &ClientConfig,
+        wire: &mut impl Wire,
+    ) {
+        if self
+            .peers
+            .get(peer.as_str())
+            .is_some_and(|q| q.in_flight.is_none())
+        {
+            self.launch_next(now, peer, config, wire);
         }
     }
 
@@ -220,17 +245,26 @@ impl Outgoing {
     }
 
     /// Puts the peer's next queued message on the wire, if any.
-    fn launch_next(&mut self, now: Instant, peer: &Name, config: &ClientConfig, out: &mut Outbox) {
+    fn launch_next(
+        &mut self,
+        now: Instant,
+        peer: &Name,
+        config: &ClientConfig,
+        wire: &mut impl Wire,
+    ) {
         let Some(queue) = self.peers.get_mut(peer.as_str()) else {
             return;
         };
+        if !wire.may_send(peer) {
+            return;
+        }
         let Some(next) = queue.waiting.pop_front() else {
             return;
         };
         let generation = self.next_generation;
         self.next_generation += 1;
-        out.datagram(queue.endpoint, next.datagram.clone());
-        out.event(ClientEvent::Sent {
+        wire.send(now, peer, queue.endpoint, &next.datagram);
+        wire.event(ClientEvent::Sent {
             to: peer.clone(),
             id: next.id,
         });

@@ -10,7 +10,7 @@ use snow::resolvers::{CryptoResolver, DefaultResolver};
 use crate::wire::PublicKey;
 
 /// A user's long-term X25519 key pair. `Debug` shows only the public half.
-#[derive(Clone)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StaticKeys {
     private: [u8; 32],
     public: PublicKey,
