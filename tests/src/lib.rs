@@ -1,4 +1,5 @@
 //! Test support.
 pub mod classic_peer;
+pub mod forwarder;
 pub mod proc;
 pub mod sim;

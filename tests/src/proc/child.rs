@@ -176,6 +176,15 @@ impl Proc {
             .any(|v| matches(&v))
     }
 
+    /// How many events satisfying `matches` were printed so far (without waiting).
+    pub fn seen(&self, matches: impl Fn(&Value) -> bool) -> usize {
+        self.history
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|v| matches(v))
+            .count()
+    }
+
     /// Types one line on the child's stdin.
     pub fn send_line(&mut self, line: &str) {
         let label = &self.label;

@@ -12,7 +12,9 @@ pub use binary::binary_path;
 pub use child::Proc;
 pub use pair::Pair;
 pub use raw::{sample, scrape, RawTcp, RawUdp};
-pub use roles::{names, start_chat, start_server, start_server_with, ChatProc, ServerProc};
+pub use roles::{
+    names, start_chat, start_chat_with, start_server, start_server_with, ChatProc, ServerProc,
+};
 
 use std::time::Duration;
 

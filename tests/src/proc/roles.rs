@@ -113,11 +113,18 @@ pub fn names(users: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Starts `chat NAME --json --server SERVER` and waits for `logged_in`.
+/// Starts `chat NAME --json --ephemeral --server SERVER` and waits for `logged_in`.
 pub fn start_chat(binary: &Path, name: &str, server: SocketAddr) -> ChatProc {
-    let server = server.to_string();
     // Tests keep nothing on disk: every run starts with fresh identities.
-    let args = ["chat", name, "--json", "--ephemeral", "--server", &server];
+    start_chat_with(binary, name, server, &["--ephemeral"])
+}
+
+/// Starts `chat NAME --json --server SERVER` with `extra` arguments (`--data-dir DIR`, say) and
+/// waits for `logged_in`.
+pub fn start_chat_with(binary: &Path, name: &str, server: SocketAddr, extra: &[&str]) -> ChatProc {
+    let server = server.to_string();
+    let mut args = vec!["chat", name, "--json", "--server", &server];
+    args.extend_from_slice(extra);
     let mut proc = Proc::spawn(name, binary, &args);
     let logged_in = proc.wait_for("logged_in", |v| {
         assert!(
