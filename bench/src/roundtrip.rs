@@ -1,5 +1,7 @@
 //! Message round trip between client pairs over real UDP sockets: `msg` → `ack` → `delivered`
-//! through two `Client` cores, and, as the floor, a bare UDP ping-pong between two sockets.
+//! through two `Client` cores (sealed end to end: the first message of a pair pays the Noise
+//! handshake, timed apart as `first_us`), and, as the floor, a bare UDP ping-pong between two
+//! sockets.
 //! Each side of a pair is a thread pinned to a CPU, so "same core" and "cross core" are exact.
 
 use std::io;
@@ -9,7 +11,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
+use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
 use feige_core::wire::{Name, SessionId};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +64,9 @@ pub struct RoundTripRun {
     pub p99_us: f64,
     /// Round trips per second over all pairs.
     pub per_sec: f64,
+    /// The first round trip of each pair, handshake included (chat only), µs, median over pairs.
+    #[serde(default)]
+    pub first_us: f64,
 }
 
 /// Runs `pairs` pairs for `seconds`.
@@ -97,10 +102,17 @@ pub fn run(
         }));
     }
     let mut samples = Vec::new();
+    let mut firsts = Vec::new();
     let mut failure = None;
     for sender in senders {
         match sender.join() {
-            Ok(Ok(mut s)) => samples.append(&mut s),
+            Ok(Ok(mut s)) => {
+                // A chat pair's first round trip carries the handshake: counted apart.
+                if kind == Kind::Chat && !s.is_empty() {
+                    firsts.push(s.remove(0));
+                }
+                samples.append(&mut s)
+            }
             Ok(Err(e)) => failure = Some(e),
             Err(_) => failure = Some(io::Error::other("sender thread panicked")),
         }
@@ -120,6 +132,7 @@ pub fn run(
         p50_us: percentile(&samples, 50.0),
         p99_us: percentile(&samples, 99.0),
         per_sec: samples.len() as f64 / seconds,
+        first_us: percentile(&firsts, 50.0),
     })
 }
 
@@ -172,15 +185,38 @@ const NO_SERVER: SocketAddr = SocketAddr::new(
     9,
 );
 
-/// A `Client` core online as `me`, with `peer` listed, fed a snapshot by hand.
+/// The long-term key pair of a bench user (fixed: the bench is not about key secrecy).
+fn keys_of(name: &str) -> StaticKeys {
+    let mut private = [7u8; 32];
+    for (byte, b) in private.iter_mut().zip(name.bytes()) {
+        *byte = b;
+    }
+    StaticKeys::from_private(private)
+}
+
+/// A `Client` core online as `me`, with `peer` listed with its key, fed a snapshot by hand.
 fn online_core(me: (&str, SocketAddr), peer: (&str, SocketAddr), sid: u64) -> io::Result<Client> {
     let now = Instant::now();
     let name = Name::new(me.0).map_err(|e| io::Error::other(e.to_string()))?;
-    let config = ClientConfig::new(name, NO_SERVER, me.1, SessionId::new(sid));
+    let config = ClientConfig {
+        identity: Some(keys_of(me.0)),
+        seed: [sid as u8; 32],
+        ..ClientConfig::new(name, NO_SERVER, me.1, SessionId::new(sid))
+    };
     let mut client = Client::new(config, now);
     client.handle_datagram(now, NO_SERVER, b"Accept,9");
     client.handle_connected(now);
-    let snapshot = format!("{},{};{},{};end\n", me.0, me.1, peer.0, peer.1);
+    let snapshot = format!(
+        "{},{};{},{};end\nkey,{},{}\nkey,{},{}\n",
+        me.0,
+        me.1,
+        peer.0,
+        peer.1,
+        me.0,
+        keys_of(me.0).public(),
+        peer.0,
+        keys_of(peer.0).public()
+    );
     client.handle_tcp_bytes(now, snapshot.as_bytes());
     while client.poll_transmit().is_some() {}
     let mut online = false;
