@@ -121,7 +121,7 @@ class Server:
 
 
 class Client:
-    N = 23
+    N = 27
 
     def accept(port):
         return variant(0, Client.N) + u16(port)
@@ -132,11 +132,18 @@ class Client:
     def server_datagram(data):
         return variant(2, Client.N) + byte_vec(data)
 
-    def msg(name, source, sid, seq, text):
-        return variant(3, Client.N) + u8(name) + u8(source) + u8(sid) + u8(seq) + byte_vec(text)
+    def msg(name, source, sid, seq, text, by=None, sealer=None):
+        """A `msg` in `name`'s name, sealed by `by` (default: `name`) with its OWN key, its TWIN's,
+        or PLAIN (not sealed)."""
+        by = name if by is None else by
+        sealer = OWN if sealer is None else sealer
+        return (variant(3, Client.N) + u8(name) + u8(source) + u8(sid) + u8(seq) + byte_vec(text)
+                + u8(by) + variant(sealer, 3))
 
-    def ack(name, source, ours, seq):
-        return variant(4, Client.N) + u8(name) + u8(source) + flag(ours) + u8(seq)
+    def ack(name, source, ours, seq, by=None, sealer=None):
+        by = name if by is None else by
+        sealer = OWN if sealer is None else sealer
+        return variant(4, Client.N) + u8(name) + u8(source) + flag(ours) + u8(seq) + u8(by) + variant(sealer, 3)
 
     def datagram(source, data):
         return variant(5, Client.N) + u8(source) + byte_vec(data)
@@ -193,6 +200,18 @@ class Client:
     def classic_list(entries, with_me, split=0):
         listed = vec([u8(n) + u8(ep) for n, ep in entries])
         return variant(22, Client.N) + listed + flag(with_me) + u16(split)
+
+    def key(name, twin=False):
+        return variant(23, Client.N) + u8(name) + flag(twin)
+
+    def trust(name):
+        return variant(24, Client.N) + u8(name)
+
+    def mute(name):
+        return variant(25, Client.N) + u8(name)
+
+    def forget(name, twin=False):
+        return variant(26, Client.N) + u8(name) + flag(twin)
 
 
 class Secure:
@@ -253,6 +272,8 @@ def textbook(items):
     return flag(True) + ops(items)
 
 
+# Who seals a fuzzed msg/ack (core/src/fuzzing/client_ops.rs, `Sealer`).
+OWN, TWIN, PLAIN = range(3)
 # Pool indices (core/src/fuzzing/pools.rs).
 ALICE, BOB, XIAOMING, LAOWANG, BOB_SMITH, END = range(6)
 LO_5000, LO_5001, LAN_5000, V6_5000, MAPPED_5002, LAN_40001, LAN2_5000, V6B_5000 = range(8)
@@ -266,11 +287,13 @@ def online(name, addr, conn, split=0):
 
 
 def client_online(peers=((BOB, LAN_5000), (XIAOMING, V6_5000)), split=9):
+    """Online with `peers`, then every key line, ours first, as the server sends them."""
     return [
         Client.accept(9001),
         Client.connected(),
         Client.snapshot(list(peers), LO_5000, split),
-    ]
+        Client.key(ALICE),
+    ] + [Client.key(n) for n, _ in peers]
 
 
 SEEDS = {
@@ -443,9 +466,11 @@ SEEDS = {
             Client.msg(BOB, LAN_5000, 7, 1, "hi, there\n第二行"),
             Client.send(BOB, "hello 小明"),
             Client.send(BOB, "second"),
-            Client.ack(BOB, LAN_5000, True, 1),
+            Client.ack(BOB, LO_5001, True, 1),
             Client.joined(LAOWANG, LAN_40001),
+            Client.key(LAOWANG),
             Client.send(LAOWANG, "你好"),
+            Client.msg(LAOWANG, LAN_40001, 9, 1, "你好, alice"),
             Client.left(LAOWANG, LAN_40001),
             Client.pong(),
             Client.tick(20000),
@@ -460,11 +485,53 @@ SEEDS = {
                                    + [Client.tick(300 << i) for i in range(7)]),
         "queue_full": native(client_online() + [Client.send(BOB, f"m{i}") for i in range(5)]),
         "impostors": native(client_online() + [
-            Client.msg(BOB, LO_5001, 1, 1, "wrong source"),
+            Client.send(BOB, "hi"),
+            Client.msg(BOB, LO_5001, 1, 1, "another key", sealer=TWIN),
+            Client.msg(BOB, V6_5000, 1, 1, "in bob's name", by=XIAOMING),
+            Client.msg(BOB, LAN_5000, 1, 1, "plain", sealer=PLAIN),
             Client.msg(LAOWANG, LAN_5000, 1, 1, "not listed"),
             Client.msg(ALICE, LO_5000, 1, 1, "ourselves"),
+            Client.ack(BOB, LAN_5000, True, 1, sealer=TWIN),
+            Client.ack(BOB, LAN_5000, True, 1, by=XIAOMING),
+            Client.ack(BOB, LAN_5000, True, 1, sealer=PLAIN),
             Client.ack(BOB, LAN_5000, False, 1),
             Client.datagram(LAN_5000, b"msg,bob,zz,1,x"),
+            Client.datagram(LAN_5000, b"\xf7\x01\x00\x00\x00" + bytes(24)),
+            Client.ack(BOB, LAN_5000, True, 1),
+        ]),
+        "key_change": native(client_online() + [
+            Client.msg(BOB, LAN_5000, 3, 1, "old key"),
+            Client.send(BOB, "one"),
+            Client.key(BOB, True),
+            Client.send(BOB, "held"),
+            Client.msg(BOB, LAN_5000, 3, 2, "new key, not yet trusted", sealer=TWIN),
+            Client.tick(300),
+            Client.trust(BOB),
+            Client.trust(BOB),
+            Client.tick(600),
+            Client.ack(BOB, LAN_5000, True, 1, sealer=TWIN),
+            Client.ack(BOB, LAN_5000, True, 2, sealer=TWIN),
+            Client.key(BOB),
+            Client.send(BOB, "back to the first key"),
+            Client.trust(XIAOMING),
+            Client.trust(LAOWANG),
+        ]),
+        "no_key": native([Client.accept(9001), Client.connected(),
+                          Client.snapshot([(BOB, LAN_5000)], LO_5000),
+                          Client.send(BOB, "no key yet"),
+                          Client.key(BOB),
+                          Client.send(BOB, "now"),
+                          Client.ack(BOB, LAN_5000, True, 1)]),
+        "muted_peer": native(client_online() + [Client.mute(BOB), Client.send(BOB, "lost")]
+                             + [Client.tick(300 << i) for i in range(7)]
+                             + [Client.mute(BOB), Client.send(BOB, "heard"),
+                                Client.ack(BOB, LAN_5000, True, 2)]),
+        "peer_restart": native(client_online() + [
+            Client.send(BOB, "one"), Client.ack(BOB, LAN_5000, True, 1),
+            Client.forget(BOB),
+            Client.send(BOB, "two"), Client.tick(300), Client.tick(600), Client.tick(1200),
+            Client.ack(BOB, LAN_5000, True, 2),
+            Client.forget(XIAOMING), Client.msg(XIAOMING, V6_5000, 5, 1, "我回来了"),
         ]),
         "no_me_in_snapshot": native([Client.accept(9001), Client.connected(),
                                   Client.snapshot([(BOB, LAN_5000)], None)]),

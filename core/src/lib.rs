@@ -27,7 +27,7 @@
 //! use std::net::SocketAddr;
 //! use std::time::Instant;
 //!
-//! use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
+//! use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
 //! use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerTransmit};
 //! use feige_core::wire::{Name, SessionId};
 //!
@@ -84,9 +84,11 @@
 //! let mut clients: Vec<Client> = ["alice", "bob"]
 //!     .into_iter()
 //!     .zip(&eps)
-//!     .zip(1u64..) // the session ids: randomness comes from the caller
-//!     .map(|((name, &ep), sid)| {
-//!         let config = ClientConfig::new(Name::new(name)?, SERVER.parse()?, ep, SessionId::new(sid));
+//!     .zip(1u8..) // session ids and keys: randomness comes from the caller
+//!     .map(|((name, &ep), n)| {
+//!         let sid = SessionId::new(u64::from(n));
+//!         let mut config = ClientConfig::new(Name::new(name)?, SERVER.parse()?, ep, sid);
+//!         config.identity = Some(StaticKeys::from_private([n; 32])); // chat is sealed to it
 //!         Ok(Client::new(config, now))
 //!     })
 //!     .collect::<Result<_, Box<dyn std::error::Error>>>()?;

@@ -5,12 +5,15 @@ use std::net::SocketAddr;
 
 use crate::client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, MessageId,
-    SendError,
+    SendError, TrustError,
 };
 use crate::wire::{
-    decode_utf16le, is_classic_datagram, ClassicDatagram, ClientDatagram, ClientLine, PeerDatagram,
-    ServerDatagram, UserEntry, MAX_CHAT_DATAGRAM, MAX_CLASSIC_DATAGRAM,
+    decode_utf16le, is_classic_datagram, is_sealed, max_text_len, ClassicDatagram, ClientDatagram,
+    ClientLine, Name, PeerDatagram, PublicKey, SealedDatagram, ServerDatagram, UserEntry,
+    MAX_CLASSIC_DATAGRAM,
 };
+
+use super::client_keys::KeyModel;
 
 /// The invariants, checked after every drained operation:
 /// - at most one terminal event (`login_failed`, `disconnected`, `logged_out`), and neither an
@@ -21,11 +24,16 @@ use crate::wire::{
 ///   of `delivered` (only after `sent`) or `failed`, except a `talk` to a classic peer, which is
 ///   best effort: `sent` and nothing more;
 /// - `send_message` refuses exactly when it must (not online, to ourselves, to someone unlisted,
-///   empty or oversized text);
+///   empty text, no key for a native peer, text over the room its seq leaves);
+/// - keys: `key_pinned` pins the key listed, `key_changed` reports a listed key other than the
+///   pinned one, `/trust` answers as it must; a native `sent` goes only to a trusted key, a
+///   native `message` was sealed in its sender's name by the key trusted for it, and `delivered`
+///   follows an ack of that seq sealed by the recipient's trusted key (see [`KeyModel`]);
 /// - datagrams go only to the server (our login until accepted; a textbook server also gets our
-///   logout) or to an endpoint that was listed (our own `msg`/`ack`/`talk`); TCP is used as a
-///   transport allows: one connect, to the server's IP at an announced port, lines only while
-///   open (none at all to a textbook server), the claim first, one close;
+///   logout) or to an endpoint that was listed (our sealed chat, or a `talk`): no `msg` or `ack`
+///   ever leaves plain; TCP is used as a transport allows: one connect, to the server's IP at an
+///   announced port, lines only while open (none at all to a textbook server), the claim first,
+///   one close;
 /// - the drop counters never go down, and a live client always has a deadline, but for one
 ///   online with a textbook server, which has no keepalive to time.
 pub(super) struct ClientModel {
@@ -48,6 +56,10 @@ pub(super) struct ClientModel {
     resolved: HashSet<MessageId>,
     /// `talk`s to classic peers: never acknowledged, so never resolved.
     best_effort: HashSet<MessageId>,
+    /// The seq of every native message, and the next one per peer (never reused in a login).
+    seq_of: HashMap<MessageId, u64>,
+    next_seq: HashMap<String, u64>,
+    keys: KeyModel,
     stats: ClientStats,
 }
 
@@ -70,7 +82,6 @@ enum Tcp {
 impl ClientModel {
     pub(super) fn new(config: ClientConfig) -> Self {
         ClientModel {
-            config,
             tcp: Tcp::NotAsked,
             lines_sent: 0,
             announced: HashSet::new(),
@@ -82,7 +93,11 @@ impl ClientModel {
             sent: HashSet::new(),
             resolved: HashSet::new(),
             best_effort: HashSet::new(),
+            seq_of: HashMap::new(),
+            next_seq: HashMap::new(),
+            keys: KeyModel::new(&config.pinned),
             stats: ClientStats::default(),
+            config,
         }
     }
 
@@ -120,6 +135,60 @@ impl ClientModel {
         self.config.dialect.is_some()
     }
 
+    /// Online and not ended: lines and peer datagrams are read.
+    pub(super) fn online(&self) -> bool {
+        self.list.is_some() && self.terminal.is_none()
+    }
+
+    /// A `key` line the client is about to read.
+    pub(super) fn key_line(&mut self, name: Name, key: PublicKey) {
+        let listed = self
+            .list
+            .as_ref()
+            .is_some_and(|l| l.iter().any(|e| e.name == name));
+        if self.online() && listed && name != self.config.name {
+            self.keys.key_line(name, key);
+        }
+    }
+
+    /// A fuzzed peer sealed a `msg` in its own name with `key`.
+    pub(super) fn sealed_msg(&mut self, key: PublicKey, from: Name, text: String) {
+        self.keys.sealed_msg(key, from, text);
+    }
+
+    /// A fuzzed peer sealed an `ack` of our session in its own name with `key`.
+    pub(super) fn sealed_ack(&mut self, key: PublicKey, from: Name, seq: u64) {
+        self.keys.sealed_ack(key, from, seq);
+    }
+
+    /// The answer of `/trust name`.
+    pub(super) fn trusted(&mut self, name: &str, result: Result<(), TrustError>) {
+        let listed = self.online()
+            && self
+                .list
+                .as_ref()
+                .is_some_and(|l| l.iter().any(|e| e.name == name));
+        assert_eq!(
+            result,
+            self.keys.trust_answer(name, listed),
+            "/trust {name}"
+        );
+    }
+
+    /// A peer opened a plaintext the client sealed: chat in our name, of our session.
+    pub(super) fn peer_opened(&self, plaintext: &[u8]) {
+        match PeerDatagram::parse(plaintext) {
+            Ok(PeerDatagram::Msg { from, sid, .. }) => {
+                assert_eq!(from, self.config.name, "msg in another's name");
+                assert_eq!(sid, self.config.session_id, "msg of another session");
+            }
+            Ok(PeerDatagram::Ack { from, .. }) => {
+                assert_eq!(from, self.config.name, "ack in another's name");
+            }
+            Err(e) => panic!("sealed a malformed peer datagram {plaintext:?}: {e}"),
+        }
+    }
+
     fn declared(&self) -> UserEntry {
         UserEntry::new(self.config.name.clone(), self.config.local_endpoint)
     }
@@ -133,12 +202,14 @@ impl ClientModel {
         state: ClientState,
         result: Result<MessageId, SendError>,
     ) {
-        // A `talk` is measured in UTF-16 code units, a `msg` in bytes.
+        // A `talk` is measured in UTF-16 code units, a `msg` in bytes, exactly for its seq.
+        let seq = self.next_seq.get(to).copied().unwrap_or(1);
         let (size, room) = if recipient.classic {
             (text.encode_utf16().count(), MAX_CLASSIC_DATAGRAM / 2)
         } else {
-            (text.len(), MAX_CHAT_DATAGRAM)
+            (text.len(), max_text_len(&self.config.name, seq) + 1)
         };
+        let keyless = self.config.identity.is_none() || !self.keys.has_listed_key(to);
         let expected = if state != ClientState::Online {
             Some(SendError::NotLoggedIn)
         } else if to == self.config.name.as_str() {
@@ -147,6 +218,8 @@ impl ClientModel {
             Some(SendError::NoSuchUser)
         } else if text.is_empty() {
             Some(SendError::EmptyText)
+        } else if !recipient.classic && keyless {
+            Some(SendError::NoKey)
         } else {
             None
         };
@@ -159,10 +232,16 @@ impl ClientModel {
                 self.issued.insert(id, to.to_owned());
                 if recipient.classic {
                     self.best_effort.insert(id);
+                } else {
+                    self.seq_of.insert(id, seq);
+                    self.next_seq.insert(to.to_owned(), seq + 1);
                 }
             }
             (None, Err(SendError::TooLong { max })) => {
                 assert!(size > max, "refused {size} as over {max}");
+                if !recipient.classic {
+                    assert_eq!(max + 1, room, "the room for seq {seq}");
+                }
             }
             (None, Err(SendError::QueueFull)) => {}
             (None, Err(e)) => panic!("send to listed {to:?} refused: {e}"),
@@ -187,6 +266,14 @@ impl ClientModel {
                     assert_eq!(login, Ok(ClientDatagram::Login(self.declared())));
                 }
             }
+            // Sealed first: a sealed datagram's byte 1 may be zero, like a classic one's.
+            ClientTransmit::Datagram { to, data } if is_sealed(&data) => {
+                assert!(self.listed_ever.contains(&to), "datagram to unlisted {to}");
+                assert!(self.config.identity.is_some(), "sealed without an identity");
+                if let Err(e) = SealedDatagram::parse(&data) {
+                    panic!("malformed sealed datagram {data:?}: {e}");
+                }
+            }
             ClientTransmit::Datagram { to, data } if is_classic_datagram(&data) => {
                 assert!(self.listed_ever.contains(&to), "talk to unlisted {to}");
                 match ClassicDatagram::parse(&data) {
@@ -199,18 +286,8 @@ impl ClientModel {
                     ),
                 }
             }
-            ClientTransmit::Datagram { to, data } => {
-                assert!(self.listed_ever.contains(&to), "datagram to unlisted {to}");
-                match PeerDatagram::parse(&data) {
-                    Ok(PeerDatagram::Msg { from, sid, .. }) => {
-                        assert_eq!(from, self.config.name, "msg in another's name");
-                        assert_eq!(sid, self.config.session_id, "msg of another session");
-                    }
-                    Ok(PeerDatagram::Ack { from, .. }) => {
-                        assert_eq!(from, self.config.name, "ack in another's name");
-                    }
-                    Err(e) => panic!("malformed peer datagram {data:?}: {e}"),
-                }
+            ClientTransmit::Datagram { data, .. } => {
+                panic!("native chat left plain: {data:?}")
             }
             ClientTransmit::Connect { to } => {
                 assert_eq!(self.tcp, Tcp::NotAsked, "second connect");
@@ -277,12 +354,17 @@ impl ClientModel {
             }
             ClientEvent::Left(entry) => {
                 assert_ne!(entry.name, self.config.name, "we left by a presence line");
+                self.keys.unlisted(&entry.name);
                 let list = self.online_list("left");
                 let before = list.len();
                 list.retain(|e| *e != entry);
                 assert_eq!(list.len() + 1, before, "{entry:?} left unlisted");
             }
-            ClientEvent::Message { from, text, .. } => {
+            ClientEvent::Message {
+                from,
+                text,
+                encrypted,
+            } => {
                 assert_ne!(from, self.config.name, "a message from ourselves");
                 assert!(!text.is_empty(), "an empty message");
                 let list = self.online_list("message");
@@ -290,11 +372,20 @@ impl ClientModel {
                     list.iter().any(|e| e.name == from),
                     "message from unlisted {from}"
                 );
+                if encrypted {
+                    self.keys.shown(&from, &text);
+                }
             }
             ClientEvent::Sent { to, id } => {
                 self.check_recipient(id, &to);
                 assert!(!self.resolved.contains(&id), "{id} sent after resolution");
                 assert!(self.sent.insert(id), "{id} sent twice");
+                if !self.best_effort.contains(&id) {
+                    assert!(
+                        self.keys.trusted(&to).is_some(),
+                        "{id} sent to untrusted {to}"
+                    );
+                }
             }
             ClientEvent::Delivered { to, id, .. } => {
                 self.check_recipient(id, &to);
@@ -304,6 +395,8 @@ impl ClientModel {
                 );
                 assert!(self.sent.contains(&id), "{id} delivered unsent");
                 assert!(self.resolved.insert(id), "{id} resolved twice");
+                let seq = self.seq_of.get(&id).copied();
+                self.keys.delivered(&to, seq.unwrap_or_default());
             }
             ClientEvent::Failed { to, id, .. } => {
                 self.check_recipient(id, &to);
@@ -313,13 +406,13 @@ impl ClientModel {
                 );
                 assert!(self.resolved.insert(id), "{id} resolved twice");
             }
-            ClientEvent::KeyPinned { name, .. } | ClientEvent::KeyChanged { name, .. } => {
-                assert_ne!(name, self.config.name, "a key of ours reported");
-                let list = self.online_list("key");
-                assert!(
-                    list.iter().any(|e| e.name == name),
-                    "key of unlisted {name}"
-                );
+            ClientEvent::KeyPinned { name, key } => {
+                self.check_key_event(&name);
+                self.keys.pinned(&name, key);
+            }
+            ClientEvent::KeyChanged { name, old, new } => {
+                self.check_key_event(&name);
+                self.keys.changed(&name, old, new);
             }
             ClientEvent::LoginFailed(_) => {
                 assert!(self.list.is_none(), "login failed once online");
@@ -332,6 +425,7 @@ impl ClientModel {
             ClientEvent::LoggedOut => self.terminal = Some(event),
         }
         if self.terminal.is_some() {
+            self.keys.clear_listed();
             self.assert_all_resolved();
         }
     }
@@ -341,6 +435,16 @@ impl ClientModel {
             Some(list) => list,
             None => panic!("{what} before logged_in"),
         }
+    }
+
+    /// A key event names a listed user other than us.
+    fn check_key_event(&mut self, name: &Name) {
+        assert_ne!(*name, self.config.name, "a key of ours reported");
+        let list = self.online_list("key");
+        assert!(
+            list.iter().any(|e| e.name == *name),
+            "key of unlisted {name}"
+        );
     }
 
     fn check_recipient(&self, id: MessageId, to: &str) {
@@ -405,6 +509,12 @@ impl ClientModel {
             (old.wrong_source, new.wrong_source),
             (old.duplicates, new.duplicates),
             (old.stray_acks, new.stray_acks),
+            (old.unsealed, new.unsealed),
+            (old.unauthenticated, new.unauthenticated),
+            (old.replayed, new.replayed),
+            (old.untrusted, new.untrusted),
+            (old.stale, new.stale),
+            (old.wrong_sender, new.wrong_sender),
         ];
         assert!(grew.iter().all(|(o, n)| o <= n), "a counter went down");
         self.stats = new;

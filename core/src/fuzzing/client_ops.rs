@@ -3,6 +3,11 @@
 //! must bring it to its end with every message resolved. The first input byte picks the
 //! dialect: a feige server (whose users may be classic peers) or a textbook one.
 //!
+//! Native chat is sealed: on a feige server the client has a key, and its peers are secure layers
+//! of their own ([`Peers`]) that answer its handshakes, open what it sends, and seal the `msg`s
+//! and `ack`s the fuzzer makes up, with the user's key, an impostor's, or none at all (a plain
+//! datagram, which must be counted `unsealed` and change nothing else).
+//!
 //! Texts are bytes (read as lossy UTF-8) rather than `String`s, so that seeds can be written by
 //! hand: see `fuzz/make_seeds.py`.
 
@@ -11,13 +16,15 @@ use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::client::{Client, ClientConfig};
+use crate::client::secure::Peer;
+use crate::client::{Client, ClientConfig, ClientTransmit};
 use crate::wire::{
-    encode_classic_list, ClassicDatagram, Dialect, ErrorReason, PeerDatagram, RejectReason,
-    ServerDatagram, ServerLine, SessionId, UserEntry,
+    encode_classic_list, is_sealed, ClassicDatagram, Dialect, ErrorReason, Name, PeerDatagram,
+    RejectReason, ServerDatagram, ServerLine, SessionId, UserEntry,
 };
 
 use super::client_model::{ClientModel, Recipient};
+use super::client_peers::{keys_of, Peers};
 use super::pools::Pools;
 
 /// What the server, the peers, the transport and the user can do to a client. Indices pick
@@ -32,20 +39,24 @@ enum Op {
     Reject { reason: RejectReason },
     /// Any datagram from the server's address.
     ServerDatagram { data: Vec<u8> },
-    /// A `msg` datagram claiming to be from `name`, sent from `source`.
+    /// A `msg` claiming to be from `name`, sealed by the peer `by` (or not), sent from `source`.
     Msg {
         name: u8,
         source: u8,
         sid: u8,
         seq: u8,
         text: Vec<u8>,
+        by: u8,
+        sealer: Sealer,
     },
-    /// An `ack` datagram, for our session or another.
+    /// An `ack` from `name`, for our session or another, sealed by the peer `by` (or not).
     Ack {
         name: u8,
         source: u8,
         ours: bool,
         seq: u8,
+        by: u8,
+        sealer: Sealer,
     },
     /// Any datagram from a peer address.
     Datagram { source: u8, data: Vec<u8> },
@@ -102,6 +113,25 @@ enum Op {
         with_me: bool,
         split: u16,
     },
+    /// `key,<name>,<key>` on TCP: the user's own key, or its twin's.
+    Key { name: u8, twin: bool },
+    /// The user trusts the key listed for `name` (`/trust`).
+    Trust { name: u8 },
+    /// The client's datagrams to `name` and its twin are lost from now on, or no longer.
+    Mute { name: u8 },
+    /// The peer `name` (or its twin) loses its sessions with the client: it restarted.
+    Forget { name: u8, twin: bool },
+}
+
+/// Who puts a fuzzed `msg` or `ack` on the wire.
+#[derive(Debug, Clone, Copy, Arbitrary)]
+enum Sealer {
+    /// The peer, with its own key.
+    Own,
+    /// The peer's twin: the same name, another key.
+    Twin,
+    /// Nobody: the plaintext goes out plain.
+    Plain,
 }
 
 /// One run: the dialect of the server, then what happens.
@@ -124,14 +154,23 @@ pub fn client_ops(start: Instant, data: &[u8]) {
     };
     let pools = Pools::new();
     let mut config = ClientConfig::new(pools.name(0), SERVER, LOCAL, SessionId::new(OUR_SID));
+    let keys = keys_of(&pools.name(0), false);
+    let us = Peer {
+        name: pools.name(0),
+        key: keys.public(),
+        endpoint: LOCAL,
+    };
     if run.classic {
         config.dialect = Some(Dialect::Classic);
+    } else {
+        config.identity = Some(keys);
     }
     // A short queue, so that `QueueFull` is reached.
     config.max_queued_per_peer = 2;
     let mut rig = Rig {
         client: Client::new(config.clone(), start),
         model: ClientModel::new(config),
+        peers: Peers::new(us, start),
         pools,
         now: start,
     };
@@ -151,6 +190,7 @@ pub fn client_ops(start: Instant, data: &[u8]) {
 struct Rig {
     client: Client,
     model: ClientModel,
+    peers: Peers,
     pools: Pools,
     now: Instant,
 }
@@ -170,32 +210,45 @@ impl Rig {
                 sid,
                 seq,
                 text,
+                by,
+                sealer,
             } => {
                 let text = String::from_utf8_lossy(&text);
                 if text.is_empty() {
                     return;
                 }
+                let from = self.pools.name(name);
                 let datagram = PeerDatagram::Msg {
-                    from: self.pools.name(name),
+                    from: from.clone(),
                     sid: SessionId::new(u64::from(sid)),
                     seq: u64::from(seq).max(1),
                     text: &text,
                 };
-                self.peer_datagram(source, &datagram.to_vec());
+                let key = self.chat(by, sealer, source, &datagram.to_vec());
+                if let Some(key) = key.filter(|_| self.pools.name(by) == from) {
+                    self.model.sealed_msg(key, from, text.into_owned());
+                }
             }
             Op::Ack {
                 name,
                 source,
                 ours,
                 seq,
+                by,
+                sealer,
             } => {
                 let sid = if ours { OUR_SID } else { OUR_SID ^ 1 };
+                let from = self.pools.name(name);
+                let seq = u64::from(seq).max(1);
                 let datagram = PeerDatagram::Ack {
-                    from: self.pools.name(name),
+                    from: from.clone(),
                     sid: SessionId::new(sid),
-                    seq: u64::from(seq).max(1),
+                    seq,
                 };
-                self.peer_datagram(source, &datagram.to_vec());
+                let key = self.chat(by, sealer, source, &datagram.to_vec());
+                if let Some(key) = key.filter(|_| ours && self.pools.name(by) == from) {
+                    self.model.sealed_ack(key, from, seq);
+                }
             }
             Op::Datagram { source, data } => self.peer_datagram(source, &data),
             Op::Connected => {
@@ -296,7 +349,53 @@ impl Rig {
                 self.tcp_bytes(head);
                 self.tcp_bytes(tail);
             }
+            Op::Key { name, twin } => {
+                let name = self.pools.name(name);
+                let key = self.peers.key(&name, twin);
+                if self.model.tcp_open() {
+                    self.model.key_line(name.clone(), key);
+                }
+                self.tcp_line(ServerLine::Key { name, key });
+            }
+            Op::Trust { name } => {
+                let name = self.pools.name(name);
+                let result = self.client.trust(now, &name);
+                self.model.trusted(&name, result);
+            }
+            Op::Mute { name } => self.peers.toggle_mute(&self.pools.name(name)),
+            Op::Forget { name, twin } => self.peers.forget(&self.pools.name(name), twin),
         }
+    }
+
+    /// A fuzzed `msg` or `ack`: sealed by the peer `by` (its own key or its twin's) and sent from
+    /// `source` (returns the key), or sent plain, which must change nothing but `unsealed`.
+    fn chat(
+        &mut self,
+        by: u8,
+        sealer: Sealer,
+        source: u8,
+        plaintext: &[u8],
+    ) -> Option<crate::wire::PublicKey> {
+        let source = self.pools.address(source);
+        let twin = match sealer {
+            Sealer::Own => false,
+            Sealer::Twin => true,
+            Sealer::Plain => {
+                let before = self.client.stats().unsealed;
+                let counts = self.model.online() && self.client.config().dialect.is_none();
+                self.client.handle_datagram(self.now, source, plaintext);
+                assert!(self.client.poll_event().is_none(), "a plain datagram told");
+                assert!(
+                    self.client.poll_transmit().is_none(),
+                    "a plain datagram answered"
+                );
+                let after = self.client.stats().unsealed;
+                assert_eq!(after, before + u64::from(counts), "plain chat uncounted");
+                return None;
+            }
+        };
+        let by = self.pools.name(by);
+        Some(self.peers.seal(self.now, &by, twin, source, plaintext))
     }
 
     /// A datagram from the server's IP, at its own port or another (a textbook server answers
@@ -348,18 +447,45 @@ impl Rig {
     }
 
     /// The drain contract: take every output, and run the timers that are due, until nothing
-    /// is left to do now. Each timeout call must move the next deadline past `now`.
+    /// is left to do now. Each timeout call must move the next deadline past `now`. The sealed
+    /// datagrams go to the peers listed where they were sent, and theirs back to the client.
     fn drain(&mut self) {
         loop {
+            let mut sealed = Vec::new();
             while let Some(transmit) = self.client.poll_transmit() {
+                if let ClientTransmit::Datagram { to, data } = &transmit {
+                    if is_sealed(data) {
+                        sealed.push((*to, bytes::Bytes::clone(data)));
+                    }
+                }
                 self.model.transmit(transmit);
             }
             while let Some(event) = self.client.poll_event() {
                 self.model.event(event);
             }
             self.model.check(&self.client);
-            match self.client.poll_timeout() {
-                Some(deadline) if deadline <= self.now => {
+            let mut moved = !sealed.is_empty();
+            for (to, data) in sealed {
+                let names: Vec<Name> = self
+                    .client
+                    .users()
+                    .filter(|e| e.endpoint == to)
+                    .map(|e| e.name.clone())
+                    .collect();
+                for plaintext in self.peers.deliver(self.now, &names, &data) {
+                    self.model.peer_opened(&plaintext);
+                }
+            }
+            for (source, data) in self.peers.outgoing() {
+                moved = true;
+                self.client.handle_datagram(self.now, source, &data);
+            }
+            if self.peers.timers(self.now) {
+                moved = true;
+            }
+            if let Some(deadline) = self.client.poll_timeout() {
+                if deadline <= self.now {
+                    moved = true;
                     self.client.handle_timeout(self.now);
                     let next = self.client.poll_timeout();
                     assert!(
@@ -367,7 +493,9 @@ impl Rig {
                         "handle_timeout left a due timer: it would spin"
                     );
                 }
-                _ => return,
+            }
+            if !moved {
+                return;
             }
         }
     }

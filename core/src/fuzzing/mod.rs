@@ -10,8 +10,10 @@
 //! clock; only time differences matter to them, so any origin replays the same run.
 
 mod classic;
+mod client_keys;
 mod client_model;
 mod client_ops;
+mod client_peers;
 mod command;
 mod line_decoder;
 mod parsers;

@@ -212,6 +212,7 @@ fn write_header(out: &mut Vec<u8>, kw: &str, from: &Name, sid: &SessionId, seq: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::{MAX_NAME_BYTES, MAX_SEALED_PLAINTEXT};
 
     #[test]
     fn commas_and_newlines_stay_in_the_text() {
@@ -270,8 +271,13 @@ mod tests {
 
     #[test]
     fn datagram_limit_is_exact() {
+        // The text room is what one sealed datagram carries, less the `msg` header: a message
+        // that fits fills its sealed chat datagram exactly (`MAX_CHAT_DATAGRAM` bytes on the wire).
         let from = Name::new("bob").unwrap();
         let room = max_text_len(&from, 1);
+        let header = "msg,bob,0000000000000001,1,".len();
+        assert_eq!(room, MAX_SEALED_PLAINTEXT - header);
+        assert_eq!(room, 1171 - 27);
         let fits = PeerDatagram::Msg {
             from: from.clone(),
             sid: SessionId::new(1),
@@ -279,10 +285,21 @@ mod tests {
             text: &"x".repeat(room),
         }
         .to_vec();
-        assert_eq!(fits.len(), MAX_CHAT_DATAGRAM);
+        assert_eq!(fits.len(), MAX_SEALED_PLAINTEXT);
         assert!(PeerDatagram::parse(&fits).is_ok());
-        let mut over = fits;
-        over.push(b'x');
-        assert_eq!(PeerDatagram::parse(&over), Err(WireError::TooLong));
+        // One more digit in the seq, one byte less of text.
+        assert_eq!(max_text_len(&from, 10), room - 1);
+        // The longest name at the largest seq still leaves room.
+        let longest = Name::new(&"😀".repeat(MAX_NAME_BYTES / 4)).unwrap();
+        assert_eq!(
+            max_text_len(&longest, u64::MAX),
+            MAX_SEALED_PLAINTEXT - (4 + MAX_NAME_BYTES + 1 + 16 + 1 + 20 + 1)
+        );
+        // The parser itself bounds a datagram by the chat limit.
+        let mut longest = fits;
+        longest.resize(MAX_CHAT_DATAGRAM, b'x');
+        assert!(PeerDatagram::parse(&longest).is_ok());
+        longest.push(b'x');
+        assert_eq!(PeerDatagram::parse(&longest), Err(WireError::TooLong));
     }
 }

@@ -1,6 +1,6 @@
 //! The simulator's only source of chance: a seeded ChaCha stream with the few draws it needs.
 //!
-//! Each concern (network, scenario, attacker) rolls its own stream of the same seed, so a change
+//! Each concern (network, scenario, attacker, keys) rolls its own stream of the same seed, so a change
 //! in how often one of them rolls does not reshuffle the others.
 
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub enum Stream {
     Attacker = 3,
     /// Session ids.
     Sessions = 4,
+    /// Users' long-term keys and the seeds of the clients' randomness.
+    Keys = 5,
 }
 
 impl Dice {

@@ -103,6 +103,16 @@ pub enum Act {
         user: usize,
         /// The client's UDP endpoint.
         endpoint: SocketAddr,
+        /// The user reinstalled first: a new key, nothing pinned.
+        reinstall: bool,
+    },
+    /// The incarnation's user, told that `user`'s key changed, trusts the key listed now
+    /// (having compared safety numbers, say).
+    Trust {
+        /// Who trusts.
+        inc: IncId,
+        /// Whose key.
+        user: usize,
     },
     /// The incarnation's process dies; with `fin`, the OS closes its TCP connection.
     Crash {

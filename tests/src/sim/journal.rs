@@ -1,13 +1,13 @@
 //! What a run observed, for the invariant checker, and a hash of the whole trace, for the
 //! determinism check.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::SocketAddr;
 
 use feige_core::client::{ClientEvent, MessageId};
 use feige_core::server::{ConnId, ServerEvent};
-use feige_core::wire::Name;
+use feige_core::wire::{Name, ServerLine};
 
 use super::agenda::SimTime;
 use super::event::IncId;
@@ -68,10 +68,59 @@ pub struct Chat {
     pub sent_at: SimTime,
     /// Sent on a calm network between settled peers: it must be delivered.
     pub must_deliver: bool,
-    /// `(sid, seq)` as first seen on the wire.
-    pub wire: Option<(u64, u64)>,
-    /// When it first went on the wire.
-    pub first_tx: Option<SimTime>,
+}
+
+/// An input that decides which keys a client believes. Chat is sealed, so the world cannot read
+/// it on the wire; the checker instead replays these into a model of each client's keyring and
+/// holds the client's events to it.
+#[derive(Debug, Clone)]
+pub enum KeyInput {
+    /// Server lines, in order, cut as the client's own decoder cuts them.
+    Lines(Vec<Heard>),
+    /// The user trusted the key listed for this name.
+    Trust(Name),
+    /// `send_message` to this name said `NoKey`.
+    NoKey(Name),
+}
+
+/// One server line a client read.
+#[derive(Debug, Clone)]
+pub enum Heard {
+    /// A snapshot. Not parsed here (a crowd's snapshots are long, and many): the client's own
+    /// `logged_in` event lists it, and the presence checks hold that list to the server's.
+    Snapshot,
+    /// Any other line.
+    Line(ServerLine),
+    /// A line too long or that does not parse: either ends the session.
+    Broken,
+}
+
+impl Heard {
+    /// A line as the client's decoder cut it.
+    pub fn of(line: &[u8]) -> Heard {
+        // A line is a snapshot if it is exactly `end` or holds a `;` (protocol.md, 7.2).
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        if text == b"end" || text.contains(&b';') {
+            return Heard::Snapshot;
+        }
+        match ServerLine::parse(line) {
+            Ok(line) => Heard::Line(line),
+            Err(_) => Heard::Broken,
+        }
+    }
+}
+
+/// A [`KeyInput`], and where it falls among its client's events: before the event at
+/// `position` (and after those before it) in the client's log.
+#[derive(Debug, Clone)]
+pub struct Noted {
+    /// When.
+    pub at: SimTime,
+    /// Index in the client's log of the first event this input may have caused.
+    pub position: usize,
+    /// The input.
+    pub input: KeyInput,
 }
 
 /// Everything a run recorded.
@@ -88,12 +137,14 @@ pub struct Journal {
     by_text: BTreeMap<String, usize>,
     /// Message index by (sender, id).
     by_id: BTreeMap<(IncId, MessageId), usize>,
-    /// Acks clients really sent: (acker, sid, seq).
-    pub acks: BTreeSet<(IncId, u64, u64)>,
+    /// Each incarnation's key inputs, in order.
+    pub key_inputs: Vec<Vec<Noted>>,
     /// Violations noticed while running (the checker adds the rest).
     pub anomalies: Vec<String>,
     /// Datagrams, chunks and events processed (a size figure for reports).
     pub steps: u64,
+    /// Sealed datagrams the clients sent: initiations, responses, transports.
+    pub sealed: [u64; 3],
 }
 
 impl Journal {
@@ -122,6 +173,19 @@ impl Journal {
         self.trace.finish()
     }
 
+    /// Counts a datagram a client sent, if sealed.
+    pub fn count_sealed(&mut self, data: &[u8]) {
+        let kind = match data.first() {
+            Some(0xF5) => 0,
+            Some(0xF6) => 1,
+            Some(0xF7) => 2,
+            _ => return,
+        };
+        if let Some(n) = self.sealed.get_mut(kind) {
+            *n += 1;
+        }
+    }
+
     /// Records a client event.
     pub fn client_event(&mut self, at: SimTime, inc: IncId, event: ClientEvent, via: Via) {
         self.trace_keyed(at, "client-event", &inc, b"");
@@ -132,6 +196,26 @@ impl Journal {
         if let Some(log) = self.client_log.get_mut(inc.0) {
             log.push(Seen { at, event, via });
         }
+    }
+
+    /// Records a key input of a client, before it is handed to the client.
+    pub fn key_input(&mut self, at: SimTime, inc: IncId, input: KeyInput) {
+        let position = self.client_log.get(inc.0).map_or(0, Vec::len);
+        if self.key_inputs.len() <= inc.0 {
+            self.key_inputs.resize_with(inc.0 + 1, Vec::new);
+        }
+        if let Some(noted) = self.key_inputs.get_mut(inc.0) {
+            noted.push(Noted {
+                at,
+                position,
+                input,
+            });
+        }
+    }
+
+    /// Notes that `send_message` from `inc` to `to` said `NoKey`.
+    pub fn no_key(&mut self, at: SimTime, inc: IncId, to: Name) {
+        self.key_input(at, inc, KeyInput::NoKey(to));
     }
 
     /// Records a server event.

@@ -36,15 +36,20 @@ pub mod attacker;
 pub mod check;
 pub mod dice;
 pub mod event;
+pub mod identity;
 pub mod journal;
+pub mod keyview;
 pub mod net;
 pub mod node;
 pub mod params;
 pub mod scenario;
 pub mod tcp;
+pub mod watch;
 pub mod world;
 
-use feige_core::client::ClientEvent;
+use std::collections::BTreeMap;
+
+use feige_core::client::{ClientEvent, ClientStats};
 
 pub use params::Params;
 use world::World;
@@ -70,6 +75,12 @@ pub struct Report {
     pub shown: usize,
     /// Steps simulated (datagrams, chunks, events, acts).
     pub steps: u64,
+    /// Sealed datagrams the clients sent: initiations, responses, transports.
+    pub sealed: [u64; 3],
+    /// What all clients dropped and refused, summed.
+    pub dropped: ClientStats,
+    /// The forger's moves, by kind.
+    pub moves: BTreeMap<&'static str, u64>,
     /// A hash of the whole trace: equal for equal seeds.
     pub trace_hash: u64,
     /// Broken invariants, one sentence each.
@@ -122,7 +133,32 @@ pub fn run_traced(seed: u64, params: &Params, verbose: bool) -> Report {
         failed: count(|e| matches!(e, ClientEvent::Failed { .. })),
         shown: count(|e| matches!(e, ClientEvent::Message { .. })),
         steps: world.journal.steps,
+        sealed: world.journal.sealed,
+        dropped: world
+            .clients
+            .iter()
+            .fold(ClientStats::default(), |sum, node| {
+                add_stats(sum, node.machine.stats())
+            }),
+        moves: world.attacker_tally().clone(),
         trace_hash: world.journal.trace_hash(),
         violations,
+    }
+}
+
+/// Two sets of counters, added.
+pub fn add_stats(a: ClientStats, b: ClientStats) -> ClientStats {
+    ClientStats {
+        malformed: a.malformed + b.malformed,
+        unknown_sender: a.unknown_sender + b.unknown_sender,
+        wrong_source: a.wrong_source + b.wrong_source,
+        duplicates: a.duplicates + b.duplicates,
+        stray_acks: a.stray_acks + b.stray_acks,
+        unsealed: a.unsealed + b.unsealed,
+        unauthenticated: a.unauthenticated + b.unauthenticated,
+        replayed: a.replayed + b.replayed,
+        untrusted: a.untrusted + b.untrusted,
+        stale: a.stale + b.stale,
+        wrong_sender: a.wrong_sender + b.wrong_sender,
     }
 }

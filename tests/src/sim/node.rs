@@ -1,12 +1,13 @@
 //! The simulated processes around the state machines: a server, and client incarnations with
 //! their endpoint, session id and fate.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use feige_core::client::Client;
 use feige_core::server::{ConnId, Server};
-use feige_core::wire::{Name, SessionId};
+use feige_core::wire::{LineDecoder, Name, PublicKey, SessionId};
 
 use super::agenda::SimTime;
 use super::event::IncId;
@@ -93,6 +94,15 @@ pub struct ClientNode {
     pub endpoint: SocketAddr,
     /// This login's session id.
     pub sid: SessionId,
+    /// The user's public key as this incarnation has it.
+    pub key: PublicKey,
+    /// Which install of the user it is (a reinstall makes a new key).
+    pub generation: u32,
+    /// The keys pinned in earlier runs that it started with.
+    pub pinned: BTreeMap<Name, PublicKey>,
+    /// Cuts the server's stream into lines as the client's decoder does, so the journal knows
+    /// which key lines it was given.
+    pub heard: LineDecoder,
     /// The state machine.
     pub machine: Client,
     /// Its timer.

@@ -17,11 +17,17 @@ pub struct Params {
     /// Probability that a client started during the storm meets a fate there (crash, logout,
     /// cut connection) rather than staying.
     pub churn: f64,
+    /// Probability that a user coming back during the storm reinstalled first: a new key, which
+    /// everyone who pinned the old one is told of and must trust before chat resumes.
+    pub reinstall: f64,
     /// Whether the forger is on the network.
     pub attacker: bool,
-    /// Whether the forger can also forge source addresses, which no name check can stop: only
-    /// to prove that the checker notices.
+    /// Whether the forger can also forge source addresses: sealed chat does not care where a
+    /// datagram comes from, so runs must stay clean.
     pub spoofing: bool,
+    /// Whether the forger holds the first user's private key, which no protocol can stop: only
+    /// to prove that the checker notices (runs must fail).
+    pub stolen_key: bool,
 }
 
 impl Params {
@@ -33,16 +39,29 @@ impl Params {
             fault_secs: 15..=40,
             chat_gap_ms: 500..=5000,
             churn: 0.7,
+            reinstall: 0.15,
             attacker: true,
             spoofing: false,
+            stolen_key: false,
         }
     }
 
-    /// The small setting with a forger that spoofs source addresses: runs must fail.
+    /// The small setting with a forger that spoofs source addresses: runs must stay clean.
     pub fn spoofed() -> Self {
         Params {
             name: "spoofed",
             spoofing: true,
+            ..Params::small()
+        }
+    }
+
+    /// The small setting with a forger holding the first user's key, which the user keeps (no
+    /// reinstalls): runs must fail.
+    pub fn stolen() -> Self {
+        Params {
+            name: "stolen",
+            reinstall: 0.0,
+            stolen_key: true,
             ..Params::small()
         }
     }
@@ -55,16 +74,23 @@ impl Params {
             fault_secs: 15..=20,
             chat_gap_ms: 4000..=20_000,
             churn: 0.25,
+            reinstall: 0.1,
             attacker: true,
             spoofing: false,
+            stolen_key: false,
         }
     }
 
-    /// The setting called `name` (`small`, `spoofed` or `crowd`).
+    /// The setting called `name` (`small`, `spoofed`, `stolen` or `crowd`).
     pub fn by_name(name: &str) -> Option<Self> {
-        [Params::small(), Params::spoofed(), Params::crowd()]
-            .into_iter()
-            .find(|p| p.name == name)
+        [
+            Params::small(),
+            Params::spoofed(),
+            Params::stolen(),
+            Params::crowd(),
+        ]
+        .into_iter()
+        .find(|p| p.name == name)
     }
 }
 

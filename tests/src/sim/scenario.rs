@@ -8,7 +8,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use feige_core::wire::Name;
+use feige_core::wire::{max_text_len, Name};
 
 use super::addresses::AddressBook;
 use super::agenda::SimTime;
@@ -39,6 +39,7 @@ pub struct Scenario {
     pub attacker: bool,
     chat_gap_ms: (u64, u64),
     churn: f64,
+    reinstall: f64,
     incarnations: Vec<u32>,
     texts: u64,
 }
@@ -64,6 +65,7 @@ impl Scenario {
             attacker: params.attacker,
             chat_gap_ms: (*params.chat_gap_ms.start(), *params.chat_gap_ms.end()),
             churn: params.churn,
+            reinstall: params.reinstall,
             incarnations: vec![0; users],
             texts: 0,
         }
@@ -87,7 +89,15 @@ impl Scenario {
             };
             let host = self.home(user, book);
             let endpoint = book.fresh_endpoint(host);
-            acts.push((at, Act::Launch { user, endpoint }));
+            let reinstall = false;
+            acts.push((
+                at,
+                Act::Launch {
+                    user,
+                    endpoint,
+                    reinstall,
+                },
+            ));
         }
         acts.push((self.calm_at, Act::Calm));
         acts.push((self.final_logins_at, Act::FinalLogins));
@@ -141,14 +151,22 @@ impl Scenario {
             if at < self.calm_at {
                 let host = self.other_host(user, book);
                 let endpoint = book.fresh_endpoint(host);
-                acts.push((at, Act::Launch { user, endpoint }));
+                let reinstall = false;
+                acts.push((
+                    at,
+                    Act::Launch {
+                        user,
+                        endpoint,
+                        reinstall,
+                    },
+                ));
             }
         }
         acts
     }
 
     /// An incarnation ended (crash or exit) at `endpoint`: during the storm, the user often
-    /// comes back, at the same endpoint or another.
+    /// comes back, at the same endpoint or another, and now and then reinstalls first.
     pub fn on_end(
         &mut self,
         now: SimTime,
@@ -171,7 +189,27 @@ impl Scenario {
             return None;
         }
         let endpoint = self.comeback_endpoint(user, endpoint, book);
-        Some((at, Act::Launch { user, endpoint }))
+        let reinstall = self.dice.chance(self.reinstall);
+        Some((
+            at,
+            Act::Launch {
+                user,
+                endpoint,
+                reinstall,
+            },
+        ))
+    }
+
+    /// When a user told at `now` that a peer's key changed trusts the new key: usually after a
+    /// while during the storm, sometimes only once it is over, soon once it is calm.
+    pub fn trust_at(&mut self, now: SimTime) -> SimTime {
+        if now >= self.calm_at {
+            return now + self.dice.millis(100, 1500);
+        }
+        if self.dice.chance(0.25) {
+            return self.calm_at + self.dice.span(Duration::ZERO, phases::SETTLE / 2);
+        }
+        now + self.dice.millis(200, 8000)
     }
 
     /// Where a user with no client left starts the final one.
@@ -249,8 +287,9 @@ impl Scenario {
             self.texts, self.texts
         );
         if self.dice.chance(0.05) {
-            // Near the datagram limit: 1200 bytes minus the largest header we can produce.
-            let room = 1200usize.saturating_sub(4 + from.len() + 1 + 16 + 1 + 6 + 1);
+            // Near the limit: what a sealed datagram carries, minus the largest header we can
+            // produce (a seq of six digits).
+            let room = max_text_len(from, 999_999);
             while text.len() + "，填充".len() <= room {
                 text.push_str("，填充");
             }

@@ -6,7 +6,7 @@
 //! network never calls back into a machine directly; every delivery goes through the agenda with
 //! a positive delay, so there is no reentrancy and the order of everything is the agenda's.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -17,21 +17,23 @@ use feige_core::client::{
 };
 use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerEvent, ServerTransmit};
 use feige_core::wire::{
-    decode_classic_list, Dialect, Name, PeerDatagram, ServerLine, SessionId, UserEntry, WireError,
+    decode_classic_list, Dialect, LineDecoder, Name, ServerLine, SessionId, UserEntry,
 };
 
 use super::addresses::{AddressBook, ATTACKER, SERVER_TCP, SERVER_UDP};
 use super::agenda::{Agenda, Clock, SimTime};
-use super::attacker::{Attacker, Move, Source};
+use super::attacker::{Attacker, Listed, Move, Source};
 use super::check::sources::connections_within_limits;
 use super::dice::{Dice, Stream};
 use super::event::{Act, End, Event, IncId, Machine};
-use super::journal::{fmt_time, Chat, Journal, Via};
+use super::identity::{wall_clock, Identities};
+use super::journal::{fmt_time, Chat, Heard, Journal, KeyInput, Via};
 use super::net::{Faults, Network};
 use super::node::{Alarm, ClientNode, Life, ServerNode};
 use super::params::Params;
 use super::scenario::{Misuse, Scenario};
 use super::tcp::{Owner, Tcp};
+use super::watch::Watch;
 
 /// The last entry of a snapshot line in `data` (the newcomer, listed last in registration
 /// order), if `data` holds one.
@@ -102,6 +104,10 @@ pub struct World {
     pub journal: Journal,
     sessions: Dice,
     sids: BTreeSet<u64>,
+    /// What clients make of sealed and forged datagrams.
+    watch: Watch,
+    /// Every user's data directory: its key and what it pinned.
+    identities: Identities,
     halted: bool,
     verbose: bool,
 }
@@ -113,12 +119,13 @@ impl World {
         let mut book = AddressBook::new(scenario.hosts());
         let mut net_dice = Dice::new(seed, Stream::Network);
         let faults = Faults::stormy(&mut net_dice);
-        let config = server_config(scenario.names.len());
+        let users = scenario.names.len();
+        let config = server_config(users);
         let mut agenda = Agenda::default();
         for (at, act) in scenario.opening(&mut book) {
             agenda.schedule(at, Event::Act(act));
         }
-        let world = World {
+        let mut world = World {
             clock: Clock::start(),
             now: SimTime::ZERO,
             agenda,
@@ -136,9 +143,19 @@ impl World {
             journal: Journal::default(),
             sessions: Dice::new(seed, Stream::Sessions),
             sids: BTreeSet::new(),
+            watch: Watch::default(),
+            identities: Identities::new(Dice::new(seed, Stream::Keys), users),
             halted: false,
             verbose,
         };
+        if params.stolen_key {
+            if let (Some(name), Some(keys)) = (
+                world.scenario.names.first().cloned(),
+                world.identities.keys(0),
+            ) {
+                world.attacker.steal(name, keys);
+            }
+        }
         world.say(|| format!("seed {seed}: faults {:?}", world.net.faults));
         world
     }
@@ -248,9 +265,19 @@ impl World {
                 s.handle_datagram(now, from, &data)
             });
         } else if let Some(inc) = self.book.holder(to) {
+            let before = self.clients.get(inc.0).and_then(|n| {
+                let events = self.journal.client_log.get(inc.0).map_or(0, Vec::len);
+                self.watch.before(from, &data, n.machine.stats(), events)
+            });
             self.with_client(inc, Via::Datagram(from), |c, now| {
                 c.handle_datagram(now, from, &data)
             });
+            if let (Some(before), Some(node)) = (before, self.clients.get(inc.0)) {
+                let events = self.journal.client_log.get(inc.0).map_or(0, Vec::len);
+                if let Some(wrong) = self.watch.after(inc, before, node.machine.stats(), events) {
+                    self.journal.anomaly(self.now, wrong);
+                }
+            }
         }
         // Anything else (the forger's address, a dead endpoint) is dropped, like ICMP noise.
     }
@@ -273,6 +300,7 @@ impl World {
             }
             End::Client => match self.tcp.get(conn).map(|c| c.owner) {
                 Some(Owner::Client(inc)) if self.current_conn(inc) == Some(conn) => {
+                    self.hear_lines(inc, &data);
                     self.with_client(inc, Via::Tcp(conn), |c, now| c.handle_tcp_bytes(now, &data))
                 }
                 Some(Owner::Attacker) => {
@@ -322,7 +350,17 @@ impl World {
         self.trace("act", &act, b"");
         self.say(|| format!("act {act:?}"));
         match act {
-            Act::Launch { user, endpoint } => self.launch(user, endpoint),
+            Act::Launch {
+                user,
+                endpoint,
+                reinstall,
+            } => {
+                if reinstall {
+                    self.identities.reinstall(user);
+                }
+                self.launch(user, endpoint);
+            }
+            Act::Trust { inc, user } => self.trust(inc, user),
             Act::Crash { inc, fin } => self.crash(inc, fin),
             Act::Logout(inc) => {
                 let Some(node) = self.clients.get_mut(inc.0) else {
@@ -358,8 +396,9 @@ impl World {
             }
             Act::Chat(inc) => self.chat(inc),
             Act::Attack => {
-                let online: Vec<UserEntry> = self.server.machine.online().cloned().collect();
-                for mv in self.attacker.act(&online) {
+                let directory = self.directory();
+                let wall_ms = wall_clock(&self.clock, self.now).unix_ms;
+                for mv in self.attacker.act(&directory, wall_ms) {
                     self.attacker_move(mv);
                 }
                 if self.scenario.spurious() {
@@ -391,8 +430,13 @@ impl World {
                     let last = mine.last().map(|n| n.endpoint);
                     let endpoint = self.scenario.final_endpoint(user, last, &mut self.book);
                     let at = self.now + self.scenario.stagger();
-                    self.agenda
-                        .schedule(at, Event::Act(Act::Launch { user, endpoint }));
+                    let reinstall = false;
+                    let launch = Act::Launch {
+                        user,
+                        endpoint,
+                        reinstall,
+                    };
+                    self.agenda.schedule(at, Event::Act(launch));
                 }
             }
         }
@@ -412,15 +456,26 @@ impl World {
             fresh
         };
         let sid = self.fresh_sid();
-        let config = ClientConfig::new(name.clone(), SERVER_UDP, endpoint, sid);
+        let start = self.identities.start(user);
+        let key = start.keys.public();
+        let mut config = ClientConfig::new(name.clone(), SERVER_UDP, endpoint, sid);
+        config.identity = Some(start.keys);
+        config.pinned = start.pinned.clone();
+        config.seed = start.seed;
+        config.clock = Some(wall_clock(&self.clock, self.now));
+        let heard = LineDecoder::new(config.max_server_line);
         let machine = Client::new(config, self.instant());
-        self.say(|| format!("launch {inc:?} {name} at {endpoint} sid {sid}"));
+        self.say(|| format!("launch {inc:?} {name} at {endpoint} sid {sid} key {key}"));
         self.clients.push(ClientNode {
             inc,
             user,
             name,
             endpoint,
             sid,
+            key,
+            generation: start.generation,
+            pinned: start.pinned,
+            heard,
             machine,
             alarm: Alarm::default(),
             life: Life::Running,
@@ -433,6 +488,42 @@ impl World {
         self.drain_client(inc, Via::Command);
         for (at, act) in self.scenario.on_launch(self.now, inc, user, &mut self.book) {
             self.agenda.schedule(at, Event::Act(act));
+        }
+    }
+
+    /// The user of `inc` trusts the key listed for `user` (it was told the key changed).
+    fn trust(&mut self, inc: IncId, user: usize) {
+        let Some(name) = self.scenario.names.get(user).cloned() else {
+            return;
+        };
+        if !self.is_running(inc) {
+            return;
+        }
+        self.journal
+            .key_input(self.now, inc, KeyInput::Trust(name.clone()));
+        self.with_client(inc, Via::Command, |c, now| {
+            // Refused when the user left or the key was trusted meanwhile: the checker's model
+            // of the keyring says which.
+            let _ = c.trust(now, &name);
+        });
+    }
+
+    /// Notes the server lines a running client is about to read (see [`KeyInput::Lines`]).
+    fn hear_lines(&mut self, inc: IncId, data: &[u8]) {
+        let Some(node) = self.clients.get_mut(inc.0).filter(|n| n.is_running()) else {
+            return;
+        };
+        node.heard.push(data);
+        let mut lines = Vec::new();
+        while let Some(line) = node.heard.next_line() {
+            lines.push(match line {
+                Ok(line) => Heard::of(line),
+                Err(_) => Heard::Broken,
+            });
+        }
+        if !lines.is_empty() {
+            self.journal
+                .key_input(self.now, inc, KeyInput::Lines(lines));
         }
     }
 
@@ -549,10 +640,11 @@ impl World {
                     text,
                     sent_at: self.now,
                     must_deliver,
-                    wire: None,
-                    first_tx: None,
                 });
             }
+            // Sealed chat needs the peer's key line, which may still be on its way after the
+            // peer's login line: the checker holds this to what the client was told.
+            Err(SendError::NoKey) => self.journal.no_key(self.now, inc, to),
             Err(e) => self.journal.anomaly(
                 self.now,
                 format!("{inc:?} ({me}, online) could not send to {to}, on its list: {e}"),
@@ -597,19 +689,54 @@ impl World {
         self.drain_client(inc, Via::Command);
     }
 
+    /// The server's directory as anyone logged in reads it: who is online, with the key each
+    /// announced.
+    fn directory(&self) -> Vec<Listed> {
+        self.server
+            .machine
+            .online()
+            .map(|entry| Listed {
+                entry: entry.clone(),
+                key: self
+                    .clients
+                    .iter()
+                    .find(|n| {
+                        n.is_running() && n.name == entry.name && n.endpoint == entry.endpoint
+                    })
+                    .map(|n| n.key),
+            })
+            .collect()
+    }
+
     fn attacker_move(&mut self, mv: Move) {
         match mv {
-            Move::Datagram { from, to, data } => {
+            Move::Datagram {
+                from,
+                to,
+                data,
+                must_refuse,
+            } => {
                 let from = match from {
                     Source::Own => ATTACKER,
                     Source::Host(ip) => self.book.fresh_endpoint(ip),
                     Source::Endpoint(endpoint) => endpoint,
                 };
+                if must_refuse {
+                    self.watch.made(from, &data);
+                }
                 self.attacker_sources.insert(from);
                 self.net
                     .send_datagram(&mut self.agenda, self.now, from, to, data);
             }
-            Move::Spoofed { from, to, data } => {
+            Move::Spoofed {
+                from,
+                to,
+                data,
+                must_refuse,
+            } => {
+                if must_refuse {
+                    self.watch.made(from, &data);
+                }
                 self.net
                     .send_datagram(&mut self.agenda, self.now, from, to, data);
             }
@@ -734,6 +861,7 @@ impl World {
                 ClientEvent::LoginFailed(_) | ClientEvent::Disconnected(_) | ClientEvent::LoggedOut
             );
             self.say(|| format!("{inc:?}: {event:?}"));
+            self.on_key_event(inc, &event);
             self.journal.client_event(self.now, inc, event, via);
         }
         let next = self
@@ -752,6 +880,28 @@ impl World {
         }
     }
 
+    /// A pinned key goes to the user's data directory; a changed one is trusted after a while.
+    fn on_key_event(&mut self, inc: IncId, event: &ClientEvent) {
+        let Some(node) = self.clients.get(inc.0) else {
+            return;
+        };
+        match event {
+            ClientEvent::KeyPinned { name, key } => {
+                let (user, generation) = (node.user, node.generation);
+                self.identities.pinned(user, generation, name.clone(), *key);
+            }
+            ClientEvent::KeyChanged { name, .. } => {
+                let Some(user) = self.scenario.names.iter().position(|n| n == name) else {
+                    return;
+                };
+                let at = self.scenario.trust_at(self.now);
+                self.agenda
+                    .schedule(at, Event::Act(Act::Trust { inc, user }));
+            }
+            _ => {}
+        }
+    }
+
     fn client_transmit(&mut self, inc: IncId, t: ClientTransmit) {
         let now = self.now;
         let Some(node) = self.clients.get(inc.0) else {
@@ -761,19 +911,15 @@ impl World {
         match t {
             ClientTransmit::Datagram { to, data } => {
                 self.trace("client-datagram", &(endpoint, to), &data);
+                self.journal.count_sealed(&data);
                 let forger = self.scenario.attacker && now < self.scenario.calm_at;
                 if to == SERVER_UDP {
                     if forger {
                         self.attacker.sniff_server_bound(&data);
                     }
-                } else {
-                    let parsed = PeerDatagram::parse(&data);
-                    self.sniff(inc, to, &data, &parsed);
-                    if let (true, Ok(PeerDatagram::Msg { from, sid, seq, .. })) = (forger, &parsed)
-                    {
-                        if let Some(mv) = self.attacker.sniff_msg(from, *sid, *seq, to, &data) {
-                            self.attacker_move(mv);
-                        }
+                } else if forger {
+                    for mv in self.attacker.sniff_peer(endpoint, to, &data) {
+                        self.attacker_move(mv);
                     }
                 }
                 self.net
@@ -835,97 +981,6 @@ impl World {
         }
     }
 
-    /// Learns from a client's peer datagram: which (sid, seq) carries which message, and which
-    /// acks were really sent. Checks they say what the sender is.
-    fn sniff(
-        &mut self,
-        inc: IncId,
-        to: SocketAddr,
-        data: &[u8],
-        parsed: &Result<PeerDatagram<'_>, WireError>,
-    ) {
-        let Some(node) = self.clients.get(inc.0) else {
-            return;
-        };
-        let now = self.now;
-        match parsed {
-            Ok(PeerDatagram::Msg {
-                from,
-                sid,
-                seq,
-                text,
-            }) => {
-                let (sid, seq) = (*sid, *seq);
-                if *from != node.name || sid != node.sid {
-                    self.journal.anomaly(
-                        now,
-                        format!(
-                            "{inc:?} ({}, sid {}) sent a msg as {from} sid {sid}",
-                            node.name, node.sid
-                        ),
-                    );
-                }
-                let Some(index) = self.journal.chat_by_text(text) else {
-                    self.journal.anomaly(
-                        now,
-                        format!("{inc:?} sent a text it was never given: {text:?}"),
-                    );
-                    return;
-                };
-                let listed = node
-                    .machine
-                    .users()
-                    .find(|u| {
-                        self.journal
-                            .chats
-                            .get(index)
-                            .is_some_and(|c| u.name == c.to)
-                    })
-                    .map(|u| u.endpoint);
-                let Some(chat) = self.journal.chats.get_mut(index) else {
-                    return;
-                };
-                let mut wrong = Vec::new();
-                if chat.sender != inc {
-                    wrong.push(format!("{inc:?} sent {:?}'s message {text:?}", chat.sender));
-                }
-                match chat.wire {
-                    None => {
-                        chat.wire = Some((sid.value(), seq));
-                        chat.first_tx = Some(now);
-                    }
-                    Some(w) if w != (sid.value(), seq) => wrong.push(format!(
-                        "{inc:?} resent {text:?} as ({sid}, {seq}), first sent as {w:?}"
-                    )),
-                    Some(_) => {}
-                }
-                if listed != Some(to) {
-                    wrong.push(format!(
-                        "{inc:?} sent {text:?} to {to}, but {} is listed at {listed:?}",
-                        chat.to
-                    ));
-                }
-                for w in wrong {
-                    self.journal.anomaly(now, w);
-                }
-            }
-            Ok(PeerDatagram::Ack { from, sid, seq }) => {
-                let (sid, seq) = (*sid, *seq);
-                if *from != node.name {
-                    self.journal.anomaly(
-                        now,
-                        format!("{inc:?} ({}) sent an ack as {from}", node.name),
-                    );
-                }
-                self.journal.acks.insert((inc, sid.value(), seq));
-            }
-            Err(e) => self.journal.anomaly(
-                now,
-                format!("{inc:?} sent a malformed peer datagram to {to} ({e}): {data:?}"),
-            ),
-        }
-    }
-
     /// Schedules a machine's timer at its deadline (or now, if that has passed).
     fn arm(&mut self, machine: Machine, deadline: Instant) {
         let at = self.clock.sim_time(deadline).max(self.now);
@@ -939,6 +994,11 @@ impl World {
                 f(self, inc);
             }
         }
+    }
+
+    /// The forger's moves, by kind.
+    pub fn attacker_tally(&self) -> &BTreeMap<&'static str, u64> {
+        &self.attacker.tally
     }
 
     /// Every address the forger sent a datagram from.

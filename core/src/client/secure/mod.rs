@@ -20,6 +20,8 @@ mod keys;
 mod limits;
 mod peer;
 mod receive;
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod remote;
 mod replay;
 mod responder;
 #[cfg(any(test, feature = "fuzzing"))]

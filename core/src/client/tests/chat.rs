@@ -1,21 +1,21 @@
-//! Peer-to-peer chat: sending (stop-and-wait, retransmission, failure) and receiving (source
-//! checks, acks, duplicates, sessions).
+//! Peer-to-peer chat, sealed end to end: sending (stop-and-wait, retransmission, failure) and
+//! receiving (who may speak, acks, duplicates, sessions), through test peers that seal and open.
 
 use super::*;
 use crate::client::{ClientStats, FailReason, MessageId, SendError};
-use crate::wire::{max_text_len, MAX_CHAT_DATAGRAM};
+use crate::wire::{max_text_len, MAX_CHAT_DATAGRAM, MAX_SEALED_PLAINTEXT};
 
 const SID: &str = "0123456789abcdef";
 const BOB_SID: u64 = 0xb0b;
 
-fn sent(to: &str, id: u64) -> ClientEvent {
+pub(super) fn sent(to: &str, id: u64) -> ClientEvent {
     ClientEvent::Sent {
         to: name(to),
         id: MessageId(id),
     }
 }
 
-fn delivered(to: &str, id: u64) -> ClientEvent {
+pub(super) fn delivered(to: &str, id: u64) -> ClientEvent {
     ClientEvent::Delivered {
         to: name(to),
         id: MessageId(id),
@@ -31,7 +31,7 @@ fn failed(to: &str, id: u64, reason: FailReason) -> ClientEvent {
     }
 }
 
-fn shown(from: &str, text: &str) -> ClientEvent {
+pub(super) fn shown(from: &str, text: &str) -> ClientEvent {
     ClientEvent::Message {
         from: name(from),
         text: text.to_owned(),
@@ -42,20 +42,20 @@ fn shown(from: &str, text: &str) -> ClientEvent {
 #[test]
 fn sent_then_delivered() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    let id = rig
-        .client
-        .send_message(rig.now, "bob", "hi, bob\nbye")
-        .unwrap();
+    let id = rig.send("bob", "hi, bob\nbye").unwrap();
     assert_eq!(id, MessageId(1));
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(addr(BOB), format!("msg,alice,{SID},1,hi, bob\nbye"))]
     );
     assert_eq!(rig.events(), [sent("bob", 1)]);
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
+    // Nothing went out plain, and every sealed datagram went to bob's listed endpoint.
+    assert!(rig.transmits().is_empty());
+    assert!(rig.wire().iter().all(|(to, _)| *to == addr(BOB)));
+    rig.say("bob", &ack("bob", OUR_SID, 1));
     assert_eq!(rig.events(), [delivered("bob", 1)]);
     // A second ack for it matches nothing any more.
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
+    rig.say("bob", &ack("bob", OUR_SID, 1));
     assert!(rig.events().is_empty());
     assert_eq!(
         rig.client.stats(),
@@ -64,19 +64,17 @@ fn sent_then_delivered() {
             ..Default::default()
         }
     );
-    // No retransmission after delivery.
+    // No retransmission after delivery: nothing sealed goes out at all.
     rig.advance(Duration::from_secs(19));
-    assert!(rig
-        .transmits()
-        .iter()
-        .all(|t| !matches!(t, ClientTransmit::Datagram { .. })));
+    assert!(rig.wire().is_empty() && rig.chat().is_empty());
+    assert!(rig.transmits().is_empty());
 }
 
 #[test]
 fn retransmits_with_doubling_waits_then_fails_and_the_next_goes() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    rig.client.send_message(rig.now, "bob", "one").unwrap();
-    rig.client.send_message(rig.now, "bob", "two").unwrap();
+    rig.send("bob", "one").unwrap();
+    rig.send("bob", "two").unwrap();
     let mut sent_at = Vec::new();
     let mut failed_at = None;
     let first = format!("msg,alice,{SID},1,one");
@@ -91,7 +89,7 @@ fn retransmits_with_doubling_waits_then_fails_and_the_next_goes() {
                 );
             }
         }
-        for (to, data) in rig.datagrams() {
+        for (to, data) in rig.chat() {
             assert_eq!(to, addr(BOB));
             if data == first {
                 sent_at.push(rig.elapsed());
@@ -107,23 +105,53 @@ fn retransmits_with_doubling_waits_then_fails_and_the_next_goes() {
                 return;
             }
         }
+        rig.wire();
         // An early call changes nothing.
         rig.client.handle_timeout(rig.now);
-        assert!(rig.transmits().is_empty());
+        assert!(rig.transmits().is_empty() && rig.wire().is_empty());
         rig.advance(ms(100));
     }
+}
+
+#[test]
+fn a_peer_that_never_answers_fails_the_message_on_the_chat_budget() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.peer("bob").deaf = true;
+    rig.send("bob", "anyone?").unwrap();
+    assert_eq!(rig.events(), [sent("bob", 1)]);
+    // No session ever comes up: only initiations go out, and the chat's tries start a new
+    // handshake after the secure layer gave one up (9.3 s), until the chat's own budget ends.
+    let mut initiations = Vec::new();
+    loop {
+        for (to, datagram) in rig.wire() {
+            assert_eq!((to, datagram[0]), (addr(BOB), 0xf5), "an initiation to bob");
+            initiations.push(rig.elapsed());
+        }
+        if rig.elapsed() == ms(18_900) {
+            break;
+        }
+        assert!(rig.events().is_empty());
+        rig.advance(ms(100));
+    }
+    assert_eq!(rig.events(), [failed("bob", 1, FailReason::Timeout)]);
+    assert_eq!(initiations[..2], [ms(0), ms(300)]);
+    assert!(
+        initiations.iter().any(|&at| at > ms(9_300)),
+        "{initiations:?}"
+    );
+    assert!(rig.chat().is_empty() && rig.peer("bob").refused.is_empty());
 }
 
 #[test]
 fn one_message_in_flight_per_peer_in_order() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
     for text in ["a", "b", "c"] {
-        rig.client.send_message(rig.now, "bob", text).unwrap();
+        rig.send("bob", text).unwrap();
     }
-    let to_carol = rig.client.send_message(rig.now, "小明", "你好").unwrap();
+    let to_carol = rig.send("小明", "你好").unwrap();
     assert_eq!(to_carol, MessageId(4));
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [
             (addr(BOB), format!("msg,alice,{SID},1,a")),
             (addr(CAROL), format!("msg,alice,{SID},1,你好")),
@@ -131,19 +159,13 @@ fn one_message_in_flight_per_peer_in_order() {
     );
     assert_eq!(rig.events(), [sent("bob", 1), sent("小明", 4)]);
     // An ack for a queued seq does not count.
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 2));
-    assert!(rig.datagrams().is_empty());
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
-    assert_eq!(
-        rig.datagrams(),
-        [(addr(BOB), format!("msg,alice,{SID},2,b"))]
-    );
+    rig.say("bob", &ack("bob", OUR_SID, 2));
+    assert!(rig.chat().is_empty());
+    rig.say("bob", &ack("bob", OUR_SID, 1));
+    assert_eq!(rig.chat(), [(addr(BOB), format!("msg,alice,{SID},2,b"))]);
     assert_eq!(rig.events(), [delivered("bob", 1), sent("bob", 2)]);
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 2));
-    assert_eq!(
-        rig.datagrams(),
-        [(addr(BOB), format!("msg,alice,{SID},3,c"))]
-    );
+    rig.say("bob", &ack("bob", OUR_SID, 2));
+    assert_eq!(rig.chat(), [(addr(BOB), format!("msg,alice,{SID},3,c"))]);
     assert_eq!(rig.events(), [delivered("bob", 2), sent("bob", 3)]);
     assert_eq!(rig.client.stats().stray_acks, 1);
 }
@@ -152,10 +174,11 @@ fn one_message_in_flight_per_peer_in_order() {
 fn a_peer_leaving_fails_its_messages_at_once_in_order() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
     for text in ["a", "b", "c"] {
-        rig.client.send_message(rig.now, "bob", text).unwrap();
+        rig.send("bob", text).unwrap();
     }
-    rig.client.send_message(rig.now, "小明", "x").unwrap();
-    rig.transmits();
+    rig.send("小明", "x").unwrap();
+    rig.chat();
+    rig.wire();
     rig.events();
     rig.line(&format!("logout,bob,{BOB}"));
     assert_eq!(
@@ -169,128 +192,199 @@ fn a_peer_leaving_fails_its_messages_at_once_in_order() {
     );
     // Only the message to 小明 is still retransmitted.
     rig.advance(ms(300));
+    assert_eq!(rig.chat(), [(addr(CAROL), format!("msg,alice,{SID},1,x"))]);
+    assert!(rig.wire().iter().all(|(to, _)| *to == addr(CAROL)));
+    // Bob comes back (same key, so no word of it): our seq to him goes on, never reused within
+    // our session, on a new handshake since his sessions were dropped when he left.
+    rig.join("bob", BOB);
+    assert_eq!(rig.events(), [ClientEvent::Joined(entry("bob", BOB))]);
+    rig.send("bob", "again").unwrap();
     assert_eq!(
-        rig.datagrams(),
-        [(addr(CAROL), format!("msg,alice,{SID},1,x"))]
-    );
-    // Bob comes back: our seq to him goes on (never reused within our session).
-    rig.line(&format!("login,bob,{BOB}"));
-    rig.client.send_message(rig.now, "bob", "again").unwrap();
-    assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(addr(BOB), format!("msg,alice,{SID},4,again"))]
     );
+    assert!(rig.peers.iter().all(|p| p.refused.is_empty()));
 }
 
 #[test]
 fn acks_are_checked_like_messages() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
-    rig.client.send_message(rig.now, "bob", "hi").unwrap();
+    rig.send("bob", "hi").unwrap();
     rig.events();
-    rig.peer_datagram(CAROL, &ack("bob", OUR_SID, 1));
-    rig.peer_datagram(BOB, &ack("carol", OUR_SID, 1));
-    rig.peer_datagram(BOB, &ack("小明", OUR_SID, 1));
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID + 1, 1));
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 2));
+    rig.chat();
+    // Trusted peers acknowledging in another's name: 小明 as bob, bob as an unlisted user.
+    rig.say("小明", &ack("bob", OUR_SID, 1));
+    rig.say("bob", &ack("carol", OUR_SID, 1));
+    // Bob's name with another key, and bob's ack unsealed.
+    let impostor = rig.add_peer("bob", other_keys("bob", 1), "203.0.113.66:5000");
+    rig.say_as(impostor, &ack("bob", OUR_SID, 1));
+    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
+    // Bob himself, for another session of ours, and for a seq not in flight.
+    rig.say("bob", &ack("bob", OUR_SID + 1, 1));
+    rig.say("bob", &ack("bob", OUR_SID, 2));
     assert!(rig.events().is_empty());
+    assert!(rig.chat().is_empty(), "an ack is never answered");
     assert_eq!(
         rig.client.stats(),
         ClientStats {
-            wrong_source: 2,
-            unknown_sender: 1,
+            wrong_sender: 2,
+            untrusted: 1,
+            unsealed: 1,
             stray_acks: 2,
             ..Default::default()
         }
     );
     // The ack echoing our id in upper case still matches.
-    rig.peer_datagram(BOB, format!("ack,bob,{},1", SID.to_uppercase()).as_bytes());
+    rig.say(
+        "bob",
+        format!("ack,bob,{},1", SID.to_uppercase()).as_bytes(),
+    );
     assert_eq!(rig.events(), [delivered("bob", 1)]);
 }
 
 #[test]
 fn received_messages_are_acked_and_shown() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    rig.peer_datagram(BOB, "msg,bob,0000000000000B0B,1,你好, alice".as_bytes());
+    rig.say("bob", "msg,bob,0000000000000B0B,1,你好, alice".as_bytes());
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(addr(BOB), "ack,alice,0000000000000B0B,1".to_owned())]
     );
     assert_eq!(rig.events(), [shown("bob", "你好, alice")]);
+    assert!(rig.transmits().is_empty());
+    assert_eq!(rig.client.stats(), ClientStats::default());
 }
 
 #[test]
-fn messages_from_the_wrong_source_or_unknown_senders_are_dropped() {
+fn messages_are_taken_by_their_key_never_by_their_name_or_address() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
-    rig.peer_datagram(CAROL, &msg("bob", BOB_SID, 1, "forged"));
-    rig.peer_datagram("198.51.100.7:5001", &msg("bob", BOB_SID, 1, "forged"));
-    rig.peer_datagram(BOB, &msg("mallory", 1, 1, "who?"));
-    rig.peer_datagram(OBSERVED, &msg("alice", OUR_SID, 1, "me?"));
-    assert!(rig.transmits().is_empty());
+    // Bob's name with another key, an unlisted user, and one claiming to be us.
+    let impostor = rig.add_peer("bob", other_keys("bob", 1), "198.51.100.7:5001");
+    rig.say_as(impostor, &msg("bob", BOB_SID, 1, "forged"));
+    let mallory = rig.add_peer("mallory", keys_of("mallory"), "192.0.2.66:6666");
+    rig.say_as(mallory, &msg("mallory", 1, 1, "who?"));
+    let me = rig.add_peer("alice", other_keys("alice", 1), OBSERVED);
+    rig.say_as(me, &msg("alice", OUR_SID, 1, "me?"));
+    // 小明, trusted, writing bob's name inside; bob's msg unsealed.
+    rig.say("小明", &msg("bob", BOB_SID, 1, "forged"));
+    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "plain"));
+    assert!(rig.transmits().is_empty() && rig.chat().is_empty());
     assert!(rig.events().is_empty());
     assert_eq!(
         rig.client.stats(),
         ClientStats {
-            wrong_source: 2,
-            unknown_sender: 2,
+            untrusted: 3,
+            wrong_sender: 1,
+            unsealed: 1,
             ..Default::default()
         }
     );
-    // The real one still gets in afterwards.
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "real"));
+    // The real one still gets in afterwards, from any address: the key proves the sender, and
+    // the ack goes to where bob is listed.
+    rig.peer("bob").source = addr("192.0.2.99:7777");
+    rig.say("bob", &msg("bob", BOB_SID, 1, "real"));
     assert_eq!(rig.events(), [shown("bob", "real")]);
+    assert_eq!(
+        rig.chat(),
+        [(addr(BOB), "ack,alice,0000000000000b0b,1".to_owned())]
+    );
 }
 
 #[test]
 fn a_message_before_the_senders_login_line_gets_in_on_retransmission() {
     let mut rig = Rig::online(&[]);
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "early"));
+    rig.add_peer("bob", keys_of("bob"), BOB);
+    rig.say("bob", &msg("bob", BOB_SID, 1, "early"));
     assert!(rig.transmits().is_empty() && rig.events().is_empty());
-    rig.line(&format!("login,bob,{BOB}"));
-    rig.events();
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "early"));
+    assert!(
+        rig.wire().is_empty(),
+        "an unknown initiator is not answered"
+    );
+    rig.join("bob", BOB);
+    assert_eq!(
+        rig.events(),
+        [
+            ClientEvent::Joined(entry("bob", BOB)),
+            ClientEvent::KeyPinned {
+                name: name("bob"),
+                key: keys_of("bob").public()
+            }
+        ]
+    );
+    // Bob's handshake is retried 300 ms later, now accepted, and the message comes with it.
+    rig.advance(ms(300));
     assert_eq!(rig.events(), [shown("bob", "early")]);
-    assert_eq!(rig.client.stats().unknown_sender, 1);
+    assert_eq!(
+        rig.chat(),
+        [(addr(BOB), "ack,alice,0000000000000b0b,1".to_owned())]
+    );
+    assert_eq!(
+        rig.client.stats(),
+        ClientStats {
+            untrusted: 1,
+            ..Default::default()
+        }
+    );
 }
 
 #[test]
 fn duplicates_are_acked_but_shown_once() {
     let mut rig = Rig::online(&[("bob", BOB)]);
+    // The same plaintext three times, each in a datagram of its own (as a retransmission is).
     for _ in 0..3 {
-        rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "once"));
+        rig.say("bob", &msg("bob", BOB_SID, 1, "once"));
     }
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 3, "three"));
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 2, "late two"));
-    let acks: Vec<String> = rig.datagrams().into_iter().map(|(_, d)| d).collect();
+    rig.say("bob", &msg("bob", BOB_SID, 3, "three"));
+    rig.say("bob", &msg("bob", BOB_SID, 2, "late two"));
+    let acks: Vec<String> = rig.chat().into_iter().map(|(_, d)| d).collect();
     assert_eq!(
         acks,
         ["1", "1", "1", "3", "2"].map(|seq| format!("ack,alice,0000000000000b0b,{seq}"))
     );
     assert_eq!(rig.events(), [shown("bob", "once"), shown("bob", "three")]);
     assert_eq!(rig.client.stats().duplicates, 3);
+    // The very same datagram again is a replay: refused before the chat sees it, not acked.
+    let (source, last) = rig.delivered.last().cloned().unwrap();
+    rig.client.handle_datagram(rig.now, source, &last);
+    assert!(rig.chat().is_empty() && rig.events().is_empty());
+    assert_eq!(
+        rig.client.stats(),
+        ClientStats {
+            duplicates: 3,
+            replayed: 1,
+            ..Default::default()
+        }
+    );
 }
 
 #[test]
 fn a_new_session_id_is_a_new_stream() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 5, "old session"));
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID + 1, 1, "new session"));
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 5, "old session"));
+    rig.say("bob", &msg("bob", BOB_SID, 5, "old session"));
+    rig.say("bob", &msg("bob", BOB_SID + 1, 1, "new session"));
+    rig.say("bob", &msg("bob", BOB_SID, 5, "old session"));
     assert_eq!(
         rig.events(),
         [shown("bob", "old session"), shown("bob", "new session")]
     );
+    assert_eq!(rig.chat().len(), 3, "each acknowledged");
     assert_eq!(rig.client.stats().duplicates, 1);
 }
 
 #[test]
 fn a_late_datagram_of_a_replaced_session_is_not_shown_again() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "hello"));
-    // Bob's session is replaced from the same endpoint: logout, then login.
+    rig.say("bob", &msg("bob", BOB_SID, 1, "hello"));
+    let (_, hello) = rig.delivered.last().cloned().unwrap();
+    // Bob's session is replaced from the same endpoint: logout, then login (with his key).
     rig.line(&format!("logout,bob,{BOB}"));
-    rig.line(&format!("login,bob,{BOB}"));
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID, 1, "hello"));
-    rig.peer_datagram(BOB, &msg("bob", BOB_SID + 1, 1, "fresh"));
+    rig.join("bob", BOB);
+    // The old datagram, late: its secure session went with bob.
+    rig.peer_datagram(BOB, &hello);
+    // Bob's old session goes on retransmitting on a new handshake: acked, never shown again.
+    rig.peer("bob").remote.forget();
+    rig.say("bob", &msg("bob", BOB_SID, 1, "hello"));
+    rig.say("bob", &msg("bob", BOB_SID + 1, 1, "fresh"));
     assert_eq!(
         rig.events(),
         [
@@ -300,6 +394,17 @@ fn a_late_datagram_of_a_replaced_session_is_not_shown_again() {
             shown("bob", "fresh"),
         ]
     );
+    let acked: Vec<String> = rig.chat().into_iter().map(|(_, d)| d).collect();
+    assert_eq!(
+        acked,
+        [
+            "ack,alice,0000000000000b0b,1",
+            "ack,alice,0000000000000b0b,1",
+            "ack,alice,0000000000000b0c,1"
+        ]
+    );
+    let stats = rig.client.stats();
+    assert_eq!((stats.unauthenticated, stats.duplicates), (1, 1));
 }
 
 #[test]
@@ -307,58 +412,57 @@ fn too_long_is_exact_for_the_seq_the_message_gets() {
     let mut rig = Rig::online(&[("bob", BOB)]);
     let max1 = max_text_len(&name("alice"), 1);
     assert_eq!(
-        rig.client
-            .send_message(rig.now, "bob", &"x".repeat(max1 + 1)),
+        rig.send("bob", &"x".repeat(max1 + 1)),
         Err(SendError::TooLong { max: max1 })
     );
-    rig.client
-        .send_message(rig.now, "bob", &"x".repeat(max1))
-        .unwrap();
-    let [(_, datagram)] = rig.datagrams().try_into().unwrap();
+    rig.send("bob", &"x".repeat(max1)).unwrap();
+    // The plaintext fills a sealed datagram, and the datagram the chat limit.
+    let [(_, plaintext)] = rig.chat().try_into().unwrap();
+    assert_eq!(plaintext.len(), MAX_SEALED_PLAINTEXT);
+    let (_, datagram) = rig.wire().pop().unwrap();
     assert_eq!(datagram.len(), MAX_CHAT_DATAGRAM);
     // Seqs 2..=9 queue behind it; seq 10 takes one more digit, so one byte less of text.
     for _ in 2..=9 {
-        rig.client
-            .send_message(rig.now, "bob", &"y".repeat(max1))
-            .unwrap();
+        rig.send("bob", &"y".repeat(max1)).unwrap();
     }
     let max10 = max_text_len(&name("alice"), 10);
     assert_eq!(max10, max1 - 1);
     assert_eq!(
-        rig.client.send_message(rig.now, "bob", &"z".repeat(max1)),
+        rig.send("bob", &"z".repeat(max1)),
         Err(SendError::TooLong { max: max10 })
     );
     // Multi-byte text is measured in bytes.
     let chinese = "字".repeat(max10 / 3) + &"z".repeat(max10 % 3);
     assert_eq!(chinese.len(), max10);
-    assert_eq!(
-        rig.client.send_message(rig.now, "bob", &chinese),
-        Ok(MessageId(10))
-    );
+    assert_eq!(rig.send("bob", &chinese), Ok(MessageId(10)));
 }
 
 #[test]
 fn send_errors_come_at_once() {
     let mut rig = Rig::new();
-    assert_eq!(
-        rig.client.send_message(rig.now, "bob", "hi"),
-        Err(SendError::NotLoggedIn)
-    );
+    assert_eq!(rig.send("bob", "hi"), Err(SendError::NotLoggedIn));
     let mut cfg = config();
     cfg.max_queued_per_peer = 2;
     let mut rig = Rig::online_with(cfg, &[("bob", BOB)]);
-    let send = |rig: &mut Rig, to: &str, text: &str| rig.client.send_message(rig.now, to, text);
-    assert_eq!(send(&mut rig, "alice", "hi"), Err(SendError::ToSelf));
-    assert_eq!(send(&mut rig, "carol", "hi"), Err(SendError::NoSuchUser));
-    assert_eq!(send(&mut rig, "bob", ""), Err(SendError::EmptyText));
+    rig.join("carol", CAROL);
+    rig.line("login,dave,10.9.9.9:1");
+    rig.events();
+    assert_eq!(rig.send("alice", "hi"), Err(SendError::ToSelf));
+    assert_eq!(rig.send("erin", "hi"), Err(SendError::NoSuchUser));
+    assert_eq!(rig.send("bob", ""), Err(SendError::EmptyText));
+    // dave announced no key: nothing can be sealed for him.
+    assert_eq!(rig.send("dave", "hi"), Err(SendError::NoKey));
     // One in flight and two waiting; the next is refused.
     for id in 1..=3 {
-        assert_eq!(send(&mut rig, "bob", "hi"), Ok(MessageId(id)));
+        assert_eq!(rig.send("bob", "hi"), Ok(MessageId(id)));
     }
-    assert_eq!(send(&mut rig, "bob", "hi"), Err(SendError::QueueFull));
+    assert_eq!(rig.send("bob", "hi"), Err(SendError::QueueFull));
+    // The bound is per peer.
+    assert_eq!(rig.send("carol", "hi"), Ok(MessageId(4)));
     // Refusals use up no id.
-    rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
-    assert_eq!(send(&mut rig, "bob", "hi"), Ok(MessageId(4)));
+    rig.say("bob", &ack("bob", OUR_SID, 1));
+    assert_eq!(rig.send("bob", "hi"), Ok(MessageId(5)));
+    assert!(rig.wire().iter().all(|(to, _)| *to != addr("10.9.9.9:1")));
 }
 
 #[test]
@@ -368,8 +472,13 @@ fn malformed_peer_datagrams_are_counted() {
     rig.peer_datagram(BOB, b"\xff\xfe");
     rig.peer_datagram(BOB, &[b'x'; MAX_CHAT_DATAGRAM + 1]);
     rig.server_datagram(b"Accept");
-    assert_eq!(rig.client.stats().malformed, 4);
+    // Sealed framing that does not hold, and an authentic plaintext that is no msg or ack.
+    rig.peer_datagram(BOB, b"\xf7\x01\x00\x00\x00");
+    rig.say("bob", b"hello");
+    rig.say("bob", b"msg,bob,123,1,hi");
+    assert_eq!(rig.client.stats().malformed, 7);
     assert!(rig.transmits().is_empty() && rig.events().is_empty());
+    assert!(rig.chat().is_empty());
 }
 
 #[test]
@@ -389,14 +498,14 @@ fn retransmit_deadlines_come_from_a_queue() {
     let mut rig = Rig::online(&refs);
     for (i, (peer, _)) in peers.iter().enumerate() {
         rig.now = rig.t0 + ms(i as u64);
-        rig.client.send_message(rig.now, peer, "hi").unwrap();
+        rig.send(peer, "hi").unwrap();
     }
-    rig.transmits();
+    assert_eq!(rig.chat().len(), 500);
     assert_eq!(rig.client.poll_timeout(), Some(rig.t0 + ms(300)));
     rig.now = rig.t0 + ms(300);
     rig.client.handle_timeout(rig.now);
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(addr("10.1.0.1:7000"), format!("msg,alice,{SID},1,hi"))]
     );
     assert_eq!(rig.client.poll_timeout(), Some(rig.t0 + ms(301)));

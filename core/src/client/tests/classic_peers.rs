@@ -22,10 +22,18 @@ fn shown(from: &str, text: &str) -> ClientEvent {
     }
 }
 
-/// Online with 老王 (classic, at BOB) and carol (native, at CAROL).
+/// Online with 老王 (classic, at BOB, no key) and carol (native, at CAROL, with her key).
 fn with_classic_peer() -> Rig {
-    let mut rig = Rig::online(&[("老王", BOB), ("carol", CAROL)]);
+    let mut rig = Rig::online_unkeyed(config(), &[("老王", BOB), ("carol", CAROL)]);
     rig.line("dialect,老王,classic");
+    rig.key_line("carol");
+    assert_eq!(
+        rig.events(),
+        [ClientEvent::KeyPinned {
+            name: name("carol"),
+            key: keys_of("carol").public()
+        }]
+    );
     rig
 }
 
@@ -69,12 +77,27 @@ fn a_talk_is_one_utf16_datagram_sent_and_never_confirmed() {
 #[test]
 fn native_peers_still_get_reliable_msgs() {
     let mut rig = with_classic_peer();
-    rig.client
+    let id = rig
+        .client
         .send_message_stamped(rig.now, "carol", "hi", "21:05:07")
         .unwrap();
+    // Sealed, without the time of day, and acknowledged.
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(addr(CAROL), "msg,alice,0123456789abcdef,1,hi".to_owned())]
+    );
+    assert!(rig.transmits().is_empty(), "nothing plain");
+    rig.say("carol", &ack("carol", OUR_SID, 1));
+    assert_eq!(
+        rig.events(),
+        [
+            sent("carol", id.0),
+            ClientEvent::Delivered {
+                to: name("carol"),
+                id,
+                encrypted: true
+            }
+        ]
     );
 }
 
@@ -162,19 +185,21 @@ fn talks_that_cannot_be_from_a_listed_classic_peer_are_dropped_and_counted() {
 #[test]
 fn a_peer_that_comes_back_native_is_no_longer_classic() {
     let mut rig = with_classic_peer();
-    rig.line("login,老王,198.51.100.7:5001");
+    // Back from a feige client: its login line, then its key line.
+    rig.join("老王", "198.51.100.7:5001");
     rig.events();
     assert_eq!(rig.client.dialect("老王"), None);
     rig.peer_datagram(BOB_FRESH_PORT, &utf16("talk,1,老王,hi"));
     assert_eq!(rig.client.stats().unknown_sender, 1);
-    rig.client.send_message(rig.now, "老王", "hi").unwrap();
+    rig.send("老王", "hi").unwrap();
     assert_eq!(
-        rig.datagrams(),
+        rig.chat(),
         [(
             addr("198.51.100.7:5001"),
             "msg,alice,0123456789abcdef,1,hi".to_owned()
         )]
     );
+    assert!(rig.transmits().is_empty(), "no talk any more");
 }
 
 #[test]

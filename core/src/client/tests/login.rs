@@ -97,7 +97,9 @@ fn accept_connect_claim_snapshot_logged_in() {
     assert!(rig.transmits().is_empty());
 
     rig.client.handle_connected(rig.now);
-    assert_eq!(rig.transmits(), [send_line(&format!("{LOGIN}\n"))]);
+    // The claim announces our key.
+    let key = keys_of("alice").public();
+    assert_eq!(rig.transmits(), [send_line(&format!("{LOGIN},{key}\n"))]);
     rig.client.handle_connected(rig.now);
     assert!(rig.transmits().is_empty());
 

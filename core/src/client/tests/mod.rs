@@ -1,17 +1,24 @@
-//! Unit tests driving a whole client with hand-made datagrams and lines in virtual time.
+//! Unit tests driving a whole client with hand-made datagrams and lines in virtual time, and
+//! peers of its own ([`TestPeer`]) that seal, open and handshake as a real one would.
 
 mod chat;
 mod classic_login;
 mod classic_peers;
+mod keys;
 mod login;
+mod peer;
 mod presence;
 mod receiver_props;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use super::{Client, ClientConfig, ClientEvent, ClientTransmit};
+use bytes::Bytes;
+
+use super::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
 use crate::wire::{Name, PeerDatagram, SessionId, UserEntry};
+use peer::{keys_of, other_keys, TestPeer};
 
 pub(super) const SERVER: &str = "10.0.0.1:9000";
 pub(super) const LOCAL: &str = "192.168.1.5:40001";
@@ -37,15 +44,19 @@ pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
+/// alice, with her key: native chat needs one.
 pub(super) fn config() -> ClientConfig {
-    ClientConfig::new(
-        name("alice"),
-        addr(SERVER),
-        addr(LOCAL),
-        SessionId::new(OUR_SID),
-    )
+    peer_config("alice", LOCAL, OUR_SID)
 }
 
+/// A client named `who` on `local`, with [`keys_of`] `who` as its identity.
+pub(super) fn peer_config(who: &str, local: &str, sid: u64) -> ClientConfig {
+    let mut config = ClientConfig::new(name(who), addr(SERVER), addr(local), SessionId::new(sid));
+    config.identity = Some(keys_of(who));
+    config
+}
+
+/// The plaintext of a `msg`.
 pub(super) fn msg(from: &str, sid: u64, seq: u64, text: &str) -> Vec<u8> {
     PeerDatagram::Msg {
         from: name(from),
@@ -56,6 +67,7 @@ pub(super) fn msg(from: &str, sid: u64, seq: u64, text: &str) -> Vec<u8> {
     .to_vec()
 }
 
+/// The plaintext of an `ack`.
 pub(super) fn ack(from: &str, sid: u64, seq: u64) -> Vec<u8> {
     PeerDatagram::Ack {
         from: name(from),
@@ -65,11 +77,26 @@ pub(super) fn ack(from: &str, sid: u64, seq: u64) -> Vec<u8> {
     .to_vec()
 }
 
-/// A client and its virtual clock.
+/// A client, its virtual clock, and its test peers with the network between them.
+///
+/// Every input (a line, a datagram, a send, time passing) is followed by a *pump*: the client's
+/// sealed datagrams go to the test peer listed at their destination, whose answers (handshake
+/// responses, and whatever a test had it seal) go back to the client, until both are quiet. So a
+/// test sees the chat itself: [`chat`](Self::chat) gives the plaintexts the peers opened, and
+/// [`transmits`](Self::transmits) everything else the client asked for.
 pub(super) struct Rig {
     pub(super) client: Client,
     pub(super) t0: Instant,
     pub(super) now: Instant,
+    pub(super) peers: Vec<TestPeer>,
+    /// The client's transmits other than sealed datagrams, not yet looked at.
+    held: VecDeque<ClientTransmit>,
+    /// What the peers opened, with the endpoint the client sent it to.
+    opened: VecDeque<(SocketAddr, String)>,
+    /// Every sealed datagram the client sent, with its destination, not yet looked at.
+    wire: VecDeque<(SocketAddr, Bytes)>,
+    /// Every datagram a peer delivered to the client, with its source, for replays.
+    pub(super) delivered: Vec<(SocketAddr, Bytes)>,
 }
 
 impl Rig {
@@ -84,24 +111,45 @@ impl Rig {
             client: Client::new(config, t0),
             t0,
             now: t0,
+            peers: Vec::new(),
+            held: VecDeque::new(),
+            opened: VecDeque::new(),
+            wire: VecDeque::new(),
+            delivered: Vec::new(),
         }
     }
 
-    /// Online with `peers` listed after us, all output drained.
+    /// Online with `peers` listed after us, each with its key line, all output drained.
     pub(super) fn online(peers: &[(&str, &str)]) -> Rig {
         Rig::online_with(config(), peers)
     }
 
+    /// [`online`](Self::online) with another configuration; every peer's key is pinned anew.
     pub(super) fn online_with(config: ClientConfig, peers: &[(&str, &str)]) -> Rig {
-        let mut rig = Rig::with(config);
-        rig.server_datagram(b"Accept,9001");
-        rig.client.handle_connected(rig.now);
-        let mut snapshot = format!("alice,{OBSERVED};");
-        for (n, ep) in peers {
-            snapshot.push_str(&format!("{n},{};", addr(ep)));
-        }
-        snapshot.push_str("end");
-        rig.line(&snapshot);
+        let mut rig = Rig::logged_in(config, OBSERVED, peers);
+        rig.transmits();
+        let mut expected = vec!["logged_in".to_owned()];
+        expected.extend(peers.iter().map(|(n, _)| format!("key_pinned {n}")));
+        let events: Vec<String> = rig
+            .events()
+            .iter()
+            .map(|e| match e {
+                ClientEvent::LoggedIn { .. } => "logged_in".to_owned(),
+                ClientEvent::KeyPinned { name, key } => {
+                    assert_eq!(*key, keys_of(name.as_str()).public());
+                    format!("key_pinned {name}")
+                }
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(events, expected);
+        rig
+    }
+
+    /// Online with `peers` listed after us but no key line at all (a classic peer has none, a
+    /// test may add them with [`key_line`](Self::key_line)), all output drained.
+    pub(super) fn online_unkeyed(config: ClientConfig, peers: &[(&str, &str)]) -> Rig {
+        let mut rig = Rig::snapshot(config, OBSERVED, peers);
         rig.transmits();
         let events = rig.events();
         assert!(
@@ -111,10 +159,60 @@ impl Rig {
         rig
     }
 
-    /// Moves the clock forward and fires the timeout.
+    /// The snapshot listing us at `me` and `peers` after us, then the key line of each (ours
+    /// first, as the server sends them); the output is left for the test.
+    pub(super) fn logged_in(config: ClientConfig, me: &str, peers: &[(&str, &str)]) -> Rig {
+        let mut rig = Rig::snapshot(config, me, peers);
+        let ours = rig.client.config().name.clone();
+        rig.line(&format!("key,{ours},{}", keys_of(ours.as_str()).public()));
+        for (n, _) in peers {
+            rig.key_line(n);
+        }
+        rig
+    }
+
+    /// Accepted, connected, and the snapshot listing us at `me` then `peers`, each of which gets
+    /// a test peer with its usual key.
+    fn snapshot(config: ClientConfig, me: &str, peers: &[(&str, &str)]) -> Rig {
+        let mut rig = Rig::with(config);
+        let ours = rig.client.config().name.clone();
+        rig.server_datagram(b"Accept,9001");
+        rig.client.handle_connected(rig.now);
+        let mut snapshot = format!("{ours},{};", addr(me));
+        for (n, ep) in peers {
+            snapshot.push_str(&format!("{n},{};", addr(ep)));
+        }
+        snapshot.push_str("end");
+        rig.line(&snapshot);
+        for (n, ep) in peers {
+            rig.add_peer(n, keys_of(n), ep);
+        }
+        rig
+    }
+
+    /// `send_message`, then the network carries what it sent.
+    pub(super) fn send(
+        &mut self,
+        to: &str,
+        text: &str,
+    ) -> Result<crate::client::MessageId, crate::client::SendError> {
+        let result = self.client.send_message(self.now, to, text);
+        self.pump();
+        result
+    }
+
+    /// `/trust`, then the network carries what it let go.
+    pub(super) fn trust(&mut self, n: &str) -> Result<(), crate::client::TrustError> {
+        let result = self.client.trust(self.now, n);
+        self.pump();
+        result
+    }
+
+    /// Moves the clock forward and fires the client's and the peers' timers.
     pub(super) fn advance(&mut self, by: Duration) {
         self.now += by;
         self.client.handle_timeout(self.now);
+        self.peer_timers();
     }
 
     /// Jumps to the client's next deadline and fires it.
@@ -122,17 +220,14 @@ impl Rig {
         let at = self.client.poll_timeout().expect("a deadline");
         self.now = self.now.max(at);
         self.client.handle_timeout(self.now);
+        self.peer_timers();
     }
 
     pub(super) fn elapsed(&self) -> Duration {
         self.now - self.t0
     }
 
-    pub(super) fn transmits(&mut self) -> Vec<ClientTransmit> {
-        std::iter::from_fn(|| self.client.poll_transmit()).collect()
-    }
-
-    /// The datagrams queued (as text), failing on any other transmit.
+    /// The datagrams queued other than sealed ones (as text), failing on any other transmit.
     pub(super) fn datagrams(&mut self) -> Vec<(SocketAddr, String)> {
         self.transmits()
             .into_iter()
@@ -146,21 +241,26 @@ impl Rig {
     }
 
     pub(super) fn events(&mut self) -> Vec<ClientEvent> {
+        self.pump();
         std::iter::from_fn(|| self.client.poll_event()).collect()
     }
 
     pub(super) fn server_datagram(&mut self, data: &[u8]) {
         self.client.handle_datagram(self.now, addr(SERVER), data);
+        self.pump();
     }
 
+    /// Raw bytes from `from`: plain datagrams, replays, garbage.
     pub(super) fn peer_datagram(&mut self, from: &str, data: &[u8]) {
         self.client.handle_datagram(self.now, addr(from), data);
+        self.pump();
     }
 
     /// One server line; the `\n` is added.
     pub(super) fn line(&mut self, line: &str) {
         self.client
             .handle_tcp_bytes(self.now, format!("{line}\n").as_bytes());
+        self.pump();
     }
 }
 

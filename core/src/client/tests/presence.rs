@@ -96,7 +96,8 @@ fn bad_lines_are_protocol_errors() {
     ] {
         let mut cfg = config();
         cfg.max_server_line = 50;
-        let mut rig = Rig::online_with(cfg, &[("bob", BOB)]);
+        // A key line is longer than this limit: bob announced none.
+        let mut rig = Rig::online_unkeyed(cfg, &[("bob", BOB)]);
         rig.line(line);
         assert_eq!(
             rig.events(),
@@ -176,10 +177,12 @@ fn any_line_from_the_server_resets_the_silence_timer() {
 #[test]
 fn logout_sends_the_line_closes_and_fails_what_is_unacknowledged() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
-    let first = rig.client.send_message(rig.now, "bob", "one").unwrap();
-    let second = rig.client.send_message(rig.now, "小明", "two").unwrap();
-    let third = rig.client.send_message(rig.now, "bob", "three").unwrap();
+    let first = rig.send("bob", "one").unwrap();
+    let second = rig.send("小明", "two").unwrap();
+    let third = rig.send("bob", "three").unwrap();
     assert_eq!([first, second, third], [1, 2, 3].map(MessageId));
+    assert_eq!(rig.chat().len(), 2, "one in flight to each");
+    rig.wire();
     rig.transmits();
     rig.events();
     rig.client.logout(rig.now);
@@ -209,17 +212,21 @@ fn logout_sends_the_line_closes_and_fails_what_is_unacknowledged() {
     // Everything afterwards is a harmless no-op.
     rig.client.logout(rig.now);
     rig.line(&format!("login,carol,{CAROL}"));
+    rig.say("bob", &ack("bob", OUR_SID, 1));
+    rig.say("bob", &msg("bob", 0xb0b, 1, "hello?"));
     rig.peer_datagram(BOB, &ack("bob", OUR_SID, 1));
     rig.client.handle_tcp_closed(rig.now);
     rig.advance(Duration::from_secs(100));
     assert!(rig.transmits().is_empty() && rig.events().is_empty());
+    assert!(rig.wire().is_empty() && rig.chat().is_empty());
     assert_eq!(rig.client.stats(), Default::default());
 }
 
 #[test]
 fn a_disconnect_fails_unacknowledged_messages_first() {
     let mut rig = Rig::online(&[("bob", BOB)]);
-    let id = rig.client.send_message(rig.now, "bob", "hi").unwrap();
+    let id = rig.send("bob", "hi").unwrap();
+    assert_eq!(rig.chat().len(), 1);
     rig.events();
     rig.client.handle_tcp_closed(rig.now);
     assert_eq!(

@@ -1,5 +1,6 @@
-//! Property tests: the receiver's duplicate/order logic under arbitrary (sid, seq) sequences, and
-//! a sender/receiver pair over a network that loses, duplicates, delays and reorders.
+//! Property tests: the receiver's duplicate/order logic under arbitrary (sid, seq) sequences sealed
+//! by a test peer, and two whole clients chatting sealed over a network that loses, duplicates,
+//! delays and reorders every datagram, handshakes included.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -28,9 +29,9 @@ fn feed(rig: &mut Rig, msgs: &[(u64, u64, bool)]) -> (Vec<Vec<String>>, Vec<Stri
     for &(sid, seq, upper) in msgs {
         let digits = sid_digits(sid, upper);
         let datagram = format!("msg,bob,{digits},{seq},{digits}/{seq}");
-        rig.peer_datagram(BOB, datagram.as_bytes());
+        rig.say("bob", datagram.as_bytes());
         let sent: Vec<String> = rig
-            .datagrams()
+            .chat()
             .into_iter()
             .map(|(to, data)| {
                 assert_eq!(to, addr(BOB));
@@ -100,21 +101,24 @@ struct Flight {
     data: Vec<u8>,
 }
 
-/// Alice and bob online together, chatting over a faulty network whose faults come from `fates`.
+/// Alice and bob online together, each with the other's key, chatting over a faulty network whose
+/// faults come from `fates`. Only the clients speak: their test peers are left out.
 fn chat_over_faulty_network(texts: usize, fates: &[u8]) -> (Vec<ClientEvent>, Vec<String>) {
-    let mut cfg = config();
-    cfg.server_timeout = Duration::from_secs(24 * 3600);
-    cfg.ping_interval = Duration::from_secs(24 * 3600);
-    let mut alice = Rig::online_with(cfg.clone(), &[("bob", BOB)]);
-    cfg.name = name("bob");
-    cfg.local_endpoint = addr(BOB);
-    cfg.session_id = SessionId::new(0xb0b);
-    let mut bob = Rig::with(cfg);
-    bob.server_datagram(b"Accept,9001");
-    bob.client.handle_connected(bob.now);
-    bob.line(&format!("alice,{OBSERVED};bob,{BOB};end"));
+    let quiet = |mut cfg: ClientConfig| {
+        cfg.server_timeout = Duration::from_secs(24 * 3600);
+        cfg.ping_interval = Duration::from_secs(24 * 3600);
+        cfg
+    };
+    let mut alice = Rig::online_with(quiet(config()), &[("bob", BOB)]);
+    let mut bob = Rig::logged_in(
+        quiet(peer_config("bob", BOB, 0xb0b)),
+        BOB,
+        &[("alice", OBSERVED)],
+    );
     bob.transmits();
     bob.events();
+    alice.peers.clear();
+    bob.peers.clear();
     bob.now = alice.now;
 
     for i in 0..texts {
@@ -130,7 +134,7 @@ fn chat_over_faulty_network(texts: usize, fates: &[u8]) -> (Vec<ClientEvent>, Ve
     for _ in 0..10_000 {
         let now = alice.now;
         for (rig, to_bob) in [(&mut alice, true), (&mut bob, false)] {
-            for t in rig.transmits() {
+            for t in std::iter::from_fn(|| rig.client.poll_transmit()) {
                 let ClientTransmit::Datagram { data, .. } = t else {
                     continue;
                 };
@@ -193,9 +197,12 @@ fn chat_over_faulty_network(texts: usize, fates: &[u8]) -> (Vec<ClientEvent>, Ve
         if let Some(i) = net.iter().position(|f| f.at <= alice.now) {
             let flight = net.remove(i);
             if flight.to_bob {
-                bob.peer_datagram(OBSERVED, &flight.data);
+                bob.client
+                    .handle_datagram(bob.now, addr(OBSERVED), &flight.data);
             } else {
-                alice.peer_datagram(BOB, &flight.data);
+                alice
+                    .client
+                    .handle_datagram(alice.now, addr(BOB), &flight.data);
             }
         } else {
             alice.client.handle_timeout(alice.now);

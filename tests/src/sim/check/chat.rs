@@ -1,8 +1,10 @@
-//! Chat: exactly once, in order, unforgeable by name.
+//! Chat: exactly once, in order, never from an impersonator — told from the events alone.
 //!
-//! Every message a client accepted is traced by its unique text: where it was shown, and what its
-//! sender was told. A show must come from a datagram whose source is the true sender's endpoint;
-//! a delivery from a datagram whose source is the recipient that really acked and showed it.
+//! Chat is sealed end to end, so nothing of it can be read on the wire; every message a client
+//! accepted is traced by its unique text through the clients' events instead: who showed it,
+//! and what its sender was told. A show must name the user who was given the text for that very
+//! recipient, and follow its `sent`; a delivery must follow a show by an incarnation of the
+//! recipient. Which key a message came with is checked in [`keys`](super::keys).
 
 use std::collections::BTreeMap;
 
@@ -11,25 +13,18 @@ use feige_core::wire::Name;
 
 use super::super::agenda::SimTime;
 use super::super::event::IncId;
-use super::super::journal::{fmt_time, Chat, Via};
+use super::super::journal::{fmt_time, Chat, Seen, Via};
+use super::super::node::ClientNode;
 use super::super::world::World;
 use super::Findings;
 
 /// What became of one message.
 #[derive(Default)]
 struct Fate {
-    sent: u32,
+    sent: Vec<SimTime>,
     delivered: Vec<(SimTime, Via)>,
     failed: Vec<(SimTime, FailReason)>,
     shown: Vec<(IncId, SimTime)>,
-}
-
-impl Fate {
-    fn outcome_at(&self) -> Option<SimTime> {
-        let d = self.delivered.iter().map(|(t, _)| *t);
-        let f = self.failed.iter().map(|(t, _)| *t);
-        d.chain(f).min()
-    }
 }
 
 /// Checks every message and every show.
@@ -39,10 +34,14 @@ pub fn check(world: &World, out: &mut Findings) {
     // Shown message indexes, per (receiver, sender), in show order.
     let mut streams: BTreeMap<(IncId, IncId), Vec<usize>> = BTreeMap::new();
     for node in &world.clients {
-        let who = super::who(node);
-        let log = world.journal.client_log.get(node.inc.0);
-        for seen in log.into_iter().flatten() {
-            let at = seen.at;
+        let log = world
+            .journal
+            .client_log
+            .get(node.inc.0)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        check_lanes(node, log, out);
+        for seen in log {
             match &seen.event {
                 ClientEvent::Sent { to, id }
                 | ClientEvent::Delivered { to, id, .. }
@@ -54,46 +53,28 @@ pub fn check(world: &World, out: &mut Findings) {
                         continue;
                     };
                     match &seen.event {
-                        ClientEvent::Sent { .. } => fate.sent += 1,
-                        ClientEvent::Delivered { .. } => fate.delivered.push((at, seen.via)),
-                        ClientEvent::Failed { reason, .. } => fate.failed.push((at, *reason)),
+                        ClientEvent::Sent { .. } => fate.sent.push(seen.at),
+                        ClientEvent::Delivered { encrypted, .. } => {
+                            if !encrypted {
+                                out.push(format!(
+                                    "{}: Delivered {id} to {to} at {}, not sealed",
+                                    super::who(node),
+                                    fmt_time(seen.at)
+                                ));
+                            }
+                            fate.delivered.push((seen.at, seen.via));
+                        }
+                        ClientEvent::Failed { reason, .. } => fate.failed.push((seen.at, *reason)),
                         _ => {}
                     }
                 }
-                ClientEvent::Message { from, text, .. } => {
-                    let Via::Datagram(source) = seen.via else {
-                        out.push(format!(
-                            "{who}: showed {text:?} from {from} at {} outside a datagram input",
-                            fmt_time(at)
-                        ));
-                        continue;
-                    };
-                    let Some(i) = world.journal.chat_by_text(text) else {
-                        out.push(format!(
-                            "{who}: showed {text:?} from {from} (source {source}) at {}: no one \
-                             sent it (forged or corrupted)",
-                            fmt_time(at)
-                        ));
-                        continue;
-                    };
-                    let (Some(chat), Some(fate)) = (chats.get(i), fates.get_mut(i)) else {
-                        continue;
-                    };
-                    let Some(sender) = world.clients.get(chat.sender.0) else {
-                        continue;
-                    };
-                    if sender.name != *from || sender.endpoint != source || chat.to != node.name {
-                        out.push(format!(
-                            "{who}: showed {text:?} as from {from} via {source} at {}, but {} sent \
-                             it from {} to {}",
-                            fmt_time(at),
-                            sender.name,
-                            sender.endpoint,
-                            chat.to
-                        ));
+                ClientEvent::Message { .. } => {
+                    if let Some(i) = check_show(world, node, seen, out) {
+                        if let (Some(fate), Some(chat)) = (fates.get_mut(i), chats.get(i)) {
+                            fate.shown.push((node.inc, seen.at));
+                            streams.entry((node.inc, chat.sender)).or_default().push(i);
+                        }
                     }
-                    fate.shown.push((node.inc, at));
-                    streams.entry((node.inc, chat.sender)).or_default().push(i);
                 }
                 _ => {}
             }
@@ -113,7 +94,105 @@ pub fn check(world: &World, out: &mut Findings) {
             ));
         }
     }
-    check_stop_and_wait(world, &fates, out);
+}
+
+/// A shown message must be one its sender was given for this very recipient: the message's
+/// index, if it is one.
+fn check_show(world: &World, node: &ClientNode, seen: &Seen, out: &mut Findings) -> Option<usize> {
+    let ClientEvent::Message {
+        from,
+        text,
+        encrypted,
+    } = &seen.event
+    else {
+        return None;
+    };
+    let who = super::who(node);
+    let at = fmt_time(seen.at);
+    let Via::Datagram(source) = seen.via else {
+        out.push(format!(
+            "{who}: showed {text:?} from {from} at {at} outside a datagram input"
+        ));
+        return None;
+    };
+    if !encrypted {
+        out.push(format!(
+            "{who}: showed {text:?} from {from} (source {source}) at {at} unsealed"
+        ));
+    }
+    let Some(i) = world.journal.chat_by_text(text) else {
+        out.push(format!(
+            "{who}: showed {text:?} from {from} (source {source}) at {at}: no one sent it \
+             (forged or corrupted)"
+        ));
+        return None;
+    };
+    let chat = world.journal.chats.get(i)?;
+    let sender = world.clients.get(chat.sender.0)?;
+    if sender.name != *from || chat.to != node.name {
+        out.push(format!(
+            "{who}: showed {text:?} as from {from} at {at}, but {} wrote it to {} \
+             (an impersonator?)",
+            super::who(sender),
+            chat.to
+        ));
+    }
+    Some(i)
+}
+
+/// One message in flight per (sender, recipient), sent in the order given: from the sender's
+/// own events, a `sent` only once the previous one to that recipient was delivered or failed,
+/// and a `delivered` only for the one in flight.
+fn check_lanes(node: &ClientNode, log: &[Seen], out: &mut Findings) {
+    #[derive(Default)]
+    struct Lane {
+        in_flight: Option<MessageId>,
+        last_sent: Option<MessageId>,
+    }
+    let mut lanes: BTreeMap<&Name, Lane> = BTreeMap::new();
+    for seen in log {
+        match &seen.event {
+            ClientEvent::Sent { to, id } => {
+                let lane = lanes.entry(to).or_default();
+                if let Some(busy) = lane.in_flight {
+                    out.push(format!(
+                        "{}: sent {id} to {to} at {} while {busy} was in flight",
+                        super::who(node),
+                        fmt_time(seen.at)
+                    ));
+                }
+                if lane.last_sent.is_some_and(|last| last >= *id) {
+                    out.push(format!(
+                        "{}: sent {id} to {to} at {} after {:?}: out of order",
+                        super::who(node),
+                        fmt_time(seen.at),
+                        lane.last_sent
+                    ));
+                }
+                lane.in_flight = Some(*id);
+                lane.last_sent = Some(*id);
+            }
+            ClientEvent::Delivered { to, id, .. } => {
+                let lane = lanes.entry(to).or_default();
+                if lane.in_flight != Some(*id) {
+                    out.push(format!(
+                        "{}: delivered {id} to {to} at {}, not the one in flight ({:?})",
+                        super::who(node),
+                        fmt_time(seen.at),
+                        lane.in_flight
+                    ));
+                }
+                lane.in_flight = None;
+            }
+            ClientEvent::Failed { to, id, .. } => {
+                let lane = lanes.entry(to).or_default();
+                if lane.in_flight == Some(*id) {
+                    lane.in_flight = None;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The message a `Sent`/`Delivered`/`Failed` event names.
@@ -159,12 +238,20 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
             fate.failed
         ));
     }
-    if fate.sent > 1 {
-        out.push(format!("{}: Sent {} times", what(), fate.sent));
+    if fate.sent.len() > 1 {
+        out.push(format!("{}: Sent {} times", what(), fate.sent.len()));
     }
+    let first_sent = fate.sent.first().copied();
     let mut per_receiver: BTreeMap<IncId, u32> = BTreeMap::new();
-    for (inc, _) in &fate.shown {
+    for (inc, at) in &fate.shown {
         *per_receiver.entry(*inc).or_default() += 1;
+        if first_sent.is_none_or(|sent| sent > *at) {
+            out.push(format!(
+                "{}: shown by {inc:?} at {} before it was sent ({first_sent:?})",
+                what(),
+                fmt_time(*at)
+            ));
+        }
     }
     for (inc, n) in per_receiver {
         if n > 1 {
@@ -216,7 +303,8 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
     }
 }
 
-/// A delivery must come from the recipient's endpoint, after that recipient acked and showed it.
+/// A delivery must come during a datagram, after the message was sent, and after an
+/// incarnation of the recipient showed it: only the recipient can seal the ack.
 fn check_delivery(
     world: &World,
     chat: &Chat,
@@ -226,66 +314,27 @@ fn check_delivery(
     what: &dyn Fn() -> String,
     out: &mut Findings,
 ) {
-    if fate.sent == 0 {
-        out.push(format!("{}: Delivered without Sent", what()));
+    if fate.sent.first().is_none_or(|sent| *sent > at) {
+        out.push(format!("{}: Delivered without Sent before", what()));
     }
-    let Via::Datagram(source) = via else {
+    if !matches!(via, Via::Datagram(_)) {
         out.push(format!(
             "{}: Delivered at {} outside a datagram input",
             what(),
             fmt_time(at)
         ));
         return;
-    };
-    let Some((sid, seq)) = chat.wire else {
-        out.push(format!(
-            "{}: Delivered at {}, never on the wire",
-            what(),
-            fmt_time(at)
-        ));
-        return;
-    };
-    let genuine = world.clients.iter().any(|r| {
-        r.name == chat.to
-            && r.endpoint == source
-            && world.journal.acks.contains(&(r.inc, sid, seq))
-            && fate.shown.iter().any(|(inc, t)| *inc == r.inc && *t <= at)
-    });
+    }
+    let genuine = fate
+        .shown
+        .iter()
+        .any(|(inc, t)| *t <= at && world.clients.get(inc.0).is_some_and(|r| r.name == chat.to));
     if !genuine {
         out.push(format!(
-            "{}: Delivered at {} on an ack from {source} that no recipient who \
-             showed it sent (forged ack believed?)",
+            "{}: Delivered at {} though no incarnation of {} showed it (forged ack believed?)",
             what(),
-            fmt_time(at)
+            fmt_time(at),
+            chat.to
         ));
-    }
-}
-
-/// One message in flight per (sender, recipient): the next goes on the wire only after the
-/// previous one's outcome.
-fn check_stop_and_wait(world: &World, fates: &[Fate], out: &mut Findings) {
-    let mut lanes: BTreeMap<(IncId, &Name), Vec<usize>> = BTreeMap::new();
-    for (i, chat) in world.journal.chats.iter().enumerate() {
-        lanes.entry((chat.sender, &chat.to)).or_default().push(i);
-    }
-    for ((sender, to), lane) in lanes {
-        for pair in lane.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let (Some(next), Some(prev_fate)) = (world.journal.chats.get(b), fates.get(a)) else {
-                continue;
-            };
-            let Some(tx) = next.first_tx else {
-                continue;
-            };
-            let ok = prev_fate.outcome_at().is_some_and(|done| done <= tx);
-            if !ok {
-                out.push(format!(
-                    "{sender:?} put its message #{b} to {to} on the wire at {} while #{a} had \
-                     no outcome (outcome at {:?})",
-                    fmt_time(tx),
-                    prev_fate.outcome_at().map(fmt_time)
-                ));
-            }
-        }
     }
 }

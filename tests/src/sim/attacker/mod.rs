@@ -1,10 +1,12 @@
 //! The forger: a node on the network that sniffs every datagram and tries to speak in other
-//! users' names from its own address.
+//! users' names.
 //!
-//! It forges chat messages (fresh or continuing a real session id), replays real ones, acks
-//! messages in the recipient's name before the recipient can, sends `logout` for others, answers
-//! logins with its own `Accept`/`Reject`, and races users to the TCP claim of their pending login.
-//! None of it may ever be shown, delivered, or change anyone's presence.
+//! Against chat ([`chat`]), which is sealed end to end: it replays captured sealed datagrams,
+//! from its own address or (spoofing) from their sender's very endpoint, flips bits in them and
+//! cuts them short, sends plain `msg`/`ack` datagrams in users' names, and Noise initiations
+//! made with its own key that claim users' names. Against presence: it sends `logout` for
+//! others, answers logins with its own `Accept`/`Reject`, and races users to the TCP claim of
+//! their pending login. None of it may ever be shown, delivered, or change anyone's presence.
 //!
 //! It also shares hosts with users — it can send from a user's IP, at any port but the user's —
 //! and owns a whole network of addresses. From a user's host it sends textbook (classic) logins
@@ -15,18 +17,24 @@
 //! someone's): such a user is the forger's, and it logs every one of them out once the storm is
 //! over, so the users can have their names back.
 
+mod chat;
+pub mod noise;
+mod stolen;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use bytes::Bytes;
+use feige_core::client::StaticKeys;
 use feige_core::server::ConnId;
 use feige_core::wire::{
-    ClassicDatagram, ClientDatagram, ClientLine, LineDecoder, Name, PeerDatagram, ServerLine,
-    SessionId, UserEntry,
+    ClassicDatagram, ClientDatagram, ClientLine, LineDecoder, Name, PublicKey, ServerLine,
+    UserEntry,
 };
 
 use super::addresses::{attacker_host, ATTACKER_HOSTS, SERVER_UDP};
 use super::dice::Dice;
+use super::identity::draw_32;
 
 /// How many sniffed datagrams of each kind the forger remembers.
 const MEMORY: usize = 64;
@@ -53,9 +61,12 @@ pub enum Move {
         to: SocketAddr,
         /// Bytes.
         data: Bytes,
+        /// The forger made or altered these bytes to fool a client: a client must refuse them.
+        /// (A verbatim copy of a sealed datagram may be opened, once.)
+        must_refuse: bool,
     },
-    /// A datagram with a forged source address: only with [`Params::spoofing`], to prove that
-    /// the checker catches what the protocol cannot prevent.
+    /// A datagram with a forged source address (only with [`Params::spoofing`]): sealed chat
+    /// does not care where a datagram comes from, so none of these may work either.
     ///
     /// [`Params::spoofing`]: super::params::Params::spoofing
     Spoofed {
@@ -65,6 +76,8 @@ pub enum Move {
         to: SocketAddr,
         /// Bytes.
         data: Bytes,
+        /// As for [`Move::Datagram`].
+        must_refuse: bool,
     },
     /// A TCP connection to the server that writes `first` once open (nothing, if empty: a
     /// silent connection, as a textbook client's).
@@ -76,13 +89,21 @@ pub enum Move {
     },
 }
 
+/// A sealed datagram a client sent, as sniffed.
 #[derive(Debug, Clone)]
-struct HeardMsg {
-    from: Name,
-    sid: SessionId,
-    seq: u64,
+struct HeardSealed {
+    from: SocketAddr,
     to: SocketAddr,
     data: Bytes,
+}
+
+/// What the forger reads in the public directory: a user listed, and the key listed for it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Name and endpoint.
+    pub entry: UserEntry,
+    /// The key its claim announced.
+    pub key: Option<PublicKey>,
 }
 
 /// The forger's memory and dice.
@@ -90,7 +111,13 @@ struct HeardMsg {
 pub struct Attacker {
     dice: Dice,
     logins: VecDeque<UserEntry>,
-    msgs: VecDeque<HeardMsg>,
+    sealed: VecDeque<HeardSealed>,
+    /// Its own long-term key pair.
+    keys: StaticKeys,
+    /// A user's key pair, when the run gives it one ([`Params::stolen_key`]).
+    ///
+    /// [`Params::stolen_key`]: super::params::Params::stolen_key
+    stolen: Option<stolen::Stolen>,
     pending_lines: BTreeMap<ConnId, Bytes>,
     replies: BTreeMap<ConnId, LineDecoder>,
     forged: u64,
@@ -101,22 +128,28 @@ pub struct Attacker {
     classic_logins: BTreeSet<(Name, SocketAddr)>,
     /// Connections it opened (closed when the storm ends).
     pub conns: Vec<ConnId>,
+    /// How often it made each kind of move, for reports.
+    pub tally: BTreeMap<&'static str, u64>,
 }
 
 impl Attacker {
     /// A forger with its own dice; with `spoofing`, it also forges source addresses.
-    pub fn new(dice: Dice, spoofing: bool) -> Self {
+    pub fn new(mut dice: Dice, spoofing: bool) -> Self {
+        let keys = StaticKeys::from_private(draw_32(&mut dice));
         Attacker {
             spoofing,
             dice,
             logins: VecDeque::new(),
-            msgs: VecDeque::new(),
+            sealed: VecDeque::new(),
+            keys,
+            stolen: None,
             pending_lines: BTreeMap::new(),
             replies: BTreeMap::new(),
             forged: 0,
             intruders: 0,
             classic_logins: BTreeSet::new(),
             conns: Vec::new(),
+            tally: BTreeMap::new(),
         }
     }
 
@@ -127,55 +160,46 @@ impl Attacker {
         }
     }
 
-    /// Sniffs a chat message a client sent to `to`; may react at once with an ack in the
-    /// recipient's name that races the real one to the sender.
-    pub fn sniff_msg(
-        &mut self,
-        from: &Name,
-        sid: SessionId,
-        seq: u64,
-        to: SocketAddr,
-        data: &Bytes,
-    ) -> Option<Move> {
-        remember(
-            &mut self.msgs,
-            HeardMsg {
-                from: from.clone(),
-                sid,
-                seq,
-                to,
-                data: data.clone(),
-            },
-        );
-        let sender = self.logins.iter().find(|e| e.name == *from)?.endpoint;
-        let recipient = self.logins.iter().find(|e| e.endpoint == to)?.name.clone();
-        if !self.dice.chance(0.5) {
-            return None;
-        }
-        let ack = PeerDatagram::Ack {
-            from: recipient,
-            sid,
-            seq,
+    /// Moves on the forger's own schedule; `directory` is who the server lists now, with their
+    /// keys (the forger reads the public directory as anyone can), and `wall_ms` the wall clock.
+    pub fn act(&mut self, directory: &[Listed], wall_ms: u64) -> Vec<Move> {
+        let online: Vec<UserEntry> = directory.iter().map(|l| l.entry.clone()).collect();
+        let (kind, moves): (&'static str, Vec<Move>) = match self.dice.index(16) {
+            0 | 1 => ("plain chat", self.forge_plain().into_iter().collect()),
+            2 | 3 => ("sealed replay", self.replay_sealed().into_iter().collect()),
+            4 | 5 => (
+                "sealed tampered",
+                self.tamper_sealed().into_iter().collect(),
+            ),
+            6 | 7 => ("own-key initiation", self.impersonate(directory)),
+            8 => ("udp logout", self.forge_logout().into_iter().collect()),
+            9 => ("claim race", self.race_claim().into_iter().collect()),
+            10 => (
+                "server answer",
+                self.forge_server_answer().into_iter().collect(),
+            ),
+            11 => ("garbage", vec![self.garbage()]),
+            12 => ("classic takeover", self.classic_takeover(&online)),
+            13 => (
+                "silent connection",
+                self.silent_connection(&online).into_iter().collect(),
+            ),
+            14 => ("flood", self.flood_network()),
+            _ if self.stolen.is_some() => (
+                "stolen-key initiation",
+                self.stolen_initiation(directory, wall_ms),
+            ),
+            _ => ("sealed replay", self.replay_sealed().into_iter().collect()),
         };
-        let data = Bytes::from(ack.to_vec());
-        Some(self.send(to, sender, data))
+        if !moves.is_empty() {
+            self.count(kind, 1);
+        }
+        moves
     }
 
-    /// Moves on the forger's own schedule; `online` is who the server lists now (the forger
-    /// watches the presence lines as it watches everything else).
-    pub fn act(&mut self, online: &[UserEntry]) -> Vec<Move> {
-        match self.dice.index(12) {
-            0 => self.forge_msg().into_iter().collect(),
-            1 => self.replay().into_iter().collect(),
-            2 => self.forge_logout().into_iter().collect(),
-            3 => self.race_claim().into_iter().collect(),
-            4 => self.forge_server_answer().into_iter().collect(),
-            5 => vec![self.garbage()],
-            6 => self.classic_takeover(online),
-            7 => self.silent_connection(online).into_iter().collect(),
-            8 => self.flood_network(),
-            _ => self.forge_msg().into_iter().collect(),
-        }
+    /// Counts `n` moves of a kind.
+    fn count(&mut self, kind: &'static str, n: u64) {
+        *self.tally.entry(kind).or_default() += n;
     }
 
     /// After the storm: a classic logout for every classic login it sent, from the host it
@@ -187,6 +211,7 @@ impl Attacker {
                 from: Source::Host(endpoint.ip()),
                 to: SERVER_UDP,
                 data: Bytes::from(ClassicDatagram::Logout(UserEntry::new(name, endpoint)).to_vec()),
+                must_refuse: true,
             })
             .collect()
     }
@@ -242,6 +267,7 @@ impl Attacker {
                     from: Source::Endpoint(endpoint),
                     to: SERVER_UDP,
                     data: Bytes::from(ClientDatagram::Login(entry).to_vec()),
+                    must_refuse: true,
                 });
             }
         }
@@ -263,6 +289,7 @@ impl Attacker {
             from,
             to: SERVER_UDP,
             data: Bytes::from(ClassicDatagram::Login(entry).to_vec()),
+            must_refuse: true,
         }
     }
 
@@ -274,57 +301,6 @@ impl Attacker {
         }
     }
 
-    /// A `msg` in a real user's name, from the forger's address, with a text no one wrote.
-    fn forge_msg(&mut self) -> Option<Move> {
-        let victim = self.pick_login()?;
-        let target = self.pick_login()?;
-        self.forged += 1;
-        let text = format!(
-            "FORGED #{} in {}'s name, 假的, sorry",
-            self.forged, victim.name
-        );
-        let continuing = self.pick_msg().filter(|m| m.from == victim.name);
-        let (sid, seq) = match continuing {
-            Some(m) => (m.sid, m.seq + 1),
-            None => (SessionId::new(self.dice.bits()), self.dice.between(1, 3)),
-        };
-        let msg = PeerDatagram::Msg {
-            from: victim.name,
-            sid,
-            seq,
-            text: &text,
-        };
-        let data = Bytes::from(msg.to_vec());
-        Some(self.send(victim.endpoint, target.endpoint, data))
-    }
-
-    /// A datagram from the forger's own address, or from `pretend` when it spoofs.
-    fn send(&self, pretend: SocketAddr, to: SocketAddr, data: Bytes) -> Move {
-        if self.spoofing {
-            Move::Spoofed {
-                from: pretend,
-                to,
-                data,
-            }
-        } else {
-            Move::Datagram {
-                from: Source::Own,
-                to,
-                data,
-            }
-        }
-    }
-
-    /// A real `msg`, replayed from the forger's address.
-    fn replay(&mut self) -> Option<Move> {
-        let m = self.pick_msg()?;
-        Some(Move::Datagram {
-            from: Source::Own,
-            to: m.to,
-            data: m.data,
-        })
-    }
-
     /// `logout,<victim>,<victim's endpoint>` to the server, from the wrong source.
     fn forge_logout(&mut self) -> Option<Move> {
         let victim = self.pick_login()?;
@@ -332,6 +308,7 @@ impl Attacker {
             from: Source::Own,
             to: SERVER_UDP,
             data: Bytes::from(ClientDatagram::Logout(victim).to_vec()),
+            must_refuse: true,
         })
     }
 
@@ -362,6 +339,7 @@ impl Attacker {
             from: Source::Own,
             to: victim.endpoint,
             data: Bytes::from_static(data),
+            must_refuse: true,
         })
     }
 
@@ -377,6 +355,7 @@ impl Attacker {
             from: Source::Own,
             to,
             data: Bytes::from(data),
+            must_refuse: true,
         }
     }
 
@@ -420,9 +399,9 @@ impl Attacker {
         self.logins.get(i).cloned()
     }
 
-    fn pick_msg(&mut self) -> Option<HeardMsg> {
-        let i = self.dice.index(self.msgs.len());
-        self.msgs.get(i).cloned()
+    fn pick_sealed(&mut self) -> Option<HeardSealed> {
+        let i = self.dice.index(self.sealed.len());
+        self.sealed.get(i).cloned()
     }
 }
 

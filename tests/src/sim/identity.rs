@@ -1,0 +1,116 @@
+//! Who each user is, as its data directory remembers: a long-term key pair, kept across restarts
+//! with the keys the user pinned, until a reinstall starts a new directory (a new key, no pins).
+//! Each incarnation also gets a fresh seed for the core's randomness and a wall clock that only
+//! grows, derived from simulated time.
+
+use std::collections::BTreeMap;
+
+use feige_core::client::{StaticKeys, WallClock};
+use feige_core::wire::{Name, PublicKey};
+
+use super::agenda::{Clock, SimTime};
+use super::dice::Dice;
+
+/// The wall clock's reading at simulated time zero (14 November 2023), in Unix milliseconds.
+pub const EPOCH_MS: u64 = 1_700_000_000_000;
+
+/// One installation of a user's client: its key, and the keys it pinned so far.
+#[derive(Debug)]
+struct Install {
+    keys: StaticKeys,
+    /// Counts reinstalls, so what an incarnation of an earlier install pins is not kept.
+    generation: u32,
+    pinned: BTreeMap<Name, PublicKey>,
+}
+
+/// What an incarnation starts with.
+#[derive(Debug, Clone)]
+pub struct Start {
+    /// The user's key pair.
+    pub keys: StaticKeys,
+    /// Which install it belongs to.
+    pub generation: u32,
+    /// The keys pinned by earlier incarnations of that install.
+    pub pinned: BTreeMap<Name, PublicKey>,
+    /// A fresh seed for the core's randomness.
+    pub seed: [u8; 32],
+}
+
+/// Every user's data directory, and the dice that draw keys and seeds.
+#[derive(Debug)]
+pub struct Identities {
+    dice: Dice,
+    users: Vec<Install>,
+}
+
+impl Identities {
+    /// A first install for each of `users` users.
+    pub fn new(mut dice: Dice, users: usize) -> Self {
+        let users = (0..users)
+            .map(|_| Install {
+                keys: StaticKeys::from_private(draw_32(&mut dice)),
+                generation: 0,
+                pinned: BTreeMap::new(),
+            })
+            .collect();
+        Identities { dice, users }
+    }
+
+    /// The user reinstalls its client: a new key, and nothing pinned.
+    pub fn reinstall(&mut self, user: usize) {
+        let keys = StaticKeys::from_private(draw_32(&mut self.dice));
+        if let Some(install) = self.users.get_mut(user) {
+            install.keys = keys;
+            install.generation += 1;
+            install.pinned.clear();
+        }
+    }
+
+    /// The key pair `user` has now (what a thief of its data directory gets).
+    pub fn keys(&self, user: usize) -> Option<StaticKeys> {
+        self.users.get(user).map(|install| install.keys.clone())
+    }
+
+    /// What a new incarnation of `user` starts with.
+    pub fn start(&mut self, user: usize) -> Start {
+        let seed = draw_32(&mut self.dice);
+        let install = self
+            .users
+            .get(user)
+            .unwrap_or_else(|| panic!("simulator bug: no user {user}"));
+        Start {
+            keys: install.keys.clone(),
+            generation: install.generation,
+            pinned: install.pinned.clone(),
+            seed,
+        }
+    }
+
+    /// An incarnation of `user`'s install `generation` pinned `key` for `name`: kept for later
+    /// incarnations, unless the user reinstalled since.
+    pub fn pinned(&mut self, user: usize, generation: u32, name: Name, key: PublicKey) {
+        if let Some(install) = self.users.get_mut(user) {
+            if install.generation == generation {
+                install.pinned.insert(name, key);
+            }
+        }
+    }
+}
+
+/// The wall clock an incarnation launched at `now` reads: it only grows across incarnations,
+/// as a real clock would, so their handshakes are never refused as stale.
+pub fn wall_clock(clock: &Clock, now: SimTime) -> WallClock {
+    WallClock {
+        unix_ms: EPOCH_MS + u64::try_from(now.as_millis()).unwrap_or(u64::MAX - EPOCH_MS),
+        at: clock.instant(now),
+    }
+}
+
+/// 32 random bytes.
+pub fn draw_32(dice: &mut Dice) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for chunk in out.chunks_mut(8) {
+        chunk.copy_from_slice(&dice.bits().to_le_bytes());
+    }
+    out
+}
