@@ -4,7 +4,7 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use feige_core::wire::Dialect;
 
 /// feige: a hybrid peer-to-peer messenger. A coordinator server tracks who is online; clients
@@ -72,6 +72,26 @@ pub struct ServerArgs {
     /// Serve Prometheus metrics over HTTP at ADDR (`GET /metrics`; port 0 picks any free port).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<SocketAddr>,
+    /// Relay chat datagrams (still end-to-end encrypted) between clients that find no direct
+    /// path through their NATs; `off` refuses them.
+    #[arg(long, value_enum, default_value_t = Switch::On)]
+    pub relay: Switch,
+}
+
+/// A feature switched on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// Enabled.
+    On,
+    /// Disabled.
+    Off,
+}
+
+impl Switch {
+    /// Whether it is on.
+    pub fn is_on(self) -> bool {
+        self == Switch::On
+    }
 }
 
 /// `feige chat`.
@@ -181,6 +201,21 @@ mod tests {
         assert_eq!(args.udp, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(args.tcp, "0.0.0.0:9001".parse().unwrap());
         assert!(!args.json);
+        assert_eq!(args.relay, Switch::On);
+    }
+
+    #[test]
+    fn relay_is_on_or_off() {
+        let relay = |value: &str| match Cli::try_parse_from(["feige", "server", "--relay", value]) {
+            Ok(Cli {
+                command: Command::Server(args),
+            }) => Ok(args.relay.is_on()),
+            Ok(_) => panic!("expected server"),
+            Err(e) => Err(e.kind()),
+        };
+        assert_eq!(relay("on"), Ok(true));
+        assert_eq!(relay("off"), Ok(false));
+        assert_eq!(relay("maybe"), Err(clap::error::ErrorKind::InvalidValue));
     }
 
     #[test]

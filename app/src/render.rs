@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-use feige_core::client::ClientEvent;
+use feige_core::client::{ClientEvent, Via};
 use feige_core::server::ServerEvent;
 use feige_core::wire::UserEntry;
 use serde::Serialize;
@@ -97,6 +97,11 @@ enum ChatJson<'a> {
         name: &'a str,
         number: &'a str,
     },
+    Path {
+        peer: &'a str,
+        via: &'a str,
+        endpoint: SocketAddr,
+    },
     LoggedOut {},
 }
 
@@ -150,6 +155,15 @@ impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
                     to: to.as_str(),
                     id: id.0,
                     reason: reason.as_str(),
+                },
+                ClientEvent::Path {
+                    peer,
+                    via,
+                    endpoint,
+                } => ChatJson::Path {
+                    peer: peer.as_str(),
+                    via: via.as_str(),
+                    endpoint: *endpoint,
                 },
                 ClientEvent::LoginFailed(reason) => ChatJson::LoginFailed {
                     reason: reason.as_str(),
@@ -331,6 +345,22 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
                 "{} not delivered to {} #{id}: {reason}",
                 marks.failed,
                 printable(to.as_str())
+            ),
+            ClientEvent::Path {
+                peer,
+                via: Via::Direct,
+                endpoint,
+            } => format!(
+                "* chat with {} goes direct ({endpoint})",
+                printable(peer.as_str())
+            ),
+            ClientEvent::Path {
+                peer,
+                via: Via::Relay,
+                endpoint,
+            } => format!(
+                "* chat with {} goes through the server's relay ({endpoint}): no direct path",
+                printable(peer.as_str())
             ),
             ClientEvent::LoginFailed(reason) => format!("! login failed: {reason}"),
             ClientEvent::Disconnected(reason) => format!("! disconnected: {reason}"),

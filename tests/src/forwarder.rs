@@ -1,11 +1,14 @@
 //! A UDP forwarder to stand in front of one client, the way a router does, and to keep a copy of
-//! every datagram the client's peers sent it.
+//! every datagram between the client and its peers that passed it.
 //!
 //! The client is told the server is at the forwarder's `server_face`; the forwarder relays its
 //! datagrams to the real server from its `public` socket, so the server lists the client at the
 //! forwarder's public address, and every peer's datagram for the client arrives there. Those are
-//! relayed to the client from a third socket (not the one it believes is the server), and kept.
+//! relayed to the client from a socket of that peer's own (its mapping, as a NAT would make
+//! one), and kept; what the client sends back to that socket goes out to the peer from the
+//! public socket, so the peer sees the client where it is listed.
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,7 +36,7 @@ impl Forwarder {
             socket.set_read_timeout(Some(POLL)).expect("a read timeout");
             Arc::new(socket)
         };
-        let (face, public, relay) = (bind(), bind(), bind());
+        let (face, public) = (bind(), bind());
         let server_face = face.local_addr().expect("a bound socket");
         let public_addr = public.local_addr().expect("a bound socket");
         let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
@@ -52,24 +55,51 @@ impl Forwarder {
             }));
         }
         // Anything to the public address: the server's answers go back from the face the client
-        // believes is the server; a peer's datagrams go from the relay socket, and are kept.
+        // believes is the server; a peer's datagrams go from that peer's mapping, and are kept.
         {
             let (peer_traffic, stop) = (Arc::clone(&peer_traffic), Arc::clone(&stop));
+            let ip = ip.to_owned();
             threads.push(thread::spawn(move || {
+                let mut mappings: HashMap<SocketAddr, Arc<UdpSocket>> = HashMap::new();
+                let mut returns = Vec::new();
                 relay_loop(&public, &stop, |data, from| {
                     let Some(to) = *client.lock().unwrap_or_else(|e| e.into_inner()) else {
                         return;
                     };
                     if from == server {
                         let _ = face.send_to(data, to);
-                    } else {
-                        peer_traffic
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(data.to_vec());
-                        let _ = relay.send_to(data, to);
+                        return;
                     }
+                    peer_traffic
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(data.to_vec());
+                    let mapping = mappings.entry(from).or_insert_with(|| {
+                        let mapping = Arc::new(
+                            UdpSocket::bind((ip.as_str(), 0)).expect("bind a mapping socket"),
+                        );
+                        mapping
+                            .set_read_timeout(Some(POLL))
+                            .expect("a read timeout");
+                        // What the client answers there goes to the peer, from the public face.
+                        let (back, public, stop) =
+                            (Arc::clone(&mapping), Arc::clone(&public), Arc::clone(&stop));
+                        let kept = Arc::clone(&peer_traffic);
+                        returns.push(thread::spawn(move || {
+                            relay_loop(&back, &stop, |data, _| {
+                                kept.lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .push(data.to_vec());
+                                let _ = public.send_to(data, from);
+                            });
+                        }));
+                        mapping
+                    });
+                    let _ = mapping.send_to(data, to);
                 });
+                for thread in returns {
+                    let _ = thread.join();
+                }
             }));
         }
         Forwarder {
@@ -91,7 +121,7 @@ impl Forwarder {
         self.public
     }
 
-    /// Every datagram the client's peers sent it so far.
+    /// Every datagram between the client and its peers that passed so far, both ways.
     pub fn peer_traffic(&self) -> Vec<Vec<u8>> {
         self.peer_traffic
             .lock()

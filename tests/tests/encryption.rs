@@ -51,8 +51,10 @@ impl Drop for Scratch {
     }
 }
 
-/// Each client sits behind a forwarder that keeps every datagram its peer sends it: none may
-/// hold the text or the sender's name, and every message still arrives, exactly once.
+/// Each client sits behind a forwarder that keeps every datagram between it and its peer that
+/// passes there (the peer may answer the other's datagrams where they came from, past the other's
+/// forwarder: each direction still crosses one): none may hold the text or the sender's name,
+/// and every message still arrives, exactly once.
 #[test]
 fn nothing_readable_crosses_the_network() {
     for (first, second) in PAIRS {

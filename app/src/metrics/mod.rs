@@ -18,6 +18,11 @@
 //! | `feige_datagrams_malformed_total` | counter | datagrams that did not parse |
 //! | `feige_logouts_spoofed_total` | counter | UDP logouts not from the user's own endpoint |
 //! | `feige_events_dropped_total` | counter | output lines dropped because stdout was not read fast enough |
+//! | `feige_introductions_total` | counter | introductions made (each tells two sessions) |
+//! | `feige_introductions_refused_total` | counter | `intro` lines dropped (past the session's budget, or naming no other native session) |
+//! | `feige_relayed_datagrams_total` | counter | chat datagrams relayed between sessions |
+//! | `feige_relayed_bytes_total` | counter | bytes of the `relay` lines sent for them |
+//! | `feige_relay_refused_total` | counter | `relay` lines dropped (relay off, past the sender's budget, or naming no other native session) |
 
 pub mod http;
 
@@ -57,12 +62,40 @@ pub struct ServerMetrics {
     lines_sent: Counter,
     bytes_sent: Counter,
     slow_consumers: Counter,
-    malformed: Counter,
-    spoofed_logouts: Counter,
+    malformed: Total,
+    spoofed_logouts: Total,
+    introductions: Total,
+    introductions_refused: Total,
+    relayed: Total,
+    relayed_bytes: Total,
+    relay_refused: Total,
     events_dropped: Counter,
-    /// The core's running totals last seen, to turn them into counter increments.
-    malformed_seen: AtomicU64,
-    spoofed_seen: AtomicU64,
+}
+
+/// A counter that follows one of the core's running totals.
+struct Total {
+    counter: Counter,
+    /// The total last seen, to turn the next one into an increment.
+    seen: AtomicU64,
+}
+
+impl Total {
+    fn new(registry: &mut Registry, name: &str, help: &str) -> Self {
+        let counter = Counter::default();
+        registry.register(name, help, counter.clone());
+        Total {
+            counter,
+            seen: AtomicU64::new(0),
+        }
+    }
+
+    /// Moves the counter up to the core's running `total`.
+    fn advance(&self, total: u64) {
+        let before = self.seen.swap(total, Ordering::Relaxed);
+        if total > before {
+            self.counter.inc_by(total - before);
+        }
+    }
 }
 
 impl Default for ServerMetrics {
@@ -163,23 +196,46 @@ impl Default for ServerMetrics {
                 "slow_consumers",
                 "Connections dropped for unsent output past the bound",
             ),
-            malformed: counter(
+            malformed: Total::new(
                 &mut registry,
                 "datagrams_malformed",
                 "Datagrams that did not parse",
             ),
-            spoofed_logouts: counter(
+            spoofed_logouts: Total::new(
                 &mut registry,
                 "logouts_spoofed",
                 "UDP logouts not from the user's own endpoint",
+            ),
+            introductions: Total::new(
+                &mut registry,
+                "introductions",
+                "Introductions made (each tells two sessions)",
+            ),
+            introductions_refused: Total::new(
+                &mut registry,
+                "introductions_refused",
+                "Intro lines dropped: past the session's budget, or naming no other native session",
+            ),
+            relayed: Total::new(
+                &mut registry,
+                "relayed_datagrams",
+                "Chat datagrams relayed between sessions",
+            ),
+            relayed_bytes: Total::new(
+                &mut registry,
+                "relayed_bytes",
+                "Bytes of the relay lines sent for relayed datagrams",
+            ),
+            relay_refused: Total::new(
+                &mut registry,
+                "relay_refused",
+                "Relay lines dropped: relay off, past the sender's budget, or no such session",
             ),
             events_dropped: counter(
                 &mut registry,
                 "events_dropped",
                 "Output lines dropped because stdout was not read fast enough",
             ),
-            malformed_seen: AtomicU64::new(0),
-            spoofed_seen: AtomicU64::new(0),
             registry,
         }
     }
@@ -208,16 +264,14 @@ impl ServerMetrics {
         set(&self.pending, stats.pending);
         set(&self.unclaimed, stats.unclaimed_connections);
         set(&self.timers, stats.timers);
-        advance(
-            &self.malformed,
-            &self.malformed_seen,
-            stats.malformed_datagrams,
-        );
-        advance(
-            &self.spoofed_logouts,
-            &self.spoofed_seen,
-            stats.spoofed_logouts,
-        );
+        self.malformed.advance(stats.malformed_datagrams);
+        self.spoofed_logouts.advance(stats.spoofed_logouts);
+        self.introductions.advance(stats.introductions);
+        self.introductions_refused
+            .advance(stats.introductions_refused);
+        self.relayed.advance(stats.relayed);
+        self.relayed_bytes.advance(stats.relayed_bytes);
+        self.relay_refused.advance(stats.relay_refused);
     }
 
     /// Counts output queued on a connection.
@@ -257,14 +311,6 @@ impl ServerMetrics {
 fn bump<K: PartialEq>(counters: &[(K, Counter)], key: &K) {
     if let Some((_, counter)) = counters.iter().find(|(k, _)| k == key) {
         counter.inc();
-    }
-}
-
-/// Moves `counter` up to the core's running `total`, remembering it in `seen`.
-fn advance(counter: &Counter, seen: &AtomicU64, total: u64) {
-    let before = seen.swap(total, Ordering::Relaxed);
-    if total > before {
-        counter.inc_by(total - before);
     }
 }
 

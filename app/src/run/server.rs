@@ -25,6 +25,7 @@ pub(super) fn run(transport: &dyn Transport, args: &ServerArgs) -> ExitCode {
     let mut options = ServerOptions::new(args.udp, args.tcp);
     options.max_queued_bytes = args.max_queued_bytes;
     options.metrics = args.metrics;
+    options.config.relay = args.relay.is_on();
     for warning in transport.prepare_server(&mut options) {
         eprintln!("{program} server: warning: {warning}");
     }

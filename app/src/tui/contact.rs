@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use feige_core::client::MessageId;
+use feige_core::client::{MessageId, Via};
 use feige_core::wire::Name;
 
 /// How long someone who just came online stands out in the list.
@@ -87,6 +87,8 @@ pub struct Contact {
     is_me: bool,
     unread: usize,
     joined_at: Option<Instant>,
+    /// How chat reaches them, once the client has found out.
+    path: Option<Via>,
     entries: VecDeque<Entry>,
 }
 
@@ -106,6 +108,7 @@ impl Contact {
             is_me,
             unread: 0,
             joined_at,
+            path: None,
             entries: VecDeque::new(),
         }
     }
@@ -135,6 +138,11 @@ impl Contact {
         self.unread
     }
 
+    /// How chat reaches them (`None` until the client has found out).
+    pub fn path(&self) -> Option<Via> {
+        self.path
+    }
+
     /// Whether they came online recently enough to stand out at `now`.
     pub fn is_fresh(&self, now: Instant) -> bool {
         self.highlight_ends().is_some_and(|end| now < end)
@@ -154,11 +162,17 @@ impl Contact {
         self.endpoint = endpoint;
         self.presence = Presence::Online;
         self.joined_at = Some(now);
+        self.path = None;
     }
 
     pub(super) fn go(&mut self) {
         self.presence = Presence::Gone;
         self.joined_at = None;
+        self.path = None;
+    }
+
+    pub(super) fn set_path(&mut self, via: Via) {
+        self.path = Some(via);
     }
 
     pub(super) fn mark_read(&mut self) {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use feige_core::client::{parse_command, ClientEvent, Command, MessageId, SendError};
+use feige_core::client::{parse_command, ClientEvent, Command, MessageId, SendError, Via};
 use feige_core::wire::{Name, UserEntry};
 
 use super::contact::{Contact, Delivery, EntryKind, Presence, SendTicket};
@@ -236,6 +236,21 @@ impl Model {
             }
             ClientEvent::Failed { to, id, reason } => {
                 self.settle(to, *id, Delivery::Failed(reason.to_string()));
+            }
+            ClientEvent::Path {
+                peer,
+                via,
+                endpoint,
+            } => {
+                let Some(contact) = self.contact_mut(peer) else {
+                    return;
+                };
+                contact.set_path(*via);
+                let notice = match via {
+                    Via::Direct => format!("chat goes direct ({endpoint})"),
+                    Via::Relay => "no direct path: chat goes through the server's relay".into(),
+                };
+                contact.push(time, EntryKind::Notice(notice));
             }
             ClientEvent::LoginFailed(reason) => {
                 self.connection = Connection::Ended(format!("login failed: {reason}"));

@@ -4,6 +4,7 @@
 
 use std::time::Instant;
 
+use feige_core::client::Via;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -138,6 +139,9 @@ fn contact_line(contact: &Contact, selected: bool, now: Instant, columns: usize)
         Presence::Online if fresh => suffix.push_str(" (new)"),
         Presence::Online => {}
     }
+    if contact.presence() == Presence::Online && contact.path() == Some(Via::Relay) {
+        suffix.push_str(" (relay)");
+    }
     if contact.unread() > 0 {
         suffix.push_str(&format!(" [{}]", contact.unread()));
     }
@@ -176,7 +180,11 @@ fn draw_conversation(frame: &mut Frame<'_>, model: &Model, area: Rect) -> Viewpo
         Some(c) if c.presence() == Presence::Gone => {
             format!("{} (gone)", printable(c.name().as_str()))
         }
-        Some(c) => printable(c.name().as_str()),
+        Some(c) => match c.path() {
+            Some(Via::Direct) => format!("{} · direct", printable(c.name().as_str())),
+            Some(Via::Relay) => format!("{} · relayed by the server", printable(c.name().as_str())),
+            None => printable(c.name().as_str()),
+        },
         None => "no conversation".to_owned(),
     };
     let (block, inner) = framed(area, title, false);

@@ -81,7 +81,7 @@ impl Client {
             }
             (Phase::Online(session), presence) => {
                 let io = self.ctx.io();
-                session.handle_classic_presence(presence, io);
+                session.handle_classic_presence(now, presence, io);
             }
             // Before the Accept nothing is known to update.
             (Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::Closed, _) => {}
@@ -141,7 +141,7 @@ impl Client {
         self.ctx.out.event(ClientEvent::LoggedIn { me, users });
         for presence in early_presence {
             let io = self.ctx.io();
-            session.handle_classic_presence(presence, io);
+            session.handle_classic_presence(now, presence, io);
         }
         self.phase = Phase::Online(Box::new(session));
     }

@@ -30,6 +30,17 @@ pub struct ClientConfig {
     pub msg_retry: Duration,
     /// `msg` datagrams sent before `failed{timeout}`.
     pub msg_tries: u32,
+    /// Sending to a peer with no direct path known to work searches for one (an introduction,
+    /// probes); after this long without a direct datagram back, chat goes through the relay.
+    pub relay_after: Duration,
+    /// A direct path is known to work this long after the last direct datagram from the peer.
+    pub path_idle: Duration,
+    /// First wait between direct probes while relaying; doubles after each probe.
+    pub probe_interval: Duration,
+    /// The longest wait between direct probes while relaying.
+    pub probe_interval_max: Duration,
+    /// At most one introduction asked per peer this often.
+    pub intro_interval: Duration,
     /// Most queued (not yet sent) messages per peer; beyond it `send_message` refuses.
     pub max_queued_per_peer: usize,
     /// Longest server line accepted (the snapshot is one line; in the classic dialect, the list).
@@ -75,6 +86,11 @@ impl ClientConfig {
             server_timeout: Duration::from_secs(60),
             msg_retry: Duration::from_millis(300),
             msg_tries: 6,
+            relay_after: Duration::from_secs(2),
+            path_idle: Duration::from_secs(15),
+            probe_interval: Duration::from_secs(1),
+            probe_interval_max: Duration::from_secs(30),
+            intro_interval: Duration::from_secs(1),
             max_queued_per_peer: 1024,
             max_server_line: MAX_SERVER_LINE,
             dialect: None,

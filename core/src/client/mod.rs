@@ -12,6 +12,7 @@ mod keyring;
 mod login;
 mod outbox;
 mod output;
+mod path;
 mod roster;
 mod sealing;
 pub(crate) mod secure;
@@ -31,7 +32,7 @@ pub use config::ClientConfig;
 pub use keyring::TrustError;
 pub use output::{
     ClientEvent, ClientState, ClientStats, ClientTransmit, DisconnectReason, FailReason,
-    LoginFailure, MessageId, SendError,
+    LoginFailure, MessageId, SendError, Via,
 };
 pub use secure::{StaticKeys, WallClock};
 

@@ -98,6 +98,16 @@ labelled! {
     }
 }
 
+labelled! {
+    /// How chat datagrams reach a peer.
+    Via {
+        /// Straight to its endpoint, over UDP.
+        Direct => "direct",
+        /// Through the server, over the two TCP sessions.
+        Relay => "relay",
+    }
+}
+
 /// Why the login did not complete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LoginFailure {
@@ -201,6 +211,17 @@ pub enum ClientEvent {
         old: PublicKey,
         /// The key listed now.
         new: PublicKey,
+    },
+    /// `path`: the way chat datagrams reach `peer` is set or changed: `direct` to `endpoint`
+    /// (where an authentic datagram of the peer came from), or `relay` through the server at
+    /// `endpoint`.
+    Path {
+        /// The contact.
+        peer: Name,
+        /// Direct or relayed.
+        via: Via,
+        /// The peer's endpoint (direct), or the server's address (relay).
+        endpoint: SocketAddr,
     },
     /// `login_failed`: terminal.
     LoginFailed(LoginFailure),

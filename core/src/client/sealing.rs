@@ -1,7 +1,6 @@
-//! The chat layer on top of the secure layer: plaintexts sealed for trusted keys only, and the
-//! roster as the secure layer's directory.
+//! The chat layer on top of the secure layer and the paths: plaintexts sealed for trusted keys
+//! only, and every sealed datagram sent the way that reaches its peer.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -9,27 +8,53 @@ use bytes::Bytes;
 use super::chat::Wire;
 use super::keyring::Keyring;
 use super::output::ClientEvent;
+use super::path::Paths;
 use super::roster::Roster;
-use super::secure::{Directory, Peer};
+use super::secure::{Directory, Peer, Sends};
 use super::shared::Io;
 use crate::wire::{Name, PublicKey};
 
-/// The listed users whose key is trusted, with where they are listed.
+/// The listed users whose key is trusted.
 pub(crate) struct Listed<'a> {
     pub(crate) roster: &'a Roster,
     pub(crate) keyring: &'a Keyring,
 }
 
 impl Directory for Listed<'_> {
-    fn lookup(&self, name: &Name) -> Option<(PublicKey, SocketAddr)> {
-        let (_, endpoint) = self.roster.get(name)?;
-        Some((self.keyring.trusted(name)?, endpoint))
+    fn trusted_key(&self, name: &Name) -> Option<PublicKey> {
+        self.roster.get(name)?;
+        self.keyring.trusted(name)
     }
 }
 
-/// The chat layer's wire for one input: every plaintext sealed with the key trusted for its peer.
+/// The chat layer's wire for one input: every plaintext sealed with the key trusted for its
+/// peer, every sealed datagram routed by the paths.
 pub(crate) struct Sealer<'a, 'b> {
     pub(crate) io: &'a mut Io<'b>,
+    pub(crate) paths: &'a mut Paths,
+}
+
+impl Sealer<'_, '_> {
+    /// The peer as the secure layer needs it: its name and trusted key.
+    pub(crate) fn peer(&self, name: &Name) -> Option<Peer> {
+        let key = self.io.keyring.trusted(name)?;
+        Some(Peer {
+            name: name.clone(),
+            key,
+        })
+    }
+
+    /// Sends everything the secure layer sealed, each the way that reaches its peer.
+    pub(crate) fn dispatch(&mut self, now: Instant, sends: &mut Sends) {
+        while let Some((to, datagram)) = sends.pop() {
+            if !self
+                .paths
+                .send(now, &to, datagram, self.io.config, self.io.out)
+            {
+                self.io.stats.unknown_sender += 1;
+            }
+        }
+    }
 }
 
 impl Wire for Sealer<'_, '_> {
@@ -37,20 +62,17 @@ impl Wire for Sealer<'_, '_> {
         self.io.secure.is_some() && self.io.keyring.trusted(peer).is_some()
     }
 
-    fn send(&mut self, now: Instant, peer: &Name, endpoint: SocketAddr, plaintext: &Bytes) {
-        let Some(key) = self.io.keyring.trusted(peer) else {
+    fn send(&mut self, now: Instant, peer: &Name, plaintext: &Bytes) {
+        let Some(peer) = self.peer(peer) else {
             return;
         };
         let Some(secure) = self.io.secure.as_deref_mut() else {
             return;
         };
-        let peer = Peer {
-            name: peer.clone(),
-            key,
-            endpoint,
-        };
+        let mut sends = Sends::default();
         // Never too long: the chat layer sizes its plaintexts by what a sealed datagram carries.
-        let _ = secure.seal(now, &peer, plaintext, self.io.out);
+        let _ = secure.seal(now, &peer, plaintext, &mut sends);
+        self.dispatch(now, &mut sends);
     }
 
     fn event(&mut self, event: ClientEvent) {

@@ -13,14 +13,15 @@ use super::config::ClientConfig;
 use super::keyring::TrustError;
 use super::outbox::Outbox;
 use super::output::{ClientEvent, DisconnectReason, FailReason, MessageId, SendError};
+use super::path::{Due, Paths, Route};
 use super::roster::Roster;
 use super::sealing::{Listed, Sealer};
-use super::secure::Opened;
+use super::secure::{Opened, Sends};
 pub(crate) use super::shared::Io;
 use super::talk::{accept_talk, encode_talk};
 use crate::wire::{
     canonical, is_classic_datagram, is_sealed, ClassicDatagram, Dialect, ErrorReason, Name,
-    PeerDatagram, ServerLine, UserEntry,
+    PeerDatagram, RelayPayload, ServerLine, UserEntry,
 };
 
 const PING: &[u8] = b"ping\n";
@@ -30,6 +31,8 @@ const PING: &[u8] = b"ping\n";
 pub(crate) struct Session {
     me: UserEntry,
     roster: Roster,
+    /// How each listed peer is reached.
+    paths: Paths,
     outgoing: Outgoing,
     incoming: Incoming,
     /// `None` in the classic dialect, which keeps no connection to the server.
@@ -51,9 +54,14 @@ impl Session {
             silent_deadline: deadline_after(now, config.server_timeout),
             next_ping: deadline_after(now, config.ping_interval),
         });
+        let mut paths = Paths::new(config.server);
+        for peer in roster.iter().filter(|e| e.name != me.name) {
+            paths.listed(now, &peer.name, peer.endpoint, config);
+        }
         Session {
             me,
             roster,
+            paths,
             outgoing: Outgoing::default(),
             incoming: Incoming::default(),
             keepalive,
@@ -84,8 +92,11 @@ impl Session {
         let name = name.clone();
         io.keyring.trust(&name, io.out)?;
         let config = io.config;
-        self.outgoing
-            .resume(now, &name, config, &mut Sealer { io: &mut io });
+        let mut wire = Sealer {
+            io: &mut io,
+            paths: &mut self.paths,
+        };
+        self.outgoing.resume(now, &name, config, &mut wire);
         Ok(())
     }
 
@@ -104,7 +115,7 @@ impl Session {
             keepalive.silent_deadline = deadline_after(now, io.config.server_timeout);
         }
         match line {
-            ServerLine::Login(entry) => self.joined(entry, &mut io),
+            ServerLine::Login(entry) => self.joined(now, entry, &mut io),
             ServerLine::Logout(entry) => self.left(&entry.name, &mut io),
             ServerLine::Dialect { name, dialect } => {
                 self.roster.set_dialect(&name, dialect);
@@ -124,6 +135,14 @@ impl Session {
                 }
                 Ok(())
             }
+            ServerLine::Intro(entry) => {
+                self.introduced(now, &entry.name, &mut io);
+                Ok(())
+            }
+            ServerLine::Relay { from, payload } => {
+                self.relayed(now, &from, &payload, io);
+                Ok(())
+            }
             ServerLine::Pong => Ok(()),
             ServerLine::Error(reason) => Err(disconnect_reason(reason)),
             ServerLine::Snapshot(_) => Err(DisconnectReason::ProtocolError),
@@ -131,7 +150,12 @@ impl Session {
     }
 
     /// `login,<name>,<ep>`: a newcomer, or a known name at a new endpoint (left, then joined).
-    fn joined(&mut self, entry: UserEntry, io: &mut Io<'_>) -> Result<(), DisconnectReason> {
+    fn joined(
+        &mut self,
+        now: Instant,
+        entry: UserEntry,
+        io: &mut Io<'_>,
+    ) -> Result<(), DisconnectReason> {
         if entry.name == self.me.name {
             return Err(DisconnectReason::ProtocolError);
         }
@@ -142,6 +166,8 @@ impl Session {
             None => {}
         }
         self.incoming.peer_joined(&entry.name);
+        self.paths
+            .listed(now, &entry.name, entry.endpoint, io.config);
         self.roster.insert(entry.clone());
         io.out.event(ClientEvent::Joined(entry));
         Ok(())
@@ -159,11 +185,16 @@ impl Session {
     /// A presence datagram from a textbook server (classic dialect). Datagrams prove little, so
     /// none ends the session: one naming ourselves changes nothing (a textbook server may echo a
     /// repeated login of ours), and a logout counts only for the endpoint the user is listed at.
-    pub(crate) fn handle_classic_presence(&mut self, datagram: ClassicDatagram, mut io: Io<'_>) {
+    pub(crate) fn handle_classic_presence(
+        &mut self,
+        now: Instant,
+        datagram: ClassicDatagram,
+        mut io: Io<'_>,
+    ) {
         match datagram {
             ClassicDatagram::Login(entry) if entry.name != self.me.name => {
                 // Never an error: the name is not ours.
-                let _ = self.joined(entry, &mut io);
+                let _ = self.joined(now, entry, &mut io);
             }
             ClassicDatagram::Logout(entry) if entry.name != self.me.name => {
                 match self.roster.get(&entry.name) {
@@ -183,6 +214,7 @@ impl Session {
 
     fn remove_peer(&mut self, name: &Name, io: &mut Io<'_>) {
         io.keyring.unlisted(name);
+        self.paths.forget(name);
         if let Some(secure) = io.secure.as_deref_mut() {
             secure.forget(name);
         }
@@ -203,7 +235,7 @@ impl Session {
         io: Io<'_>,
     ) {
         if is_sealed(data) {
-            return self.handle_sealed(now, source, data, io);
+            return self.handle_sealed(now, Route::Direct(source), data, io);
         }
         if is_classic_datagram(data) {
             match ClassicDatagram::parse(data) {
@@ -221,8 +253,9 @@ impl Session {
         }
     }
 
-    /// A sealed datagram, from any source: the key proves who sent it.
-    fn handle_sealed(&mut self, now: Instant, source: SocketAddr, data: &[u8], mut io: Io<'_>) {
+    /// A sealed datagram, directly from any source or relayed: the key proves who sent it, and
+    /// only then does the way it came teach the peer's path.
+    fn handle_sealed(&mut self, now: Instant, route: Route, data: &[u8], mut io: Io<'_>) {
         let Some(secure) = io.secure.as_deref_mut() else {
             io.stats.malformed += 1;
             return;
@@ -231,11 +264,70 @@ impl Session {
             roster: &self.roster,
             keyring: io.keyring,
         };
-        match secure.open(now, source, data, &directory, io.out) {
-            Ok(Some(opened)) => self.handle_opened(now, opened, &mut io),
-            Ok(None) => {}
-            Err(refusal) => io.stats.refused(refusal),
+        let mut sends = Sends::default();
+        let authentic = match secure.open(now, data, &directory, &mut sends) {
+            Ok(authentic) => authentic,
+            Err(refusal) => {
+                io.stats.refused(refusal);
+                return;
+            }
+        };
+        let peer = authentic.peer.clone();
+        let newly_direct = self.paths.heard(now, &peer, route, io.config, io.out);
+        let mut wire = Sealer {
+            io: &mut io,
+            paths: &mut self.paths,
+        };
+        wire.dispatch(now, &mut sends);
+        let Some(opened) = authentic.opened() else {
+            return;
+        };
+        // The peer reached us directly where it could not before: answer the same way at once,
+        // so it learns the direct path too even with nothing to say.
+        if newly_direct {
+            if let Some(keepalive) = wire
+                .io
+                .secure
+                .as_deref_mut()
+                .and_then(|s| s.keepalive(now, &peer))
+            {
+                wire.paths.send_direct(&peer, keepalive, wire.io.out);
+            }
         }
+        self.handle_opened(now, opened, &mut io);
+    }
+
+    /// A `relay` line: a datagram the server carried for `from`.
+    fn relayed(&mut self, now: Instant, from: &Name, payload: &RelayPayload, io: Io<'_>) {
+        let datagram = payload.decode();
+        if !self.roster.contains(from) || *from == self.me.name {
+            io.stats.unknown_sender += 1;
+        } else if is_sealed(&datagram) {
+            self.handle_sealed(now, Route::Relay, &datagram, io);
+        } else {
+            io.stats.malformed += 1;
+        }
+    }
+
+    /// The server introduced `name` to us: probe it now, so that our NAT opens for it and its
+    /// for us.
+    fn introduced(&mut self, now: Instant, name: &Name, io: &mut Io<'_>) {
+        if !self.paths.introduced(now, name, io.config) {
+            return;
+        }
+        let mut wire = Sealer {
+            io,
+            paths: &mut self.paths,
+        };
+        let Some(peer) = wire.peer(name) else {
+            return;
+        };
+        let Some(secure) = wire.io.secure.as_deref_mut() else {
+            return;
+        };
+        let mut sends = Sends::default();
+        secure.probe(now, &peer, &mut sends);
+        wire.dispatch(now, &mut sends);
     }
 
     /// A `msg` or `ack` that came sealed by `opened.peer`'s trusted key.
@@ -250,10 +342,10 @@ impl Session {
             io.stats.wrong_sender += 1;
             return;
         }
-        let Some((_, endpoint)) = self.roster.get(from) else {
+        if !self.roster.contains(from) {
             io.stats.unknown_sender += 1;
             return;
-        };
+        }
         let config = io.config;
         match datagram {
             PeerDatagram::Msg {
@@ -267,7 +359,11 @@ impl Session {
                     sid,
                     seq,
                 };
-                Sealer { io: &mut *io }.send(now, &from, endpoint, &Bytes::from(ack.to_vec()));
+                let mut wire = Sealer {
+                    io: &mut *io,
+                    paths: &mut self.paths,
+                };
+                wire.send(now, &from, &Bytes::from(ack.to_vec()));
                 match self.incoming.accept(&from, sid, seq) {
                     Verdict::Show => io.out.event(ClientEvent::Message {
                         from,
@@ -279,7 +375,10 @@ impl Session {
             }
             PeerDatagram::Ack { from, sid, seq } => {
                 let ours = sid == config.session_id;
-                let mut wire = Sealer { io: &mut *io };
+                let mut wire = Sealer {
+                    io: &mut *io,
+                    paths: &mut self.paths,
+                };
                 if !(ours
                     && self
                         .outgoing
@@ -335,12 +434,14 @@ impl Session {
         let msg = NewMessage {
             id,
             to: &name,
-            endpoint,
             text,
         };
         let config = io.config;
-        self.outgoing
-            .enqueue(now, msg, config, &mut Sealer { io: &mut io })
+        let mut wire = Sealer {
+            io: &mut io,
+            paths: &mut self.paths,
+        };
+        self.outgoing.enqueue(now, msg, config, &mut wire)
     }
 
     /// Keepalive, silence and retransmissions. `Err` ends the session for that reason.
@@ -358,12 +459,21 @@ impl Session {
                 keepalive.next_ping = deadline_after(now, io.config.ping_interval);
             }
         }
-        if let Some(secure) = io.secure.as_deref_mut() {
-            secure.handle_timeout(now, io.out);
-        }
         let config = io.config;
-        self.outgoing
-            .handle_timeout(now, config, &mut Sealer { io: &mut io });
+        let due = self.paths.handle_timeout(now, config, io.out);
+        let mut wire = Sealer {
+            io: &mut io,
+            paths: &mut self.paths,
+        };
+        let mut sends = Sends::default();
+        if let Some(secure) = wire.io.secure.as_deref_mut() {
+            secure.handle_timeout(now, &mut sends);
+        }
+        wire.dispatch(now, &mut sends);
+        for due in due {
+            path_due(now, due, &mut wire);
+        }
+        self.outgoing.handle_timeout(now, config, &mut wire);
         Ok(())
     }
 
@@ -373,15 +483,44 @@ impl Session {
             .keepalive
             .as_ref()
             .map(|k| k.silent_deadline.min(k.next_ping));
-        [keepalive, self.outgoing.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            keepalive,
+            self.outgoing.next_deadline(),
+            self.paths.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The session ends: every unacknowledged or queued message fails, oldest first.
     pub(crate) fn fail_all(&mut self, out: &mut Outbox) {
         self.outgoing.fail_all(FailReason::LoggedOut, out);
+    }
+}
+
+/// What a path timer asked for: a kick through the relay just turned on, or a direct probe.
+fn path_due(now: Instant, due: Due, wire: &mut Sealer<'_, '_>) {
+    let name = match &due {
+        Due::Kick(name) | Due::Probe(name) => name,
+    };
+    let Some(peer) = wire.peer(name) else {
+        return;
+    };
+    let Some(secure) = wire.io.secure.as_deref_mut() else {
+        return;
+    };
+    match due {
+        Due::Kick(_) => {
+            let mut sends = Sends::default();
+            secure.probe(now, &peer, &mut sends);
+            wire.dispatch(now, &mut sends);
+        }
+        Due::Probe(_) => {
+            if let Some(keepalive) = secure.keepalive(now, &peer.name) {
+                wire.paths.send_direct(&peer.name, keepalive, wire.io.out);
+            }
+        }
     }
 }
 

@@ -30,10 +30,13 @@ use super::client_keys::KeyModel;
 ///   native `message` was sealed in its sender's name by the key trusted for it, and `delivered`
 ///   follows an ack of that seq sealed by the recipient's trusted key (see [`KeyModel`]);
 /// - datagrams go only to the server (our login until accepted; a textbook server also gets our
-///   logout) or to an endpoint that was listed (our sealed chat, or a `talk`): no `msg` or `ack`
-///   ever leaves plain; TCP is used as a transport allows: one connect, to the server's IP at an
-///   announced port, lines only while open (none at all to a textbook server), the claim first,
-///   one close;
+///   logout), to an endpoint that was listed (our sealed chat, or a `talk`), or to one a sealed
+///   datagram came from (a peer's path); no `msg` or `ack` ever leaves plain; TCP is used as a
+///   transport allows: one connect, to the server's IP at an announced port, lines only while
+///   open (none at all to a textbook server), the claim first, one close; after it only `ping`,
+///   our `logout`, an `intro` for someone listed, or a `relay` of a sealed datagram to someone
+///   listed;
+/// - a `path` event names someone listed;
 /// - the drop counters never go down, and a live client always has a deadline, but for one
 ///   online with a textbook server, which has no keepalive to time.
 pub(super) struct ClientModel {
@@ -45,8 +48,11 @@ pub(super) struct ClientModel {
     announced: HashSet<u16>,
     /// The list as the events tell it; `None` before `logged_in`.
     list: Option<Vec<UserEntry>>,
-    /// Every endpoint ever listed: the only peers we may send to.
+    /// Every endpoint ever listed: the only peers we may send to, with the sources sealed
+    /// datagrams came from (where a peer's NAT may have mapped it).
     listed_ever: HashSet<SocketAddr>,
+    /// Every name ever listed: the only peers we may ask an introduction to, or relay to.
+    names_ever: HashSet<Name>,
     terminal: Option<ClientEvent>,
     /// The terminal event was drained: nothing may come out any more.
     ended: bool,
@@ -87,6 +93,7 @@ impl ClientModel {
             announced: HashSet::new(),
             list: None,
             listed_ever: HashSet::new(),
+            names_ever: HashSet::new(),
             terminal: None,
             ended: false,
             issued: HashMap::new(),
@@ -138,6 +145,12 @@ impl ClientModel {
     /// Online and not ended: lines and peer datagrams are read.
     pub(super) fn online(&self) -> bool {
         self.list.is_some() && self.terminal.is_none()
+    }
+
+    /// A sealed datagram reaches the client from `source`: if authentic, the client may answer
+    /// there.
+    pub(super) fn sealed_from(&mut self, source: SocketAddr) {
+        self.listed_ever.insert(source);
     }
 
     /// A `key` line the client is about to read.
@@ -310,8 +323,16 @@ impl ClientModel {
                         };
                         assert_eq!(line, Ok(claim), "claim first");
                     } else {
-                        let ok = matches!(line, Ok(ClientLine::Ping))
-                            || line == Ok(ClientLine::Logout(self.declared()));
+                        let ok = match &line {
+                            Ok(ClientLine::Ping) => true,
+                            Ok(ClientLine::Logout(entry)) => *entry == self.declared(),
+                            Ok(ClientLine::Intro(name)) => self.names_ever.contains(name),
+                            Ok(ClientLine::Relay { to, payload }) => {
+                                self.names_ever.contains(to)
+                                    && SealedDatagram::parse(&payload.decode()).is_ok()
+                            }
+                            _ => false,
+                        };
                         assert!(ok, "unexpected line {raw:?}");
                     }
                     self.lines_sent += 1;
@@ -341,10 +362,12 @@ impl ClientModel {
                 assert!(users.contains(&me), "not in our own list");
                 assert_unique(&users);
                 self.listed_ever.extend(users.iter().map(|e| e.endpoint));
+                self.names_ever.extend(users.iter().map(|e| e.name.clone()));
                 self.list = Some(users);
             }
             ClientEvent::Joined(entry) => {
                 self.listed_ever.insert(entry.endpoint);
+                self.names_ever.insert(entry.name.clone());
                 let list = self.online_list("joined");
                 assert!(
                     list.iter().all(|e| e.name != entry.name),
@@ -413,6 +436,14 @@ impl ClientModel {
             ClientEvent::KeyChanged { name, old, new } => {
                 self.check_key_event(&name);
                 self.keys.changed(&name, old, new);
+            }
+            ClientEvent::Path { peer, .. } => {
+                assert_ne!(peer, self.config.name, "a path to ourselves");
+                let list = self.online_list("path");
+                assert!(
+                    list.iter().any(|e| e.name == peer),
+                    "path to unlisted {peer}"
+                );
             }
             ClientEvent::LoginFailed(_) => {
                 assert!(self.list.is_none(), "login failed once online");

@@ -19,8 +19,8 @@ use arbitrary::{Arbitrary, Unstructured};
 use crate::client::secure::Peer;
 use crate::client::{Client, ClientConfig, ClientTransmit};
 use crate::wire::{
-    encode_classic_list, is_sealed, ClassicDatagram, Dialect, ErrorReason, Name, PeerDatagram,
-    RejectReason, ServerDatagram, ServerLine, SessionId, UserEntry,
+    encode_classic_list, is_sealed, ClassicDatagram, ClientLine, Dialect, ErrorReason, Name,
+    PeerDatagram, RejectReason, RelayPayload, ServerDatagram, ServerLine, SessionId, UserEntry,
 };
 
 use super::client_model::{ClientModel, Recipient};
@@ -121,6 +121,10 @@ enum Op {
     Mute { name: u8 },
     /// The peer `name` (or its twin) loses its sessions with the client: it restarted.
     Forget { name: u8, twin: bool },
+    /// `intro,<name>,<endpoint>` on TCP: the server introduces `name`.
+    Intro { name: u8, endpoint: u8 },
+    /// `name`'s datagrams (and its twin's) come through the relay from now on, or no longer.
+    Relaying { name: u8 },
 }
 
 /// Who puts a fuzzed `msg` or `ack` on the wire.
@@ -158,7 +162,6 @@ pub fn client_ops(start: Instant, data: &[u8]) {
     let us = Peer {
         name: pools.name(0),
         key: keys.public(),
-        endpoint: LOCAL,
     };
     if run.classic {
         config.dialect = Some(Dialect::Classic);
@@ -170,7 +173,7 @@ pub fn client_ops(start: Instant, data: &[u8]) {
     let mut rig = Rig {
         client: Client::new(config.clone(), start),
         model: ClientModel::new(config),
-        peers: Peers::new(us, start),
+        peers: Peers::new(us, LOCAL, start),
         pools,
         now: start,
     };
@@ -185,6 +188,19 @@ pub fn client_ops(start: Instant, data: &[u8]) {
         rig.drain();
     }
     rig.model.check_ended();
+}
+
+/// The sealed datagrams in the client's `relay` lines, each with the peer it is for.
+fn relayed(lines: &[u8]) -> Vec<(Vec<Name>, bytes::Bytes)> {
+    lines
+        .split(|&b| b == b'\n')
+        .filter_map(|line| match ClientLine::parse(line) {
+            Ok(ClientLine::Relay { to, payload }) => {
+                Some((vec![to], bytes::Bytes::from(payload.decode())))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 struct Rig {
@@ -364,6 +380,10 @@ impl Rig {
             }
             Op::Mute { name } => self.peers.toggle_mute(&self.pools.name(name)),
             Op::Forget { name, twin } => self.peers.forget(&self.pools.name(name), twin),
+            Op::Intro { name, endpoint } => {
+                self.tcp_line(ServerLine::Intro(self.entry(name, endpoint)))
+            }
+            Op::Relaying { name } => self.peers.toggle_relaying(&self.pools.name(name)),
         }
     }
 
@@ -448,15 +468,25 @@ impl Rig {
 
     /// The drain contract: take every output, and run the timers that are due, until nothing
     /// is left to do now. Each timeout call must move the next deadline past `now`. The sealed
-    /// datagrams go to the peers listed where they were sent, and theirs back to the client.
+    /// datagrams go to the peers listed or speaking where they were sent (relayed ones to the
+    /// peer they name), and theirs back to the client, directly or as `relay` lines.
     fn drain(&mut self) {
         loop {
             let mut sealed = Vec::new();
             while let Some(transmit) = self.client.poll_transmit() {
-                if let ClientTransmit::Datagram { to, data } = &transmit {
-                    if is_sealed(data) {
-                        sealed.push((*to, bytes::Bytes::clone(data)));
+                match &transmit {
+                    ClientTransmit::Datagram { to, data } if is_sealed(data) => {
+                        let mut names: Vec<Name> = self
+                            .client
+                            .users()
+                            .filter(|e| e.endpoint == *to)
+                            .map(|e| e.name.clone())
+                            .collect();
+                        names.extend(self.peers.names_at(*to));
+                        sealed.push((names, bytes::Bytes::clone(data)));
                     }
+                    ClientTransmit::Send { data } => sealed.extend(relayed(data)),
+                    _ => {}
                 }
                 self.model.transmit(transmit);
             }
@@ -465,20 +495,22 @@ impl Rig {
             }
             self.model.check(&self.client);
             let mut moved = !sealed.is_empty();
-            for (to, data) in sealed {
-                let names: Vec<Name> = self
-                    .client
-                    .users()
-                    .filter(|e| e.endpoint == to)
-                    .map(|e| e.name.clone())
-                    .collect();
+            for (names, data) in sealed {
                 for plaintext in self.peers.deliver(self.now, &names, &data) {
                     self.model.peer_opened(&plaintext);
                 }
             }
-            for (source, data) in self.peers.outgoing() {
+            for out in self.peers.outgoing() {
                 moved = true;
-                self.client.handle_datagram(self.now, source, &data);
+                if !out.relayed {
+                    self.model.sealed_from(out.source);
+                    self.client.handle_datagram(self.now, out.source, &out.data);
+                } else if let Some(payload) = RelayPayload::encode(&out.data) {
+                    self.tcp_line(ServerLine::Relay {
+                        from: out.name,
+                        payload,
+                    });
+                }
             }
             if self.peers.timers(self.now) {
                 moved = true;

@@ -1,6 +1,7 @@
 //! The fuzzed client's peers, each a secure layer of its own: for every pool name the user with
 //! its own key, and a twin claiming the same name with another key. The network between them and
-//! the client delivers at once, but nothing to a muted name; the fuzzer decides what they seal.
+//! the client delivers at once, but nothing to a muted name; the fuzzer decides what they seal,
+//! and whether a name's datagrams come directly or through the relay.
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -39,16 +40,30 @@ pub(super) struct Peers {
     slots: Vec<Slot>,
     /// The client as every peer believes it.
     client: Peer,
+    /// Where a peer speaks from until the fuzzer says otherwise.
+    home: SocketAddr,
     muted: HashSet<Name>,
+    /// Names whose datagrams reach the client through the relay.
+    relaying: HashSet<Name>,
     start: Instant,
 }
 
+/// A datagram a peer sent to the client: whose, from where, and whether it is relayed.
+pub(super) struct Outgoing {
+    pub(super) name: Name,
+    pub(super) source: SocketAddr,
+    pub(super) relayed: bool,
+    pub(super) data: Bytes,
+}
+
 impl Peers {
-    pub(super) fn new(client: Peer, start: Instant) -> Self {
+    pub(super) fn new(client: Peer, home: SocketAddr, start: Instant) -> Self {
         Peers {
             slots: Vec::new(),
             client,
+            home,
             muted: HashSet::new(),
+            relaying: HashSet::new(),
             start,
         }
     }
@@ -81,7 +96,7 @@ impl Peers {
 
     /// The public key of `name` or its twin.
     pub(super) fn key(&mut self, name: &Name, twin: bool) -> PublicKey {
-        let source = self.client.endpoint;
+        let source = self.home;
         self.slot(name, twin, source).remote.key()
     }
 
@@ -109,16 +124,31 @@ impl Peers {
         }
     }
 
+    /// Sends `name`'s datagrams through the relay from now on, or no longer.
+    pub(super) fn toggle_relaying(&mut self, name: &Name) {
+        if !self.relaying.remove(name) {
+            self.relaying.insert(name.clone());
+        }
+    }
+
     /// `name` (or its twin) drops its sessions with the client, as a restarted peer would.
     pub(super) fn forget(&mut self, name: &Name, twin: bool) {
-        let source = self.client.endpoint;
+        let source = self.home;
         self.slot(name, twin, source).remote.forget();
     }
 
-    /// A sealed datagram of the client reaches every unmuted peer of the names listed where it
-    /// was sent; returns the plaintexts they opened.
+    /// Every name some peer speaks from `endpoint`.
+    pub(super) fn names_at(&self, endpoint: SocketAddr) -> Vec<Name> {
+        self.slots
+            .iter()
+            .filter(|s| s.source == endpoint)
+            .map(|s| s.remote.name().clone())
+            .collect()
+    }
+
+    /// A sealed datagram of the client reaches every unmuted peer of `names` (those listed or
+    /// speaking where it was sent, or the one it was relayed to); returns what they opened.
     pub(super) fn deliver(&mut self, now: Instant, names: &[Name], data: &[u8]) -> Vec<Vec<u8>> {
-        let from = self.client.endpoint;
         let mut opened = Vec::new();
         for slot in &mut self.slots {
             let name = slot.remote.name();
@@ -126,19 +156,26 @@ impl Peers {
                 continue;
             }
             // A twin cannot open what was sealed for the user, nor the user the twin's: refused.
-            if let Ok(Some(o)) = slot.remote.open(now, from, data) {
+            if let Ok(Some(o)) = slot.remote.open(now, data) {
                 opened.push(o.plaintext);
             }
         }
         opened
     }
 
-    /// Everything the peers sent since last asked, each with its source.
-    pub(super) fn outgoing(&mut self) -> Vec<(SocketAddr, Bytes)> {
+    /// Everything the peers sent since last asked.
+    pub(super) fn outgoing(&mut self) -> Vec<Outgoing> {
         let mut out = Vec::new();
         for slot in &mut self.slots {
+            let name = slot.remote.name().clone();
+            let relayed = self.relaying.contains(&name);
             let source = slot.source;
-            out.extend(slot.remote.sent().into_iter().map(|(_, d)| (source, d)));
+            out.extend(slot.remote.sent().into_iter().map(|data| Outgoing {
+                name: name.clone(),
+                source,
+                relayed,
+                data,
+            }));
         }
         out
     }

@@ -341,6 +341,18 @@ fn apply(view: &mut ConnView, line: ServerLine, conn: ConnId) {
                 "dialect of unlisted {name}"
             );
         }
+        ServerLine::Intro(entry) => {
+            assert!(
+                list.contains(&entry),
+                "introduced to unlisted {entry:?} on {conn:?}"
+            );
+        }
+        ServerLine::Relay { from, .. } => {
+            assert!(
+                list.iter().any(|e| e.name == from),
+                "relayed from unlisted {from} on {conn:?}"
+            );
+        }
         ServerLine::Pong | ServerLine::Snapshot(_) | ServerLine::Error(_) => {}
     }
 }

@@ -27,15 +27,8 @@ impl Server {
         let epoch = self.new_epoch();
         self.broadcast_presence(Presence::Join, &entry, true, None);
         self.by_name.insert(entry.name.clone(), epoch);
-        self.sessions.insert(
-            epoch,
-            Session {
-                entry: entry.clone(),
-                conn: None,
-                key: None,
-                last_seen: now,
-            },
-        );
+        let session = Session::new(entry.clone(), None, None, now, &self.config);
+        self.sessions.insert(epoch, session);
         let mut list = Vec::with_capacity(self.sessions.len() * 32);
         encode_classic_list(
             self.sessions

@@ -62,6 +62,19 @@ pub struct ServerConfig {
     /// A classic (textbook) session is dropped after this long without a datagram from its IP;
     /// `None` keeps it until it logs out, as the textbook server does.
     pub classic_lease: Option<Duration>,
+    /// Whether chat datagrams are relayed between sessions (`relay` lines) for peers that find no
+    /// direct path; `false` refuses them (`server --relay off`).
+    pub relay: bool,
+    /// Relayed bytes (the `relay` line's payload, as sent) one session may send a second on
+    /// average, and in a burst; beyond it, its `relay` lines are dropped.
+    pub relay_bytes_per_sec: u32,
+    /// The burst of the above.
+    pub relay_burst_bytes: u32,
+    /// Introductions (`intro` lines) one session may ask for a second on average, and in a
+    /// burst; beyond it, they are dropped.
+    pub intros_per_sec: u32,
+    /// The burst of the above.
+    pub intro_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +100,11 @@ impl Default for ServerConfig {
             silent_claim_after: Duration::from_millis(500),
             claim_timeout: Duration::from_secs(10),
             classic_lease: None,
+            relay: true,
+            relay_bytes_per_sec: 64 * 1024,
+            relay_burst_bytes: 256 * 1024,
+            intros_per_sec: 4,
+            intro_burst: 16,
         }
     }
 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use crate::wire::{
     encode_snapshot, ClientLine, Dialect, ErrorReason, Name, PublicKey, ServerLine, UserEntry,
-    WireError,
+    WireError, MAX_RELAY_LINE,
 };
 
 use super::sources::Limit;
@@ -54,6 +54,14 @@ impl Server {
                     conn,
                     data: Bytes::from_static(PONG),
                 });
+            }
+            (Role::Session { epoch, .. }, Ok(ClientLine::Intro(target))) => {
+                self.touch(now, epoch);
+                self.introduce(now, epoch, &target);
+            }
+            (Role::Session { epoch, .. }, Ok(ClientLine::Relay { to, payload })) => {
+                self.touch(now, epoch);
+                self.relay(now, epoch, &to, &payload);
             }
             (Role::Session { name, epoch }, Ok(ClientLine::Logout(entry)))
                 if entry.name == name =>
@@ -211,20 +219,14 @@ impl Server {
         let epoch = self.new_epoch();
         self.broadcast_presence(Presence::Join, &entry, false, key);
         self.by_name.insert(entry.name.clone(), epoch);
-        self.sessions.insert(
-            epoch,
-            Session {
-                entry: entry.clone(),
-                conn: Some(conn),
-                key,
-                last_seen: now,
-            },
-        );
+        let session = Session::new(entry.clone(), Some(conn), key, now, &self.config);
+        self.sessions.insert(epoch, session);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.role = Role::Session {
                 name: entry.name.clone(),
                 epoch,
             };
+            c.decoder.set_max_line(MAX_RELAY_LINE);
         }
         let mut snapshot = Vec::with_capacity(self.sessions.len() * 32);
         encode_snapshot(

@@ -2,13 +2,16 @@
 //!
 //! The server answers UDP logins, binds each to the TCP connection that claims it, keeps the
 //! registry of who is online, and tells every session when someone joins or leaves. It never
-//! sees a chat message.
+//! reads a chat message: it introduces peers to each other, and relays their sealed datagrams
+//! when no direct path works.
 
+mod budget;
 mod classic;
 mod config;
 mod connection;
 mod login;
 mod output;
+mod relay;
 mod sources;
 mod state;
 
@@ -49,6 +52,17 @@ pub struct ServerStats {
     pub rejected_logins: u64,
     /// Connections refused with `error,<reason>`, before a claim or at once when opened.
     pub refused_connections: u64,
+    /// Introductions made (each tells two sessions).
+    pub introductions: u64,
+    /// `intro` lines dropped: past the session's budget, or naming no other native session.
+    pub introductions_refused: u64,
+    /// Datagrams relayed.
+    pub relayed: u64,
+    /// Bytes of the `relay` lines sent for them.
+    pub relayed_bytes: u64,
+    /// `relay` lines dropped: relaying off, past the sender's budget, or naming no other native
+    /// session.
+    pub relay_refused: u64,
 }
 
 /// The server state machine. See the crate docs for the driving loop.

@@ -5,6 +5,8 @@ use std::time::Instant;
 
 use crate::wire::{LineDecoder, Name, PublicKey, UserEntry, MAX_CLIENT_LINE};
 
+use super::budget::Budget;
+use super::config::ServerConfig;
 use super::output::ConnId;
 
 /// Identifies one login's lifetime. A timer, close or logout carrying an old epoch never touches
@@ -49,9 +51,30 @@ pub(crate) struct Session {
     pub(crate) key: Option<PublicKey>,
     /// Last line (native) or datagram (classic) from the user.
     pub(crate) last_seen: Instant,
+    /// What it may still ask for: introductions, and bytes to relay.
+    pub(crate) intros: Budget,
+    pub(crate) relayed: Budget,
 }
 
 impl Session {
+    /// A session registered now, with the budgets `config` gives every session.
+    pub(crate) fn new(
+        entry: UserEntry,
+        conn: Option<ConnId>,
+        key: Option<PublicKey>,
+        now: Instant,
+        config: &ServerConfig,
+    ) -> Self {
+        Session {
+            entry,
+            conn,
+            key,
+            last_seen: now,
+            intros: Budget::new(config.intros_per_sec, config.intro_burst),
+            relayed: Budget::new(config.relay_bytes_per_sec, config.relay_burst_bytes),
+        }
+    }
+
     pub(crate) fn is_classic(&self) -> bool {
         self.conn.is_none()
     }
@@ -88,6 +111,7 @@ impl Conn {
     pub(crate) fn new(peer: SocketAddr) -> Self {
         Conn {
             peer,
+            // A claimed session may send longer lines (`relay`): see `Server::establish`.
             decoder: LineDecoder::new(MAX_CLIENT_LINE),
             role: Role::Unclaimed { silent: true },
         }

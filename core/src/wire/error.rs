@@ -43,6 +43,8 @@ pub enum WireError {
     BadKey,
     /// A sealed datagram too short, or not of the exact length its kind has.
     BadLength,
+    /// A relayed datagram that is not padded standard base64, or is empty.
+    BadPayload,
 }
 
 impl fmt::Display for WireError {
@@ -66,6 +68,7 @@ impl fmt::Display for WireError {
             WireError::BadLengthPrefix => f.write_str("bad length prefix"),
             WireError::BadKey => f.write_str("not a public key (64 hexadecimal digits)"),
             WireError::BadLength => f.write_str("wrong length for a sealed datagram of its kind"),
+            WireError::BadPayload => f.write_str("bad relayed datagram (want padded base64)"),
         }
     }
 }

@@ -34,6 +34,12 @@ impl LineDecoder {
         }
     }
 
+    /// Lines from now on may be up to `max_line` bytes (a claimed session's `relay` lines are
+    /// longer than what may come before the claim).
+    pub fn set_max_line(&mut self, max_line: usize) {
+        self.max_line = max_line;
+    }
+
     /// Appends received bytes.
     pub fn push(&mut self, data: &[u8]) {
         if self.broken {

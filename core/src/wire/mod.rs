@@ -20,6 +20,7 @@ mod name;
 mod peer;
 mod presence;
 mod reason;
+mod relay;
 mod sealed;
 mod tcp;
 mod udp;
@@ -36,12 +37,16 @@ pub use name::{validate_name, Name, NameError, MAX_NAME_BYTES, MAX_NAME_CHARS};
 pub use peer::{max_text_len, PeerDatagram, SessionId, MAX_CHAT_DATAGRAM};
 pub use presence::UserEntry;
 pub use reason::{ErrorReason, RejectReason};
+pub use relay::{RelayPayload, MAX_RELAY_PAYLOAD};
 pub(crate) use sealed::transport_header;
 pub use sealed::{
-    is_sealed, SealedDatagram, INITIATION_NOISE_LEN, INITIATION_PAYLOAD_LEN, MAX_SEALED_PLAINTEXT,
-    RESPONSE_NOISE_LEN,
+    is_handshake, is_sealed, SealedDatagram, INITIATION_NOISE_LEN, INITIATION_PAYLOAD_LEN,
+    MAX_SEALED_PLAINTEXT, RESPONSE_NOISE_LEN,
 };
-pub use tcp::{encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_SERVER_LINE};
+pub use tcp::{
+    encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_RELAY_LINE,
+    MAX_SERVER_LINE,
+};
 pub use udp::{ClientDatagram, ServerDatagram};
 
 /// The longest datagram any valid message needs (a classic `talk` of 1,200 UTF-16 code units).

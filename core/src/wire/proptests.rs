@@ -41,12 +41,19 @@ fn server_datagram() -> impl Strategy<Value = ServerDatagram> {
     ]
 }
 
+fn payload() -> impl Strategy<Value = RelayPayload> {
+    proptest::collection::vec(any::<u8>(), 1..=MAX_CHAT_DATAGRAM)
+        .prop_filter_map("within the limit", |d| RelayPayload::encode(&d))
+}
+
 fn client_line() -> impl Strategy<Value = ClientLine> {
     prop_oneof![
         (entry(), proptest::option::of(key()))
             .prop_map(|(entry, key)| ClientLine::Login { entry, key }),
         entry().prop_map(ClientLine::Logout),
         Just(ClientLine::Ping),
+        name().prop_map(ClientLine::Intro),
+        (name(), payload()).prop_map(|(to, payload)| ClientLine::Relay { to, payload }),
     ]
 }
 
@@ -62,6 +69,8 @@ fn server_line() -> impl Strategy<Value = ServerLine> {
         (name(), key()).prop_map(|(name, key)| ServerLine::Key { name, key }),
         Just(ServerLine::Pong),
         proptest::sample::select(ErrorReason::ALL).prop_map(ServerLine::Error),
+        entry().prop_map(ServerLine::Intro),
+        (name(), payload()).prop_map(|(from, payload)| ServerLine::Relay { from, payload }),
     ]
 }
 

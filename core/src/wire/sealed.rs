@@ -77,6 +77,11 @@ pub fn is_sealed(data: &[u8]) -> bool {
     matches!(data.first(), Some(INITIATION..=TRANSPORT))
 }
 
+/// Whether a sealed datagram is a handshake message (initiation or response).
+pub fn is_handshake(data: &[u8]) -> bool {
+    matches!(data.first(), Some(&INITIATION | &RESPONSE))
+}
+
 impl<'a> SealedDatagram<'a> {
     /// Parses one datagram. Handshake messages must have their exact length, a transport
     /// datagram at least a tag, and none may pass [`MAX_CHAT_DATAGRAM`].

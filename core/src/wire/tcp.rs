@@ -7,9 +7,15 @@ use super::key::PublicKey;
 use super::name::Name;
 use super::presence::{entry_fields, entry_prefix, write_presence, UserEntry};
 use super::reason::ErrorReason;
+use super::relay::{RelayPayload, MAX_RELAY_PAYLOAD};
+use super::MAX_NAME_BYTES;
 
-/// Most bytes in a client → server line, not counting its line end.
+/// Most bytes in a client → server line, not counting its line end; `relay` lines excepted.
 pub const MAX_CLIENT_LINE: usize = 512;
+
+/// Most bytes in a client → server `relay` line (the longest name, the largest datagram), not
+/// counting its line end: the bound of the server's line decoder.
+pub const MAX_RELAY_LINE: usize = "relay,".len() + MAX_NAME_BYTES + 1 + MAX_RELAY_PAYLOAD;
 
 /// Default bound on a server → client line: a snapshot of 100,000 sessions with the longest
 /// names and IPv6 endpoints still fits.
@@ -30,6 +36,17 @@ pub enum ClientLine {
     Logout(UserEntry),
     /// `ping`: keepalive.
     Ping,
+    /// `intro,<name>`: asks the server to introduce us to `name`, so both sides probe each
+    /// other's endpoint at once and open their NATs (protocol.md 8.2).
+    Intro(Name),
+    /// `relay,<name>,<payload>`: a datagram for `name`, through the server, when no direct path
+    /// works.
+    Relay {
+        /// The recipient.
+        to: Name,
+        /// The datagram.
+        payload: RelayPayload,
+    },
 }
 
 /// How a user speaks, announced to native clients right after that user's `login` line.
@@ -76,19 +93,40 @@ pub enum ServerLine {
     Pong,
     /// `error,<reason>`: the server closes the connection for this reason.
     Error(ErrorReason),
+    /// `intro,<name>,<endpoint>`: `name`, at the endpoint the server sees it at, is being
+    /// introduced to us (or we to it): probe it now.
+    Intro(UserEntry),
+    /// `relay,<name>,<payload>`: a datagram from `name`, relayed by the server.
+    Relay {
+        /// The sender, as the server knows it (the datagram's key says who really sealed it).
+        from: Name,
+        /// The datagram.
+        payload: RelayPayload,
+    },
 }
 
 impl ClientLine {
     /// Parses one line (with or without its line end).
     pub fn parse(line: &[u8]) -> Result<Self, WireError> {
         let line = strip_line_end(line);
-        if line.len() > MAX_CLIENT_LINE {
+        if line.len() > MAX_RELAY_LINE
+            || (line.len() > MAX_CLIENT_LINE && !line.starts_with(b"relay,"))
+        {
             return Err(WireError::TooLong);
         }
         let text = utf8(line)?;
         match keyword(text) {
             ("", "") => Err(WireError::Empty),
             ("ping", "") => Ok(ClientLine::Ping),
+            ("intro", rest) => {
+                let (rest, raw_name) = next_field(rest, "name")?;
+                finish(rest)?;
+                Ok(ClientLine::Intro(name(raw_name)?))
+            }
+            ("relay", rest) => {
+                let (to, payload) = relay_fields(rest)?;
+                Ok(ClientLine::Relay { to, payload })
+            }
             ("login", rest) => {
                 let (rest, entry) = entry_prefix(rest)?;
                 let key = match rest {
@@ -118,6 +156,11 @@ impl ClientLine {
             }
             ClientLine::Logout(e) => write_presence(out, "logout", e),
             ClientLine::Ping => out.extend_from_slice(b"ping"),
+            ClientLine::Intro(name) => {
+                out.extend_from_slice(b"intro,");
+                out.extend_from_slice(name.as_bytes());
+            }
+            ClientLine::Relay { to, payload } => write_relay(out, to, payload),
         }
         out.push(b'\n');
     }
@@ -171,6 +214,11 @@ impl ServerLine {
                     key: PublicKey::parse(raw_key)?,
                 })
             }
+            ("intro", rest) => entry_fields(rest).map(ServerLine::Intro),
+            ("relay", rest) => {
+                let (from, payload) = relay_fields(rest)?;
+                Ok(ServerLine::Relay { from, payload })
+            }
             _ => Err(WireError::UnknownMessage),
         }
     }
@@ -201,6 +249,8 @@ impl ServerLine {
                 out.extend_from_slice(b"error,");
                 out.extend_from_slice(reason.as_str().as_bytes());
             }
+            ServerLine::Intro(e) => write_presence(out, "intro", e),
+            ServerLine::Relay { from, payload } => write_relay(out, from, payload),
         }
         out.push(b'\n');
     }
@@ -211,6 +261,22 @@ impl ServerLine {
         self.encode(&mut out);
         out
     }
+}
+
+/// `,<name>,<payload>`: the fields of a `relay` line, either way.
+fn relay_fields(rest: &str) -> Result<(Name, RelayPayload), WireError> {
+    let (rest, raw_name) = next_field(rest, "name")?;
+    let peer = name(raw_name)?;
+    let (rest, raw_payload) = next_field(rest, "payload")?;
+    finish(rest)?;
+    Ok((peer, RelayPayload::parse(raw_payload)?))
+}
+
+fn write_relay(out: &mut Vec<u8>, peer: &Name, payload: &RelayPayload) {
+    out.extend_from_slice(b"relay,");
+    out.extend_from_slice(peer.as_bytes());
+    out.push(b',');
+    out.extend_from_slice(payload.as_str().as_bytes());
 }
 
 /// Writes a snapshot line, `\n` included, straight from the caller's registry (no entries
@@ -349,6 +415,53 @@ mod tests {
         assert_eq!(line.to_vec(), text.as_bytes());
         assert_eq!(ServerLine::parse(text.as_bytes()), Ok(line));
         assert_eq!(ServerLine::parse(b"key,bob,00"), Err(WireError::BadKey));
+    }
+
+    #[test]
+    fn intro_lines() {
+        let asked = ClientLine::Intro(Name::new("小明").unwrap());
+        assert_eq!(asked.to_vec(), "intro,小明\n".as_bytes());
+        assert_eq!(ClientLine::parse(&asked.to_vec()), Ok(asked));
+        assert_eq!(
+            ClientLine::parse(b"intro"),
+            Err(WireError::MissingField("name"))
+        );
+        assert_eq!(ClientLine::parse(b"intro,a,b"), Err(WireError::ExtraField));
+        let told = ServerLine::Intro(entry("bob", "198.51.100.7:40000"));
+        assert_eq!(told.to_vec(), b"intro,bob,198.51.100.7:40000\n");
+        assert_eq!(ServerLine::parse(&told.to_vec()), Ok(told));
+    }
+
+    #[test]
+    fn relay_lines_may_be_longer_than_other_client_lines() {
+        let name = Name::new(&"名".repeat(MAX_NAME_BYTES / 3)).unwrap();
+        let payload = RelayPayload::encode(&[0xfe; crate::wire::MAX_CHAT_DATAGRAM]).unwrap();
+        let line = ClientLine::Relay {
+            to: name.clone(),
+            payload: payload.clone(),
+        };
+        let bytes = line.to_vec();
+        assert_eq!(bytes.len() - 1, MAX_RELAY_LINE - (MAX_NAME_BYTES % 3));
+        assert_eq!(ClientLine::parse(&bytes), Ok(line));
+        let relayed = ServerLine::Relay {
+            from: name,
+            payload,
+        };
+        assert_eq!(ServerLine::parse(&relayed.to_vec()), Ok(relayed));
+        let long_ping = format!("intro,{}", "x".repeat(MAX_CLIENT_LINE));
+        assert_eq!(
+            ClientLine::parse(long_ping.as_bytes()),
+            Err(WireError::TooLong)
+        );
+        let long_relay = format!("relay,a,{}", "A".repeat(MAX_RELAY_LINE));
+        assert_eq!(
+            ClientLine::parse(long_relay.as_bytes()),
+            Err(WireError::TooLong)
+        );
+        assert_eq!(
+            ClientLine::parse(b"relay,bob,not base64!"),
+            Err(WireError::BadPayload)
+        );
     }
 
     #[test]

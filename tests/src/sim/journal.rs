@@ -299,6 +299,15 @@ fn hash_client_event(event: &ClientEvent, h: &mut impl Hasher) {
             id.hash(h);
             reason.as_str().hash(h);
         }
+        ClientEvent::Path {
+            peer,
+            via,
+            endpoint,
+        } => {
+            peer.as_str().hash(h);
+            via.as_str().hash(h);
+            endpoint.hash(h);
+        }
         ClientEvent::LoginFailed(f) => f.as_str().hash(h),
         ClientEvent::Disconnected(r) => r.as_str().hash(h),
         ClientEvent::LoggedOut => {}

@@ -138,7 +138,10 @@ impl KeyView {
                     self.listed_key(name, *key, out);
                 }
             }
-            ServerLine::Dialect { .. } | ServerLine::Pong => {}
+            ServerLine::Dialect { .. }
+            | ServerLine::Pong
+            | ServerLine::Intro(_)
+            | ServerLine::Relay { .. } => {}
             ServerLine::Snapshot(_) | ServerLine::Error(_) => self.ended = true,
         }
     }

@@ -4,7 +4,6 @@
 mod incoming;
 mod outgoing;
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -17,8 +16,8 @@ use crate::wire::Name;
 pub(crate) trait Wire {
     /// Whether `peer` may be sent to now: not while its key is held for the user to trust.
     fn may_send(&self, peer: &Name) -> bool;
-    /// Puts one plaintext on its way to `peer` at `endpoint`.
-    fn send(&mut self, now: Instant, peer: &Name, endpoint: SocketAddr, plaintext: &Bytes);
+    /// Puts one plaintext on its way to `peer`.
+    fn send(&mut self, now: Instant, peer: &Name, plaintext: &Bytes);
     /// Tells the user.
     fn event(&mut self, event: ClientEvent);
 }

@@ -2,7 +2,6 @@
 //! each retransmitted with backoff until acknowledged or out of tries.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -28,9 +27,6 @@ pub(crate) struct Outgoing {
 
 #[derive(Debug)]
 struct PeerQueue {
-    /// Where the peer is listed. A new endpoint means the peer left first, so everything queued
-    /// was sent (or failed) to the endpoint stored here.
-    endpoint: SocketAddr,
     /// Kept after the peer leaves, so our seq never restarts within our session.
     next_seq: u64,
     in_flight: Option<InFlight>,
@@ -58,7 +54,6 @@ struct InFlight {
 pub(crate) struct NewMessage<'a> {
     pub(crate) id: MessageId,
     pub(crate) to: &'a Name,
-    pub(crate) endpoint: SocketAddr,
     pub(crate) text: &'a str,
 }
 
@@ -75,7 +70,6 @@ impl Outgoing {
         let queue = match self.peers.get_mut(msg.to.as_str()) {
             Some(queue) => queue,
             None => self.peers.entry(msg.to.clone()).or_insert(PeerQueue {
-                endpoint: msg.endpoint,
                 next_seq: 1,
                 in_flight: None,
                 waiting: VecDeque::new(),
@@ -98,7 +92,6 @@ impl Outgoing {
         }
         .to_vec();
         queue.next_seq += 1;
-        queue.endpoint = msg.endpoint;
         queue.waiting.push_back(Queued {
             id: msg.id,
             seq,
@@ -162,7 +155,7 @@ impl Outgoing {
                     self.timers.set(at, (peer, generation));
                 }
                 Step::Resend => {
-                    wire.send(now, &peer, queue.endpoint, &flight.datagram);
+                    wire.send(now, &peer, &flight.datagram);
                     let at = flight.backoff.deadline();
                     self.timers.set(at, (peer, generation));
                 }
@@ -263,7 +256,7 @@ impl Outgoing {
         };
         let generation = self.next_generation;
         self.next_generation += 1;
-        wire.send(now, peer, queue.endpoint, &next.datagram);
+        wire.send(now, peer, &next.datagram);
         wire.event(ClientEvent::Sent {
             to: peer.clone(),
             id: next.id,

@@ -8,14 +8,13 @@ use bytes::Bytes;
 use super::handshake::{self, Hello};
 use super::peer::Pending;
 use super::session::Session;
-use super::{Refusal, Secure, Timer};
+use super::{Refusal, Secure, Sends, Timer};
 use crate::client::backoff::{Backoff, Step};
-use crate::client::outbox::Outbox;
 use crate::wire::{Name, SealedDatagram};
 
 impl Secure {
     /// Starts a handshake with `name` (whose state exists), on a fresh backoff.
-    pub(super) fn start_handshake(&mut self, now: Instant, name: &Name, out: &mut Outbox) {
+    pub(super) fn start_handshake(&mut self, now: Instant, name: &Name, out: &mut Sends) {
         let backoff = Backoff::start(
             now,
             self.limits.handshake_retry,
@@ -25,7 +24,7 @@ impl Secure {
     }
 
     /// The handshake timer of `name` fired: a new initiation, or the end of trying.
-    pub(super) fn handshake_due(&mut self, now: Instant, name: &Name, out: &mut Outbox) {
+    pub(super) fn handshake_due(&mut self, now: Instant, name: &Name, out: &mut Sends) {
         let Some(state) = self.peers.get_mut(name) else {
             return;
         };
@@ -55,7 +54,13 @@ impl Secure {
 
     /// Sends a new initiation to `name`: new index, ephemeral key and timestamp, so that the
     /// responder never takes a retransmission for a replay.
-    fn send_initiation(&mut self, now: Instant, name: &Name, backoff: Backoff, out: &mut Outbox) {
+    pub(super) fn send_initiation(
+        &mut self,
+        now: Instant,
+        name: &Name,
+        backoff: Backoff,
+        out: &mut Sends,
+    ) {
         let local = self.new_index();
         let seed = self.rng.next_seed();
         let hello = Hello {
@@ -71,7 +76,7 @@ impl Secure {
                     sender: local,
                     noise: &noise,
                 };
-                out.datagram(state.endpoint, Bytes::from(datagram.to_vec()));
+                out.push(name, Bytes::from(datagram.to_vec()));
                 self.timers
                     .set(backoff.deadline(), Timer::Handshake(name.clone()));
                 self.indices.insert(local, name.clone());
@@ -100,15 +105,16 @@ impl Secure {
     }
 
     /// A response to our initiation `receiver`: the new session becomes current and the queue
-    /// goes out on it (or a keepalive, which confirms the session to the responder).
+    /// goes out on it (or a keepalive, which confirms the session to the responder). Returns
+    /// the peer it came from.
     pub(super) fn on_response(
         &mut self,
         now: Instant,
         sender: u32,
         receiver: u32,
         noise: &[u8],
-        out: &mut Outbox,
-    ) -> Result<(), Refusal> {
+        out: &mut Sends,
+    ) -> Result<Name, Refusal> {
         let name = self
             .indices
             .get(&receiver)
@@ -136,6 +142,6 @@ impl Secure {
         self.release(dropped);
         self.flush(now, &name, true, out);
         self.settle(&name);
-        Ok(())
+        Ok(name)
     }
 }

@@ -1,9 +1,10 @@
 //! The secure layer: every peer datagram sealed in Noise (`docs/protocol.md`, section 8.1).
 //!
 //! Sans-IO like the rest of the client: time comes in as `now`, randomness from a seed and the
-//! wall clock from a [`WallClock`], datagrams go out through the [`Outbox`]. One [`Secure`] holds
-//! every session of one client, keyed by the peer's name; which key a name has is the caller's
-//! business (a [`Directory`] of trusted keys), and a key that changes is [`forget`]-ten first.
+//! wall clock from a [`WallClock`]. One [`Secure`] holds every session of one client, keyed by
+//! the peer's name; which key a name has is the caller's business (a [`Directory`] of trusted
+//! keys), and a key that changes is [`forget`]-ten first. Datagrams go out into [`Sends`],
+//! addressed by name: where a peer is reachable is the path layer's business, not this one's.
 //!
 //! Per peer it keeps at most three sessions (current, previous, and next: answered but not yet
 //! confirmed), one handshake of its own in flight, and a short queue of plaintexts waiting for a
@@ -27,38 +28,47 @@ mod responder;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod rig;
 mod rng;
+mod sends;
 mod session;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use snow::params::NoiseParams;
 
 pub use keys::{StaticKeys, WallClock};
 pub(crate) use limits::Limits;
+pub(crate) use sends::Sends;
 
-use super::outbox::Outbox;
 use crate::timer::DeadlineQueue;
 use crate::wire::{Name, PublicKey, SealedDatagram, MAX_SEALED_PLAINTEXT};
 use peer::{PeerState, Slot};
 use rng::SeededRng;
 use session::Session;
 
-/// A peer to seal for: its name, the key the caller trusts for it, and where to send.
+/// A peer to seal for: its name and the key the caller trusts for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Peer {
     pub(crate) name: Name,
     pub(crate) key: PublicKey,
-    pub(crate) endpoint: SocketAddr,
 }
 
-/// Who is who, as far as the caller trusts: a name's key and endpoint, only if its key is
-/// trusted (a changed key is held back until the user accepts it).
+/// Who is who, as far as the caller trusts: a name's key, only if it is trusted (a changed key
+/// is held back until the user accepts it).
 pub(crate) trait Directory {
-    fn lookup(&self, name: &Name) -> Option<(PublicKey, SocketAddr)>;
+    fn trusted_key(&self, name: &Name) -> Option<PublicKey>;
+}
+
+/// A datagram that proved to come from `peer`: a fresh handshake message, or a transport
+/// datagram within the replay window. Only such a datagram may teach where the peer is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Authentic {
+    /// The name its key is trusted for.
+    pub(crate) peer: Name,
+    /// What a transport datagram carried; `None` for a handshake message or a keepalive.
+    pub(crate) plaintext: Option<Vec<u8>>,
 }
 
 /// A plaintext that came in an authenticated transport datagram.
@@ -67,6 +77,14 @@ pub(crate) struct Opened {
     /// Whose session it came on: the name its key is trusted for.
     pub(crate) peer: Name,
     pub(crate) plaintext: Vec<u8>,
+}
+
+impl Authentic {
+    /// The plaintext, if the datagram carried one.
+    pub(crate) fn opened(self) -> Option<Opened> {
+        let peer = self.peer;
+        self.plaintext.map(|plaintext| Opened { peer, plaintext })
+    }
 }
 
 /// Why a datagram was refused. The caller counts them; none is ever answered.
@@ -161,8 +179,7 @@ impl Secure {
         }
     }
 
-    /// Seals `plaintext` for `peer`: one transport datagram to `peer.endpoint` if a session can
-    /// carry it, else queued (the oldest dropped past the bound) behind a handshake, and sent in
+    /// Seals `plaintext` for `peer`: one transport datagram if a session can carry it, else queued (the oldest dropped past the bound) behind a handshake, and sent in
     /// order when the session comes up. Sealing on an old or worn session, or one the peer has
     /// stopped answering, also starts a new handshake.
     pub(crate) fn seal(
@@ -170,7 +187,7 @@ impl Secure {
         now: Instant,
         peer: &Peer,
         plaintext: &[u8],
-        out: &mut Outbox,
+        out: &mut Sends,
     ) -> Result<Sealed, SealError> {
         if plaintext.len() > MAX_SEALED_PLAINTEXT {
             return Err(SealError::TooLong {
@@ -179,13 +196,12 @@ impl Secure {
         }
         let limits = self.limits;
         let state = self.entry(peer);
-        let endpoint = state.endpoint;
         let handshaking = state.handshake.is_some();
         let session = state.current.as_mut().filter(|s| s.can_seal(now, &limits));
         if let Some(session) = session {
             if let Some(datagram) = session.seal(now, plaintext) {
                 let rekey = session.wants_rekey(now, &limits) && !handshaking;
-                out.datagram(endpoint, datagram);
+                out.push(&peer.name, datagram);
                 if rekey {
                     self.start_handshake(now, &peer.name, out);
                 }
@@ -199,32 +215,34 @@ impl Secure {
         Ok(Sealed::Queued)
     }
 
-    /// A datagram that [`is_sealed`](crate::wire::is_sealed), from any source: identity is the
-    /// key, not the address. An initiation is answered at the endpoint the directory gives for
-    /// the name it claims, a response completes our handshake, a transport datagram gives its
-    /// plaintext (`None` for a keepalive).
+    /// A datagram that [`is_sealed`](crate::wire::is_sealed), from wherever it came: identity is
+    /// the key, not the address. An initiation from a trusted key is answered (to the name it
+    /// claims), a response completes our handshake, a transport datagram gives its plaintext.
     pub(crate) fn open(
         &mut self,
         now: Instant,
-        source: SocketAddr,
         datagram: &[u8],
         directory: &impl Directory,
-        out: &mut Outbox,
-    ) -> Result<Option<Opened>, Refusal> {
-        // Not used yet: a later issue learns NAT paths from it.
-        let _ = source;
+        out: &mut Sends,
+    ) -> Result<Authentic, Refusal> {
         match SealedDatagram::parse(datagram).map_err(|_| Refusal::Malformed)? {
             SealedDatagram::Initiation { sender, noise } => {
-                self.on_initiation(now, sender, noise, directory, out)?;
-                Ok(None)
+                let peer = self.on_initiation(now, sender, noise, directory, out)?;
+                Ok(Authentic {
+                    peer,
+                    plaintext: None,
+                })
             }
             SealedDatagram::Response {
                 sender,
                 receiver,
                 noise,
             } => {
-                self.on_response(now, sender, receiver, noise, out)?;
-                Ok(None)
+                let peer = self.on_response(now, sender, receiver, noise, out)?;
+                Ok(Authentic {
+                    peer,
+                    plaintext: None,
+                })
             }
             SealedDatagram::Transport {
                 receiver,
@@ -235,7 +253,7 @@ impl Secure {
     }
 
     /// Retransmits or gives up handshakes, and drops sessions too old to use.
-    pub(crate) fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant, out: &mut Sends) {
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::Handshake(name) => self.handshake_due(now, &name, out),
@@ -261,8 +279,39 @@ impl Secure {
         self.timers.cancel(&Timer::Expiry(peer.clone()));
     }
 
-    /// The peer's state, made for `peer` if new, started afresh if its key changed; its endpoint
-    /// is the one given last.
+    /// Something that proves us to `peer` at once, to open the NATs between us: a keepalive on
+    /// the current session, else a fresh initiation (sent now, even if one is under way).
+    pub(crate) fn probe(&mut self, now: Instant, peer: &Peer, out: &mut Sends) {
+        let limits = self.limits;
+        let state = self.entry(peer);
+        if let Some(session) = state.current.as_mut().filter(|s| s.can_seal(now, &limits)) {
+            if let Some(datagram) = session.seal(now, &[]) {
+                out.push(&peer.name, datagram);
+                return;
+            }
+        }
+        match state.handshake.take() {
+            Some(pending) => {
+                self.indices.remove(&pending.local);
+                self.send_initiation(now, &peer.name, pending.backoff, out);
+            }
+            None => self.start_handshake(now, &peer.name, out),
+        }
+    }
+
+    /// An empty transport datagram on the current session with `name`, if there is one: it
+    /// proves us to the peer (a direct probe) without a handshake.
+    pub(crate) fn keepalive(&mut self, now: Instant, name: &Name) -> Option<bytes::Bytes> {
+        let limits = self.limits;
+        self.peers
+            .get_mut(name)?
+            .current
+            .as_mut()
+            .filter(|s| s.can_seal(now, &limits))?
+            .seal(now, &[])
+    }
+
+    /// The peer's state, made for `peer` if new, started afresh if its key changed.
     fn entry(&mut self, peer: &Peer) -> &mut PeerState {
         if self
             .peers
@@ -274,8 +323,7 @@ impl Secure {
         let state = self
             .peers
             .entry(peer.name.clone())
-            .or_insert_with(|| PeerState::new(peer.key, peer.endpoint));
-        state.endpoint = peer.endpoint;
+            .or_insert_with(|| PeerState::new(peer.key));
         state
     }
 
@@ -334,24 +382,23 @@ impl Secure {
 
     /// Sends the peer's queue on its current session, in order; with `keepalive` and nothing
     /// queued, an empty datagram, so the responder learns the session is confirmed.
-    fn flush(&mut self, now: Instant, name: &Name, keepalive: bool, out: &mut Outbox) {
+    fn flush(&mut self, now: Instant, name: &Name, keepalive: bool, out: &mut Sends) {
         let limits = self.limits;
         let Some(state) = self.peers.get_mut(name) else {
             return;
         };
-        let endpoint = state.endpoint;
         let Some(session) = state.current.as_mut().filter(|s| s.can_seal(now, &limits)) else {
             return;
         };
         if keepalive && state.queue.is_empty() {
             if let Some(datagram) = session.seal(now, &[]) {
-                out.datagram(endpoint, datagram);
+                out.push(name, datagram);
             }
             return;
         }
         while let Some(plaintext) = state.queue.pop_front() {
             match session.seal(now, &plaintext) {
-                Some(datagram) => out.datagram(endpoint, datagram),
+                Some(datagram) => out.push(name, datagram),
                 None => {
                     state.queue.push_front(plaintext);
                     break;

@@ -2,7 +2,6 @@
 //! waiting for a session.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use snow::HandshakeState;
@@ -37,8 +36,6 @@ pub(super) struct Pending {
 pub(super) struct PeerState {
     /// The key every session with this peer was made with.
     pub(super) key: PublicKey,
-    /// Where we send: the endpoint the caller or the directory gave last.
-    pub(super) endpoint: SocketAddr,
     pub(super) current: Option<Session>,
     pub(super) previous: Option<Session>,
     pub(super) next: Option<Session>,
@@ -47,10 +44,9 @@ pub(super) struct PeerState {
 }
 
 impl PeerState {
-    pub(super) fn new(key: PublicKey, endpoint: SocketAddr) -> Self {
+    pub(super) fn new(key: PublicKey) -> Self {
         PeerState {
             key,
-            endpoint,
             current: None,
             previous: None,
             next: None,
@@ -87,8 +83,12 @@ impl PeerState {
         dropped
     }
 
-    /// Queues a plaintext; returns the oldest one if it had to make room.
+    /// Queues a plaintext (once: a retransmission of one still queued adds nothing); returns
+    /// the oldest one if it had to make room.
     pub(super) fn enqueue(&mut self, plaintext: &[u8], limits: &Limits) -> Option<Vec<u8>> {
+        if self.queue.iter().any(|queued| queued == plaintext) {
+            return None;
+        }
         self.queue.push_back(plaintext.to_vec());
         (self.queue.len() > limits.queue_per_peer.max(1))
             .then(|| self.queue.pop_front())

@@ -5,8 +5,7 @@ use std::time::Instant;
 
 use super::peer::Slot;
 use super::session::OpenError;
-use super::{Opened, Refusal, Secure};
-use crate::client::outbox::Outbox;
+use super::{Authentic, Refusal, Secure, Sends};
 
 impl Secure {
     pub(super) fn on_transport(
@@ -15,8 +14,8 @@ impl Secure {
         receiver: u32,
         counter: u64,
         ciphertext: &[u8],
-        out: &mut Outbox,
-    ) -> Result<Option<Opened>, Refusal> {
+        out: &mut Sends,
+    ) -> Result<Authentic, Refusal> {
         let limits = self.limits;
         let name = self
             .indices
@@ -44,12 +43,9 @@ impl Secure {
                 self.settle(&name);
             }
         }
-        if plaintext.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(Opened {
+        Ok(Authentic {
             peer: name,
-            plaintext,
-        }))
+            plaintext: (!plaintext.is_empty()).then_some(plaintext),
+        })
     }
 }

@@ -3,15 +3,12 @@
 //! `msg` and `ack` datagrams must seal them, answer its handshakes and open what it sends; this
 //! is that side, with its own name and key, trusting the client's key.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
 
 use super::rig::Trust;
-use super::{Opened, Peer, Refusal, SealError, Sealed, Secure, StaticKeys, WallClock};
-use crate::client::outbox::Outbox;
-use crate::client::ClientTransmit;
+use super::{Opened, Peer, Refusal, SealError, Sealed, Secure, Sends, StaticKeys, WallClock};
 use crate::wire::{Name, PublicKey};
 
 /// A peer of a client under test: it seals for the client, opens what the client sealed, and
@@ -21,8 +18,8 @@ pub(crate) struct Remote {
     name: Name,
     key: PublicKey,
     secure: Secure,
-    out: Outbox,
-    /// The client, as this peer believes it: its name, its key and where it is listed.
+    out: Sends,
+    /// The client, as this peer believes it: its name and its key.
     client: Peer,
     trust: Trust,
 }
@@ -38,14 +35,12 @@ impl Remote {
         client: Peer,
     ) -> Self {
         let mut trust = Trust::default();
-        trust
-            .0
-            .insert(client.name.clone(), (client.key, client.endpoint));
+        trust.0.insert(client.name.clone(), client.key);
         Remote {
             key: keys.public(),
             secure: Secure::new(name.clone(), keys, seed, clock),
             name,
-            out: Outbox::default(),
+            out: Sends::default(),
             client,
             trust,
         }
@@ -72,11 +67,11 @@ impl Remote {
     pub(crate) fn open(
         &mut self,
         now: Instant,
-        source: SocketAddr,
         datagram: &[u8],
     ) -> Result<Option<Opened>, Refusal> {
         self.secure
-            .open(now, source, datagram, &self.trust, &mut self.out)
+            .open(now, datagram, &self.trust, &mut self.out)
+            .map(|authentic| authentic.opened())
     }
 
     /// Handshake retries and session expiry.
@@ -93,14 +88,10 @@ impl Remote {
         self.secure.forget(&self.client.name);
     }
 
-    /// Every datagram it sent since last asked, with where it sent it.
-    pub(crate) fn sent(&mut self) -> Vec<(SocketAddr, Bytes)> {
-        std::iter::from_fn(|| self.out.pop_transmit())
-            .filter_map(|transmit| match transmit {
-                ClientTransmit::Datagram { to, data } => Some((to, data)),
-                // The secure layer sends nothing else.
-                _ => None,
-            })
+    /// Every datagram it sent to the client since last asked.
+    pub(crate) fn sent(&mut self) -> Vec<Bytes> {
+        std::iter::from_fn(|| self.out.pop())
+            .map(|(_, data)| data)
             .collect()
     }
 }

@@ -8,21 +8,20 @@ use bytes::Bytes;
 
 use super::handshake::{self, ReadError};
 use super::session::Session;
-use super::{Directory, Peer, Refusal, Secure};
-use crate::client::outbox::Outbox;
-use crate::wire::SealedDatagram;
+use super::{Directory, Peer, Refusal, Secure, Sends};
+use crate::wire::{Name, SealedDatagram};
 
 impl Secure {
-    /// An initiation: refused, or answered at the endpoint the directory gives. Nothing held for
-    /// the peer changes unless it is accepted, so a replay cannot disturb a working session.
+    /// An initiation: refused, or answered; returns the peer it came from. Nothing held for the
+    /// peer changes unless it is accepted, so a replay cannot disturb a working session.
     pub(super) fn on_initiation(
         &mut self,
         now: Instant,
         sender: u32,
         noise: &[u8],
         directory: &impl Directory,
-        out: &mut Outbox,
-    ) -> Result<(), Refusal> {
+        out: &mut Sends,
+    ) -> Result<Name, Refusal> {
         let seed = self.rng.next_seed();
         let (state, key, hello) = handshake::read_initiation(&self.params, &self.keys, seed, noise)
             .map_err(|e| match e {
@@ -32,7 +31,9 @@ impl Secure {
         if hello.name == self.me {
             return Err(Refusal::Untrusted);
         }
-        let (trusted, endpoint) = directory.lookup(&hello.name).ok_or(Refusal::Untrusted)?;
+        let trusted = directory
+            .trusted_key(&hello.name)
+            .ok_or(Refusal::Untrusted)?;
         if trusted != key {
             return Err(Refusal::Untrusted);
         }
@@ -50,7 +51,6 @@ impl Secure {
         let peer = Peer {
             name: hello.name,
             key,
-            endpoint,
         };
         let replaced = self
             .entry(&peer)
@@ -63,8 +63,8 @@ impl Secure {
             receiver: sender,
             noise: &response,
         };
-        out.datagram(endpoint, Bytes::from(datagram.to_vec()));
+        out.push(&peer.name, Bytes::from(datagram.to_vec()));
         self.settle(&peer.name);
-        Ok(())
+        Ok(peer.name)
     }
 }

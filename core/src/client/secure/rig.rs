@@ -1,17 +1,16 @@
 //! Two [`Secure`]s and a hand-driven network between them, for the tests, the fuzz bodies and
-//! the benchmark: every datagram one side sends is checked to go to the other's endpoint, and
-//! the caller decides what the network does with it.
+//! the benchmark: every datagram one side sends is checked to go to the other side, and the
+//! caller decides what the network does with it.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
 use super::WallClock;
-use super::{Directory, Limits, Opened, Peer, Refusal, SealError, Sealed, Secure, StaticKeys};
-use crate::client::outbox::Outbox;
-use crate::client::ClientTransmit;
+use super::{
+    Directory, Limits, Opened, Peer, Refusal, SealError, Sealed, Secure, Sends, StaticKeys,
+};
 use crate::wire::{Name, PublicKey};
 
 /// The wall clock of the first run of each side, in Unix milliseconds.
@@ -22,10 +21,10 @@ const RESTART_AHEAD: Duration = Duration::from_secs(60);
 
 /// The keys a side trusts.
 #[derive(Debug, Default)]
-pub(crate) struct Trust(pub(crate) HashMap<Name, (PublicKey, SocketAddr)>);
+pub(crate) struct Trust(pub(crate) HashMap<Name, PublicKey>);
 
 impl Directory for Trust {
-    fn lookup(&self, name: &Name) -> Option<(PublicKey, SocketAddr)> {
+    fn trusted_key(&self, name: &Name) -> Option<PublicKey> {
         self.0.get(name).copied()
     }
 }
@@ -37,7 +36,7 @@ pub(crate) struct Node {
     /// Ourselves as the other side sees us.
     pub(crate) me: Peer,
     private: [u8; 32],
-    out: Outbox,
+    out: Sends,
     pub(crate) trust: Trust,
     restarts: u32,
 }
@@ -78,12 +77,11 @@ impl Rig {
     }
 
     fn build(start: Instant, limits: Option<Limits>) -> Self {
-        let node = |name: &str, private: [u8; 32], port: u16| {
+        let node = |name: &str, private: [u8; 32]| {
             let keys = StaticKeys::from_private(private);
             let me = Peer {
                 name: Name::new(name).expect("a valid literal name"),
                 key: keys.public(),
-                endpoint: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
             };
             let clock = WallClock {
                 unix_ms: EPOCH_MS,
@@ -94,18 +92,15 @@ impl Rig {
                 secure: layer(&me, keys, seed, clock, limits),
                 me,
                 private,
-                out: Outbox::default(),
+                out: Sends::default(),
                 trust: Trust::default(),
                 restarts: 0,
             }
         };
-        let mut nodes = [node("alice", [1; 32], 5001), node("小明", [2; 32], 5002)];
+        let mut nodes = [node("alice", [1; 32]), node("小明", [2; 32])];
         for side in 0..2 {
             let other = nodes[1 - side].me.clone();
-            nodes[side]
-                .trust
-                .0
-                .insert(other.name, (other.key, other.endpoint));
+            nodes[side].trust.0.insert(other.name, other.key);
         }
         Rig {
             now: start,
@@ -129,24 +124,21 @@ impl Rig {
 
     /// Everything `side` sent since last asked, each checked to go to the other side.
     pub(crate) fn sent(&mut self, side: usize) -> Vec<Bytes> {
-        let to = self.nodes[1 - side].me.endpoint;
-        std::iter::from_fn(|| self.nodes[side].out.pop_transmit())
-            .map(|transmit| match transmit {
-                ClientTransmit::Datagram { to: at, data } => {
-                    assert_eq!(at, to, "a datagram to another endpoint than the peer's");
-                    data
-                }
-                other => panic!("the secure layer only sends datagrams, not {other:?}"),
+        let to = self.nodes[1 - side].me.name.clone();
+        std::iter::from_fn(|| self.nodes[side].out.pop())
+            .map(|(at, data)| {
+                assert_eq!(at, to, "a datagram to another peer than the other side");
+                data
             })
             .collect()
     }
 
-    /// `datagram` arrives at `side`, from the other side's address.
+    /// `datagram` arrives at `side`: its plaintext, if it carried one.
     pub(crate) fn open(&mut self, side: usize, datagram: &[u8]) -> Result<Option<Opened>, Refusal> {
-        let source = self.nodes[1 - side].me.endpoint;
         let node = &mut self.nodes[side];
         node.secure
-            .open(self.now, source, datagram, &node.trust, &mut node.out)
+            .open(self.now, datagram, &node.trust, &mut node.out)
+            .map(|authentic| authentic.opened())
     }
 
     /// Time passes; both sides handle their timers, and neither leaves one due.
@@ -198,7 +190,7 @@ impl Rig {
         seed[..4].copy_from_slice(&node.restarts.to_le_bytes());
         let keys = StaticKeys::from_private(node.private);
         node.secure = layer(&node.me, keys, seed, clock, self.limits);
-        node.out = Outbox::default();
+        node.out = Sends::default();
     }
 
     /// `side` forgets the other (it left and came back, say).

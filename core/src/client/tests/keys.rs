@@ -89,7 +89,7 @@ fn a_key_line_changing_a_trusted_key_drops_its_sessions() {
         .remote
         .seal(rig.now, &msg("bob", 0xb0b, 2, "old"))
         .unwrap();
-    let (_, datagram) = old_bob.remote.sent().pop().unwrap();
+    let datagram = old_bob.remote.sent().pop().unwrap();
     rig.peer_datagram(BOB, &datagram);
     assert_eq!(rig.client.stats().unauthenticated, 1);
     rig.advance(ms(300));

@@ -6,6 +6,7 @@ mod classic_login;
 mod classic_peers;
 mod keys;
 mod login;
+mod paths;
 mod peer;
 mod presence;
 mod receiver_props;
@@ -56,6 +57,15 @@ pub(super) fn peer_config(who: &str, local: &str, sid: u64) -> ClientConfig {
     config
 }
 
+/// A `path` event.
+pub(super) fn path(peer: &str, via: super::Via, endpoint: SocketAddr) -> ClientEvent {
+    ClientEvent::Path {
+        peer: name(peer),
+        via,
+        endpoint,
+    }
+}
+
 /// The plaintext of a `msg`.
 pub(super) fn msg(from: &str, sid: u64, seq: u64, text: &str) -> Vec<u8> {
     PeerDatagram::Msg {
@@ -80,10 +90,13 @@ pub(super) fn ack(from: &str, sid: u64, seq: u64) -> Vec<u8> {
 /// A client, its virtual clock, and its test peers with the network between them.
 ///
 /// Every input (a line, a datagram, a send, time passing) is followed by a *pump*: the client's
-/// sealed datagrams go to the test peer listed at their destination, whose answers (handshake
-/// responses, and whatever a test had it seal) go back to the client, until both are quiet. So a
-/// test sees the chat itself: [`chat`](Self::chat) gives the plaintexts the peers opened, and
-/// [`transmits`](Self::transmits) everything else the client asked for.
+/// sealed datagrams go to the test peer listed at their destination (or named by a `relay`
+/// line: the rig plays the server), whose answers (handshake responses, and whatever a test had
+/// it seal) go back to the client, until both are quiet. So a test sees the chat itself:
+/// [`chat`](Self::chat) gives the plaintexts the peers opened, and
+/// [`transmits`](Self::transmits) everything else the client asked for. How paths are found —
+/// `intro` lines and `path` events — is kept apart ([`intros`](Self::intros),
+/// [`path_events`](Self::path_events)), so that a test about something else is not about them.
 pub(super) struct Rig {
     pub(super) client: Client,
     pub(super) t0: Instant,
@@ -97,6 +110,10 @@ pub(super) struct Rig {
     wire: VecDeque<(SocketAddr, Bytes)>,
     /// Every datagram a peer delivered to the client, with its source, for replays.
     pub(super) delivered: Vec<(SocketAddr, Bytes)>,
+    /// The names the client asked introductions to, not yet looked at.
+    intros: VecDeque<String>,
+    /// The client's `path` events, not yet looked at.
+    path_events: VecDeque<ClientEvent>,
 }
 
 impl Rig {
@@ -116,6 +133,8 @@ impl Rig {
             opened: VecDeque::new(),
             wire: VecDeque::new(),
             delivered: Vec::new(),
+            intros: VecDeque::new(),
+            path_events: VecDeque::new(),
         }
     }
 
@@ -240,9 +259,29 @@ impl Rig {
             .collect()
     }
 
+    /// The client's events, but for `path` events (see [`path_events`](Self::path_events)).
     pub(super) fn events(&mut self) -> Vec<ClientEvent> {
         self.pump();
-        std::iter::from_fn(|| self.client.poll_event()).collect()
+        let mut events = Vec::new();
+        while let Some(event) = self.client.poll_event() {
+            match event {
+                ClientEvent::Path { .. } => self.path_events.push_back(event),
+                other => events.push(other),
+            }
+        }
+        events
+    }
+
+    /// The client's `path` events since last asked.
+    pub(super) fn path_events(&mut self) -> Vec<ClientEvent> {
+        self.events();
+        self.path_events.drain(..).collect()
+    }
+
+    /// The names the client asked the server to introduce since last asked.
+    pub(super) fn intros(&mut self) -> Vec<String> {
+        self.pump();
+        self.intros.drain(..).collect()
     }
 
     pub(super) fn server_datagram(&mut self, data: &[u8]) {

@@ -9,11 +9,11 @@ use std::time::Instant;
 use blake2::{Blake2s256, Digest};
 use bytes::Bytes;
 
-use super::{addr, Rig, OBSERVED};
+use super::{addr, Rig, SERVER};
 use crate::client::secure::remote::Remote;
 use crate::client::secure::{Peer, Refusal, StaticKeys, WallClock};
 use crate::client::ClientTransmit;
-use crate::wire::{is_sealed, Name};
+use crate::wire::{is_sealed, ClientLine, Name, RelayPayload, ServerLine};
 
 /// The key pair of `name` in these tests: the client under test (`alice`) and every peer alike,
 /// so two whole clients made here know each other's keys from the names.
@@ -47,25 +47,26 @@ pub(in crate::client) struct TestPeer {
     pub(in crate::client) source: SocketAddr,
     /// It hears nothing: the client's datagrams to it are lost.
     pub(in crate::client) deaf: bool,
+    /// Its NAT drops what comes directly: only what the server relays reaches it.
+    pub(in crate::client) firewalled: bool,
+    /// What it sends reaches the client through the server's relay.
+    pub(in crate::client) relays: bool,
     /// What it refused of the client's datagrams (none, when all is well).
     pub(in crate::client) refused: Vec<Refusal>,
 }
 
 impl TestPeer {
-    /// `name` with `keys` at `endpoint`, believing `client` is listed with its usual key at
-    /// `client_endpoint`.
+    /// `name` with `keys` at `endpoint`, believing `client` has its usual key.
     pub(in crate::client) fn new(
         name: &str,
         keys: StaticKeys,
         endpoint: SocketAddr,
         client: &Name,
-        client_endpoint: SocketAddr,
         start: Instant,
     ) -> Self {
         let client = Peer {
             name: client.clone(),
             key: keys_of(client.as_str()).public(),
-            endpoint: client_endpoint,
         };
         // Distinct peers draw distinct ephemeral keys and indices.
         let seed = keys.public().as_bytes().map(|b| b ^ 0x3c);
@@ -79,6 +80,8 @@ impl TestPeer {
             endpoint,
             source: endpoint,
             deaf: false,
+            firewalled: false,
+            relays: false,
             refused: Vec::new(),
         }
     }
@@ -93,8 +96,7 @@ impl Rig {
     /// A test peer named `n` with `keys` at `endpoint`, listed or not; its index in `peers`.
     pub(super) fn add_peer(&mut self, n: &str, keys: StaticKeys, endpoint: &str) -> usize {
         let ours = self.client.config().name.clone();
-        let me = self.client.me().map_or(addr(OBSERVED), |e| e.endpoint);
-        let peer = TestPeer::new(n, keys, addr(endpoint), &ours, me, self.t0);
+        let peer = TestPeer::new(n, keys, addr(endpoint), &ours, self.t0);
         self.peers.push(peer);
         self.peers.len() - 1
     }
@@ -139,8 +141,7 @@ impl Rig {
         let old = &self.peers[at];
         let (endpoint, source) = (old.endpoint, old.source);
         let ours = self.client.config().name.clone();
-        let me = self.client.me().map_or(addr(OBSERVED), |e| e.endpoint);
-        let mut peer = TestPeer::new(n, keys, endpoint, &ours, me, self.t0);
+        let mut peer = TestPeer::new(n, keys, endpoint, &ours, self.t0);
         peer.source = source;
         self.peers[at] = peer;
     }
@@ -187,15 +188,28 @@ impl Rig {
                     ClientTransmit::Datagram { to, data } if is_sealed(&data) => {
                         moved = true;
                         self.wire.push_back((to, data.clone()));
-                        self.deliver_to_peer(to, &data);
+                        let found = |p: &TestPeer| p.endpoint == to || p.source == to;
+                        self.deliver_to_peer(found, to, false, &data);
                     }
+                    ClientTransmit::Send { data } if self.server_side(&data) => moved = true,
                     other => self.held.push_back(other),
                 }
             }
             for at in 0..self.peers.len() {
                 let source = self.peers[at].source;
-                for (_, data) in self.peers[at].remote.sent() {
+                let relays = self.peers[at].relays;
+                let name = self.peers[at].remote.name().clone();
+                for data in self.peers[at].remote.sent() {
                     moved = true;
+                    if relays {
+                        let payload = RelayPayload::encode(&data).expect("a datagram that fits");
+                        let line = ServerLine::Relay {
+                            from: name.clone(),
+                            payload,
+                        };
+                        self.client.handle_tcp_bytes(self.now, &line.to_vec());
+                        continue;
+                    }
                     self.delivered.push((source, data.clone()));
                     self.client.handle_datagram(self.now, source, &data);
                 }
@@ -206,17 +220,57 @@ impl Rig {
         }
     }
 
-    /// A sealed datagram of the client reaches the peer listed at `to`, if it hears.
-    fn deliver_to_peer(&mut self, to: SocketAddr, data: &[u8]) {
+    /// Plays the server for the path lines in `data` (all of it, or none): an `intro` is noted,
+    /// a `relay` delivered to the peer it names. Returns whether `data` was such lines.
+    fn server_side(&mut self, data: &[u8]) -> bool {
+        let lines: Vec<&[u8]> = data
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let path_lines = lines
+            .iter()
+            .map(|line| ClientLine::parse(line))
+            .collect::<Result<Vec<_>, _>>()
+            .ok()
+            .filter(|lines| {
+                lines
+                    .iter()
+                    .all(|l| matches!(l, ClientLine::Intro(_) | ClientLine::Relay { .. }))
+            });
+        let Some(path_lines) = path_lines else {
+            return false;
+        };
+        for line in path_lines {
+            match line {
+                ClientLine::Intro(name) => self.intros.push_back(name.as_str().to_owned()),
+                ClientLine::Relay { to, payload } => {
+                    let data = payload.decode();
+                    let via = addr(SERVER);
+                    self.deliver_to_peer(|p| p.name() == to.as_str(), via, true, &data);
+                }
+                _ => {}
+            }
+        }
+        true
+    }
+
+    /// A sealed datagram of the client reaches the first peer `found` picks, if it hears; `to`
+    /// is where the client sent it (the server's address, `relayed`).
+    fn deliver_to_peer(
+        &mut self,
+        found: impl Fn(&TestPeer) -> bool,
+        to: SocketAddr,
+        relayed: bool,
+        data: &[u8],
+    ) {
         let now = self.now;
-        let from = self.client.me().map_or(addr(OBSERVED), |e| e.endpoint);
-        let Some(peer) = self.peers.iter_mut().find(|p| p.endpoint == to) else {
+        let Some(peer) = self.peers.iter_mut().find(|p| found(p)) else {
             return;
         };
-        if peer.deaf {
+        if peer.deaf || (peer.firewalled && !relayed) {
             return;
         }
-        match peer.remote.open(now, from, data) {
+        match peer.remote.open(now, data) {
             Ok(Some(opened)) => {
                 let text = String::from_utf8(opened.plaintext).expect("chat is text");
                 self.opened.push_back((to, text));

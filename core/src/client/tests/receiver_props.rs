@@ -225,7 +225,7 @@ proptest! {
         let mut outcome: BTreeMap<MessageId, &ClientEvent> = BTreeMap::new();
         for event in &events {
             match event {
-                ClientEvent::Sent { .. } => {}
+                ClientEvent::Sent { .. } | ClientEvent::Path { .. } => {}
                 ClientEvent::Delivered { id, .. } | ClientEvent::Failed { id, .. } => {
                     prop_assert!(outcome.insert(*id, event).is_none(), "{:?} resolved twice", id);
                 }

@@ -4,6 +4,7 @@
 mod classic;
 mod limits;
 mod login;
+mod paths;
 mod session;
 mod takeover;
 mod timers;

@@ -109,11 +109,16 @@ fn check_show(world: &World, node: &ClientNode, seen: &Seen, out: &mut Findings)
     };
     let who = super::who(node);
     let at = fmt_time(seen.at);
-    let Via::Datagram(source) = seen.via else {
-        out.push(format!(
-            "{who}: showed {text:?} from {from} at {at} outside a datagram input"
-        ));
-        return None;
+    // Chat arrives in a datagram, or relayed by the server on the TCP session.
+    let source = match seen.via {
+        Via::Datagram(source) => source.to_string(),
+        Via::Tcp(conn) => format!("relay on tcp {}", conn.0),
+        Via::Timer | Via::Command => {
+            out.push(format!(
+                "{who}: showed {text:?} from {from} at {at} outside a datagram or relay input"
+            ));
+            return None;
+        }
     };
     if !encrypted {
         out.push(format!(
@@ -303,8 +308,8 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
     }
 }
 
-/// A delivery must come during a datagram, after the message was sent, and after an
-/// incarnation of the recipient showed it: only the recipient can seal the ack.
+/// A delivery must come during a datagram (or a relayed one), after the message was sent, and
+/// after an incarnation of the recipient showed it: only the recipient can seal the ack.
 fn check_delivery(
     world: &World,
     chat: &Chat,
@@ -317,9 +322,9 @@ fn check_delivery(
     if fate.sent.first().is_none_or(|sent| *sent > at) {
         out.push(format!("{}: Delivered without Sent before", what()));
     }
-    if !matches!(via, Via::Datagram(_)) {
+    if !matches!(via, Via::Datagram(_) | Via::Tcp(_)) {
         out.push(format!(
-            "{}: Delivered at {} outside a datagram input",
+            "{}: Delivered at {} outside a datagram or relay input",
             what(),
             fmt_time(at)
         ));

@@ -82,7 +82,8 @@ fn check_one(world: &World, node: &ClientNode, log: &[Seen], out: &mut Findings)
             | ClientEvent::Delivered { .. }
             | ClientEvent::Failed { .. }
             | ClientEvent::KeyPinned { .. }
-            | ClientEvent::KeyChanged { .. } => {
+            | ClientEvent::KeyChanged { .. }
+            | ClientEvent::Path { .. } => {
                 if list.is_none() {
                     out.push(format!("{who}: {:?} before LoggedIn", seen.event));
                 }

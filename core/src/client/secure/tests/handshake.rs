@@ -36,7 +36,7 @@ fn a_key_the_directory_does_not_give_is_untrusted() {
     let mut rig = rig();
     let alice = rig.nodes[A].me.name.clone();
     // Bob trusts another key for alice.
-    rig.nodes[B].trust.0.get_mut(&alice).expect("listed").0 = PublicKey::from_bytes([9; 32]);
+    *rig.nodes[B].trust.0.get_mut(&alice).expect("listed") = PublicKey::from_bytes([9; 32]);
     rig.seal(A, b"hello").expect("sealable");
     let initiation = rig.sent(A).remove(0);
     assert_eq!(open(&mut rig, B, &initiation), Err(Refusal::Untrusted));
