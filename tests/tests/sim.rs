@@ -171,3 +171,22 @@ fn soak() {
     }
     assert!(failing.is_empty(), "failing seeds: {failing:?}");
 }
+
+/// Every pair of router kinds, on a clean network and losing 10 % of the datagrams: every
+/// message arrives once and in order, the first one included; loss-free, by the direct path
+/// wherever the routers allow one (the first within a second), else through the relay.
+#[test]
+fn every_pair_of_nat_kinds() {
+    use feige_tests::sim::nat::{run_pair, NatKind};
+    let seeds = env_u64("FEIGE_NAT_SEEDS").unwrap_or(4);
+    let mut findings = Vec::new();
+    for a in NatKind::ALL {
+        for b in NatKind::ALL {
+            for seed in base()..base() + seeds {
+                findings.extend(run_pair(seed, [a, b], 0.0));
+                findings.extend(run_pair(seed, [a, b], 0.1));
+            }
+        }
+    }
+    assert!(findings.is_empty(), "{}", findings.join("\n"));
+}

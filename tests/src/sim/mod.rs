@@ -25,7 +25,9 @@
 //! - [`net`] and [`tcp`]: the network model; [`addresses`]: who is where;
 //! - [`node`]: the processes around the machines; [`world`]: the loop that drives them;
 //! - [`scenario`]: the generator of users, fates and chat; [`attacker`]: the forger;
-//! - [`journal`]: what was observed; [`check`]: the invariant checker.
+//! - [`journal`]: what was observed; [`check`]: the invariant checker;
+//! - [`nat`]: a second, smaller world — two users behind home routers of every kind — for
+//!   paths across NATs.
 //!
 //! A failing run panics with its seed. `FEIGE_SIM_SEED=<n>` (with `FEIGE_SIM_PARAMS=<setting>`)
 //! replays that seed exactly, and `FEIGE_SIM_TRACE=1` prints every step of it.
@@ -39,6 +41,7 @@ pub mod event;
 pub mod identity;
 pub mod journal;
 pub mod keyview;
+pub mod nat;
 pub mod net;
 pub mod node;
 pub mod params;
