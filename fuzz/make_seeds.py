@@ -121,7 +121,7 @@ class Server:
 
 
 class Client:
-    N = 27
+    N = 29
 
     def accept(port):
         return variant(0, Client.N) + u16(port)
@@ -212,6 +212,12 @@ class Client:
 
     def forget(name, twin=False):
         return variant(26, Client.N) + u8(name) + flag(twin)
+
+    def intro(name, endpoint):
+        return variant(27, Client.N) + u8(name) + u8(endpoint)
+
+    def relaying(name):
+        return variant(28, Client.N) + u8(name)
 
 
 class Secure:
@@ -532,6 +538,17 @@ SEEDS = {
             Client.send(BOB, "two"), Client.tick(300), Client.tick(600), Client.tick(1200),
             Client.ack(BOB, LAN_5000, True, 2),
             Client.forget(XIAOMING), Client.msg(XIAOMING, V6_5000, 5, 1, "我回来了"),
+        ]),
+        "paths": native(client_online() + [
+            Client.mute(BOB), Client.send(BOB, "through the relay"),
+            Client.tick(300), Client.tick(600), Client.tick(1200),
+            Client.relaying(BOB), Client.tick(2000),
+            Client.ack(BOB, LAN_5000, True, 1),
+            Client.mute(BOB), Client.relaying(BOB),
+            Client.msg(BOB, LO_5001, 3, 1, "direct again, from elsewhere"),
+            Client.send(BOB, "there"), Client.ack(BOB, LO_5001, True, 2),
+            Client.intro(XIAOMING, V6_5000), Client.intro(LAOWANG, LAN_40001),
+            Client.intro(ALICE, LO_5000),
         ]),
         "no_me_in_snapshot": native([Client.accept(9001), Client.connected(),
                                   Client.snapshot([(BOB, LAN_5000)], None)]),

@@ -8,9 +8,9 @@ use crate::client::{
     SendError, TrustError,
 };
 use crate::wire::{
-    decode_utf16le, is_classic_datagram, is_sealed, max_text_len, ClassicDatagram, ClientDatagram,
-    ClientLine, Name, PeerDatagram, PublicKey, SealedDatagram, ServerDatagram, UserEntry,
-    MAX_CLASSIC_DATAGRAM,
+    canonical, decode_utf16le, is_classic_datagram, is_sealed, max_text_len, ClassicDatagram,
+    ClientDatagram, ClientLine, Name, PeerDatagram, PublicKey, SealedDatagram, ServerDatagram,
+    UserEntry, MAX_CLASSIC_DATAGRAM,
 };
 
 use super::client_keys::KeyModel;
@@ -150,7 +150,7 @@ impl ClientModel {
     /// A sealed datagram reaches the client from `source`: if authentic, the client may answer
     /// there.
     pub(super) fn sealed_from(&mut self, source: SocketAddr) {
-        self.listed_ever.insert(source);
+        self.listed_ever.insert(canonical(source));
     }
 
     /// A `key` line the client is about to read.

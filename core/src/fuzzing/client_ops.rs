@@ -156,6 +156,7 @@ pub fn client_ops(start: Instant, data: &[u8]) {
     let Ok(run) = Run::arbitrary_take_rest(Unstructured::new(data)) else {
         return;
     };
+
     let pools = Pools::new();
     let mut config = ClientConfig::new(pools.name(0), SERVER, LOCAL, SessionId::new(OUR_SID));
     let keys = keys_of(&pools.name(0), false);
@@ -442,6 +443,9 @@ impl Rig {
 
     fn peer_datagram(&mut self, source: u8, data: &[u8]) {
         let source = self.pools.address(source);
+        if is_sealed(data) {
+            self.model.sealed_from(source);
+        }
         self.client.handle_datagram(self.now, source, data);
     }
 
