@@ -71,7 +71,7 @@ impl Transport for TokioTransport {
         let udp = std::net::UdpSocket::bind(options.bind)?;
         udp.set_nonblocking(true)?;
         let config = (options.config)(local_endpoint(&udp, options.server)?);
-        let machine = ChatMachine::new(Client::new(config, Instant::now()), options.on_event);
+        let machine = ChatMachine::new(Client::new(config, Instant::now()), options.sinks);
         let (jobs, inbox) = mpsc::unbounded_channel();
         let owner =
             on_runtime(async move { chat(machine, UdpSocket::from_std(udp)?, inbox).await })?;
@@ -194,6 +194,8 @@ async fn chat(
                     }
                 }
                 ClientTransmit::Close => tcp = None,
+                // The machine made it durable as it was polled.
+                ClientTransmit::Persist(_) => {}
             }
         }
         if machine.is_closed() {

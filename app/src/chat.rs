@@ -1,7 +1,7 @@
 //! What a chat user sees, and how a typed command line acts on the client. Transport-independent:
 //! both binaries and the demo share it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use feige_core::client::{
@@ -10,6 +10,14 @@ use feige_core::client::{
 use feige_core::wire::{Name, UserEntry};
 
 use crate::driver::{ChatCommands, ChatEvents};
+use crate::store::{Database, HistoryEntry};
+
+/// Messages `/history NAME` shows when it is not told how many.
+pub const HISTORY_DEFAULT: usize = 20;
+
+/// A client's database, shared by its owner (which writes the records) and the commands that
+/// read the history.
+pub type SharedStore = Arc<Mutex<Database>>;
 
 /// One thing to show the user: an event of the core, or the answer to a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +33,13 @@ pub enum ChatEvent {
         name: Name,
         /// 60 digits.
         number: String,
+    },
+    /// The last messages exchanged with `with`, oldest first, answering `/history`.
+    History {
+        /// The contact.
+        with: Name,
+        /// The messages.
+        entries: Vec<HistoryEntry>,
     },
     /// A command that could not be carried out, and why.
     Error(String),
@@ -89,9 +104,10 @@ impl OutcomeWatch {
 }
 
 impl ChatCommands {
-    /// One typed line: `/msg NAME TEXT`, `/list` or `/quit`.
-    pub fn line(&self, line: String) {
-        self.run(move |client, now| apply_command(client, now, &line));
+    /// One typed line (see [`apply_command`]); `/history` reads `store`.
+    pub fn line(&self, line: String, store: &SharedStore) {
+        let store = Arc::clone(store);
+        self.run(move |client, now| apply_command(client, now, &line, &store));
     }
 
     /// Logs out properly (Ctrl-C, end of input). Harmless once the session has ended.
@@ -119,10 +135,18 @@ impl ChatCommands {
 }
 
 /// Carries out one line the user typed; returns what to show at once, if anything (the effects
-/// of a sent message or a logout arrive later as core events).
-pub fn apply_command(client: &mut Client, now: Instant, line: &str) -> Option<ChatEvent> {
+/// of a sent message or a logout arrive later as core events). Names may be those online or
+/// contacts that are offline (a message to them waits in the outbox); `/history` reads `store`.
+pub fn apply_command(
+    client: &mut Client,
+    now: Instant,
+    line: &str,
+    store: &SharedStore,
+) -> Option<ChatEvent> {
     let online: Vec<Name> = client.users().map(|u| u.name.clone()).collect();
-    let command = match parse_command(line, online.iter().map(Name::as_str)) {
+    let mut known: Vec<Name> = client.contacts().cloned().collect();
+    known.extend(online.iter().cloned());
+    let command = match parse_command(line, known.iter().map(Name::as_str)) {
         Ok(command) => command,
         // A blank line is no command, and no mistake either.
         Err(CommandError::Empty) => return None,
@@ -153,6 +177,18 @@ pub fn apply_command(client: &mut Client, now: Instant, line: &str) -> Option<Ch
                 "/verify {name}: no key listed for {name}"
             ))),
         },
+        Command::History { name, count } => {
+            let with = known.iter().find(|n| n.as_str() == name)?.clone();
+            let count = count.unwrap_or(HISTORY_DEFAULT);
+            let read = match store.lock() {
+                Ok(db) => db.history(&with, count),
+                Err(poisoned) => poisoned.into_inner().history(&with, count),
+            };
+            Some(match read {
+                Ok(entries) => ChatEvent::History { with, entries },
+                Err(e) => ChatEvent::Error(format!("/history {name}: {e}")),
+            })
+        }
     }
 }
 
@@ -182,20 +218,17 @@ mod tests {
     #[test]
     fn commands_answer_or_act() {
         let (mut client, now) = logging_in();
-        assert_eq!(apply_command(&mut client, now, "   "), None);
-        assert_eq!(
-            apply_command(&mut client, now, "/list"),
-            Some(ChatEvent::Users(Vec::new()))
-        );
-        assert!(matches!(
-            apply_command(&mut client, now, "/frobnicate"),
-            Some(ChatEvent::Error(_))
+        let alice = Name::new("alice").unwrap();
+        let store: SharedStore = Arc::new(Mutex::new(
+            Database::open(&crate::store::Storage::Ephemeral, &alice).unwrap(),
         ));
-        assert!(matches!(
-            apply_command(&mut client, now, "/msg bob hi"),
-            Some(ChatEvent::Error(_))
-        ));
-        assert_eq!(apply_command(&mut client, now, "/quit"), None);
+        let mut apply = |line: &str| apply_command(&mut client, now, line, &store);
+        assert_eq!(apply("   "), None);
+        assert_eq!(apply("/list"), Some(ChatEvent::Users(Vec::new())));
+        assert!(matches!(apply("/frobnicate"), Some(ChatEvent::Error(_))));
+        assert!(matches!(apply("/msg bob hi"), Some(ChatEvent::Error(_))));
+        assert!(matches!(apply("/history bob"), Some(ChatEvent::Error(_))));
+        assert_eq!(apply("/quit"), None);
         let events: Vec<ClientEvent> = std::iter::from_fn(|| client.poll_event()).collect();
         assert_eq!(events, [ClientEvent::LoggedOut]);
     }

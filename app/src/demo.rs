@@ -4,15 +4,16 @@
 use std::fmt;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use feige_core::client::ClientEvent;
 use feige_core::wire::Name;
 
-use crate::chat::ChatEvent;
+use crate::chat::{ChatEvent, SharedStore};
 use crate::cli::unspecified_for;
 use crate::driver::{
     ChatCommands, RunningChat, RunningServer, ServerOptions, ServerSetup, Transport,
@@ -69,12 +70,14 @@ pub fn run(transport: &dyn Transport, out: &mut dyn Write) -> Result<(), DemoErr
                 std::process::exit(1);
             }
         });
+    let data = DataDir::create()?;
     let mut demo = Demo {
         transport,
         out,
         actors: Vec::new(),
         deadline,
         server: None,
+        data: data.0.clone(),
     };
     let result = demo.story();
     demo.stop(Instant::now() + Duration::from_secs(3));
@@ -90,6 +93,7 @@ struct Actor {
     name: Name,
     client: Box<dyn RunningChat>,
     commands: ChatCommands,
+    store: SharedStore,
     events: Receiver<ChatEvent>,
 }
 
@@ -99,6 +103,30 @@ struct Demo<'a> {
     actors: Vec<Actor>,
     deadline: Instant,
     server: Option<Box<dyn RunningServer>>,
+    /// Where the demo users keep their keys, history and outbox.
+    data: PathBuf,
+}
+
+/// A data directory of the demo's own under the system's temporary directory, removed when the
+/// demo ends however it ends.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn create() -> Result<DataDir, DemoError> {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = std::env::temp_dir().join(format!("feige-demo-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| DemoError(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(DataDir(dir))
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Indices into `Demo::actors`.
@@ -110,17 +138,7 @@ impl Demo<'_> {
     fn story(&mut self) -> Result<(), DemoError> {
         self.say("== feige demo: one server and three clients on loopback ==");
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-        let mut bound = None;
-        let server = self.transport.start_server(ServerSetup {
-            options: ServerOptions::new(loopback, loopback),
-            on_listening: &mut |at| bound = Some(at),
-            on_event: Box::new(|event| tracing::info!("{event:?}")),
-            metrics: Default::default(),
-        })?;
-        self.server = Some(server);
-        if let Some(at) = bound {
-            self.say(&format!("server {}", render::listening(at, Format::Human)));
-        }
+        self.start_server(loopback, loopback)?;
 
         self.step("alice logs in");
         self.join("alice")?;
@@ -151,25 +169,114 @@ impl Demo<'_> {
         self.chat(ALICE, XIAOMING, "你好小明 👋")?;
 
         self.step("bob logs out; alice and 小明 see him leave");
-        self.type_line(BOB, "/quit");
-        self.expect(BOB, "bob to be logged out", |e| {
-            matches!(e, ChatEvent::Core(ClientEvent::LoggedOut))
-        })?;
+        self.quit(BOB)?;
         self.expect(ALICE, "alice to see bob leave", |e| left(e, "bob"))?;
         self.expect(XIAOMING, "小明 to see bob leave", |e| left(e, "bob"))?;
 
-        self.step("alice and 小明 log out");
-        for who in [ALICE, XIAOMING] {
-            self.type_line(who, "/quit");
-            self.expect(who, "a logout", |e| {
-                matches!(e, ChatEvent::Core(ClientEvent::LoggedOut))
+        self.step("alice writes to bob, who is offline: it waits in her outbox");
+        self.type_line(
+            ALICE,
+            "/msg bob see you tomorrow, the message waits for you",
+        );
+        self.expect(ALICE, "alice's message to be queued", |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Queued { .. }))
+        })?;
+
+        self.step("alice quits and starts again: her history and outbox are still there");
+        self.quit(ALICE)?;
+        self.join("alice")?;
+        self.expect(ALICE, "alice to be logged in again", is_logged_in)?;
+        self.type_line(ALICE, "/history bob");
+        self.expect(
+            ALICE,
+            "alice's history with bob",
+            |e| matches!(e, ChatEvent::History { entries, .. } if entries.len() == 3),
+        )?;
+
+        self.step("bob comes back: the queued message reaches him at once");
+        self.join("bob")?;
+        self.expect(BOB, "bob to be logged in again", is_logged_in)?;
+        self.expect(BOB, "bob to receive the queued message", |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Message { from, .. }) if from.as_str() == "alice")
+        })?;
+        self.expect(ALICE, "alice to see it delivered", |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::Delivered { to, .. }) if to.as_str() == "bob")
+        })?;
+
+        self.step("the server restarts: everyone logs in again by itself");
+        let (udp, tcp) = self.stop_server()?;
+        for who in [ALICE, BOB, XIAOMING] {
+            self.expect(who, "the client to notice", |e| {
+                matches!(e, ChatEvent::Core(ClientEvent::Reconnecting { .. }))
             })?;
+        }
+        self.start_server(udp, tcp)?;
+        for who in [ALICE, BOB, XIAOMING] {
+            self.expect(who, "the client to be back", |e| {
+                matches!(e, ChatEvent::Core(ClientEvent::Reconnected { .. }))
+            })?;
+        }
+        self.chat(BOB, XIAOMING, "we are all back, and nobody typed a thing")?;
+
+        self.step("everyone logs out");
+        for who in [ALICE, BOB, XIAOMING] {
+            self.quit(who)?;
         }
         Ok(())
     }
 
+    /// Starts the server on `udp` and `tcp` (port 0: any free one) and says where it listens.
+    fn start_server(&mut self, udp: SocketAddr, tcp: SocketAddr) -> Result<(), DemoError> {
+        let mut bound = None;
+        let server = self.transport.start_server(ServerSetup {
+            options: ServerOptions::new(udp, tcp),
+            on_listening: &mut |at| bound = Some(at),
+            on_event: Box::new(|event| tracing::info!("{event:?}")),
+            metrics: Default::default(),
+        })?;
+        self.server = Some(server);
+        if let Some(at) = bound {
+            self.say(&format!("server {}", render::listening(at, Format::Human)));
+        }
+        Ok(())
+    }
+
+    /// Shuts the server down gracefully; where it listened.
+    fn stop_server(&mut self) -> Result<(SocketAddr, SocketAddr), DemoError> {
+        let server = self
+            .server
+            .take()
+            .ok_or_else(|| DemoError("no server running".into()))?;
+        let at = (server.udp_addr(), server.tcp_addr());
+        server.stopper().stop();
+        wait_until(|| server.is_finished(), self.deadline);
+        if !server.is_finished() {
+            return Err(DemoError("the server did not shut down".into()));
+        }
+        server.wait();
+        self.say("server stopped");
+        Ok(at)
+    }
+
+    /// `who` types `/quit` and is logged out.
+    fn quit(&mut self, who: usize) -> Result<(), DemoError> {
+        self.type_line(who, "/quit");
+        let what = format!("{} to be logged out", self.name(who));
+        self.expect(who, &what, |e| {
+            matches!(e, ChatEvent::Core(ClientEvent::LoggedOut))
+        })?;
+        Ok(())
+    }
+
+    /// Starts `name`'s client; one started again takes the place of the same user's earlier
+    /// run, once that has ended and closed its database.
     fn join(&mut self, name: &str) -> Result<(), DemoError> {
         let name = Name::new(name).map_err(|e| DemoError(format!("bad demo name: {e}")))?;
+        let earlier = self.actors.iter().position(|a| a.name == name);
+        if let Some(earlier) = earlier {
+            let ended = self.actors.remove(earlier);
+            wait_until(|| ended.client.is_finished(), self.deadline);
+        }
         let server = self
             .server
             .as_ref()
@@ -179,9 +286,11 @@ impl Demo<'_> {
         let on_event = Box::new(move |event| {
             let _ = events.send(event);
         });
-        // Demo users keep nothing on disk.
-        let persona = Persona::load(&Storage::Ephemeral)
+        let storage = Storage::for_user(Some(&self.data), &name)
+            .map_err(|e| DemoError(format!("no data directory for {name}: {e}")))?;
+        let persona = Persona::load(&storage, &name)
             .map_err(|e| DemoError(format!("no identity for {name}: {e}")))?;
+        let store = std::sync::Arc::clone(persona.store());
         let options = chat_options(
             name.clone(),
             server,
@@ -191,12 +300,17 @@ impl Demo<'_> {
             on_event,
         );
         let client = self.transport.start_chat(options)?;
-        self.actors.push(Actor {
+        let actor = Actor {
             name,
             commands: client.commands(),
             client,
+            store,
             events: received,
-        });
+        };
+        match earlier {
+            Some(earlier) => self.actors.insert(earlier, actor),
+            None => self.actors.push(actor),
+        }
         Ok(())
     }
 
@@ -247,7 +361,7 @@ impl Demo<'_> {
         let name = self.name(who);
         self.say(&format!("[{name}] > {line}"));
         if let Some(actor) = self.actors.get(who) {
-            actor.commands.line(line.to_owned());
+            actor.commands.line(line.to_owned(), &actor.store);
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use feige_core::client::{Client, ClientConfig};
+use feige_core::client::{Client, ClientConfig, Record};
 use feige_core::server::{ServerConfig, ServerEvent};
 
 use crate::chat::ChatEvent;
@@ -26,6 +26,18 @@ pub type ServerEvents = Box<dyn FnMut(ServerEvent) + Send>;
 
 /// Where the application's chat events go; called on the transport's owner thread.
 pub type ChatEvents = Box<dyn FnMut(ChatEvent) + Send>;
+
+/// Makes a client's record durable (its store), on the owner thread, before the owner performs
+/// any transmit after it; `Err` says why it could not.
+pub type Persister = Box<dyn FnMut(&Record) -> Result<(), String> + Send>;
+
+/// Where everything a chat client produces for the application goes.
+pub struct ChatSinks {
+    /// Every event.
+    pub on_event: ChatEvents,
+    /// Every record to make durable.
+    pub persist: Persister,
+}
 
 /// Work the application gives a running client: run on the owner, with the client and the time
 /// of the turn, between two inputs. What it returns is shown before the events it caused.
@@ -255,6 +267,6 @@ pub struct ChatOptions {
     pub bind: SocketAddr,
     /// The client's configuration, given the endpoint it declares.
     pub config: ConfigFor,
-    /// Every event, on the owner.
-    pub on_event: ChatEvents,
+    /// Its events and records, on the owner.
+    pub sinks: ChatSinks,
 }

@@ -24,7 +24,7 @@
 //! use std::time::Instant;
 //!
 //! use feige_app::chat::ChatEvent;
-//! use feige_app::driver::{ChatMachine, ClientJob};
+//! use feige_app::driver::{ChatMachine, ChatSinks, ClientJob};
 //! use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit};
 //! use feige_core::wire::{Name, SessionId};
 //!
@@ -33,7 +33,12 @@
 //! let server = "127.0.0.1:9000".parse()?;
 //! let config = ClientConfig::new(Name::new("alice")?, server, "127.0.0.1:4000".parse()?, SessionId::new(1));
 //! let (shown, seen) = std::sync::mpsc::channel();
-//! let mut machine = ChatMachine::new(Client::new(config, now), Box::new(move |e| { let _ = shown.send(e); }));
+//! let sinks = ChatSinks {
+//!     on_event: Box::new(move |e| { let _ = shown.send(e); }),
+//!     // A real application writes each record to its store before the transmits after it.
+//!     persist: Box::new(|_record| Ok(())),
+//! };
+//! let mut machine = ChatMachine::new(Client::new(config, now), sinks);
 //!
 //! // A job from the application (here what `/quit` does), then the drain.
 //! let quit: ClientJob = Box::new(|client, now| { client.logout(now); None });

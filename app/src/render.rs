@@ -3,15 +3,17 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use feige_core::client::{ClientEvent, Via};
 use feige_core::server::ServerEvent;
-use feige_core::wire::UserEntry;
+use feige_core::wire::{Name, UserEntry};
 use serde::Serialize;
 
 use super::chat::ChatEvent;
 use crate::driver::Listening;
 use crate::server_log::LogLine;
+use crate::store::{HistoryEntry, HistoryStatus};
 
 /// How events are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +63,10 @@ enum ChatJson<'a> {
         text: &'a str,
         encrypted: bool,
     },
+    Queued {
+        to: &'a str,
+        id: u64,
+    },
     Sent {
         to: &'a str,
         id: u64,
@@ -102,79 +108,105 @@ enum ChatJson<'a> {
         via: &'a str,
         endpoint: SocketAddr,
     },
+    Reconnecting {
+        attempt: u32,
+        in_ms: u64,
+    },
+    Reconnected {
+        name: &'a str,
+        endpoint: SocketAddr,
+        users: Vec<UserJson<'a>>,
+    },
     LoggedOut {},
 }
 
-impl<'a> From<&'a ChatEvent> for ChatJson<'a> {
-    fn from(event: &'a ChatEvent) -> Self {
-        match event {
-            ChatEvent::Users(users) => ChatJson::Users {
+/// A chat event as JSON: one object per line — one line, but for a `/history` answer, whose
+/// every message is one.
+fn chat_json(event: &ChatEvent) -> String {
+    let object = match event {
+        ChatEvent::Users(users) => ChatJson::Users {
+            users: users_json(users),
+        },
+        ChatEvent::Error(message) => ChatJson::Error { message },
+        ChatEvent::History { with, entries } => {
+            return history(with, entries, Format::Json, &Marks::ASCII)
+        }
+        ChatEvent::SafetyNumber { name, number } => ChatJson::SafetyNumber {
+            name: name.as_str(),
+            number,
+        },
+        ChatEvent::Core(core) => match core {
+            ClientEvent::LoggedIn { me, users } => ChatJson::LoggedIn {
+                name: me.name.as_str(),
+                endpoint: me.endpoint,
                 users: users_json(users),
             },
-            ChatEvent::Error(message) => ChatJson::Error { message },
-            ChatEvent::SafetyNumber { name, number } => ChatJson::SafetyNumber {
+            ClientEvent::Joined(user) => ChatJson::Joined(user.into()),
+            ClientEvent::Left(user) => ChatJson::Left(user.into()),
+            ClientEvent::Message {
+                from,
+                text,
+                encrypted,
+            } => ChatJson::Message {
+                from: from.as_str(),
+                text,
+                encrypted: *encrypted,
+            },
+            ClientEvent::Queued { to, id } => ChatJson::Queued {
+                to: to.as_str(),
+                id: id.0,
+            },
+            ClientEvent::Sent { to, id } => ChatJson::Sent {
+                to: to.as_str(),
+                id: id.0,
+            },
+            ClientEvent::Delivered { to, id, encrypted } => ChatJson::Delivered {
+                to: to.as_str(),
+                id: id.0,
+                encrypted: *encrypted,
+            },
+            ClientEvent::KeyPinned { name, key } => ChatJson::KeyPinned {
                 name: name.as_str(),
-                number,
+                fingerprint: key.fingerprint(),
             },
-            ChatEvent::Core(core) => match core {
-                ClientEvent::LoggedIn { me, users } => ChatJson::LoggedIn {
-                    name: me.name.as_str(),
-                    endpoint: me.endpoint,
-                    users: users_json(users),
-                },
-                ClientEvent::Joined(user) => ChatJson::Joined(user.into()),
-                ClientEvent::Left(user) => ChatJson::Left(user.into()),
-                ClientEvent::Message {
-                    from,
-                    text,
-                    encrypted,
-                } => ChatJson::Message {
-                    from: from.as_str(),
-                    text,
-                    encrypted: *encrypted,
-                },
-                ClientEvent::Sent { to, id } => ChatJson::Sent {
-                    to: to.as_str(),
-                    id: id.0,
-                },
-                ClientEvent::Delivered { to, id, encrypted } => ChatJson::Delivered {
-                    to: to.as_str(),
-                    id: id.0,
-                    encrypted: *encrypted,
-                },
-                ClientEvent::KeyPinned { name, key } => ChatJson::KeyPinned {
-                    name: name.as_str(),
-                    fingerprint: key.fingerprint(),
-                },
-                ClientEvent::KeyChanged { name, old, new } => ChatJson::KeyChanged {
-                    name: name.as_str(),
-                    old: old.fingerprint(),
-                    new: new.fingerprint(),
-                },
-                ClientEvent::Failed { to, id, reason } => ChatJson::Failed {
-                    to: to.as_str(),
-                    id: id.0,
-                    reason: reason.as_str(),
-                },
-                ClientEvent::Path {
-                    peer,
-                    via,
-                    endpoint,
-                } => ChatJson::Path {
-                    peer: peer.as_str(),
-                    via: via.as_str(),
-                    endpoint: *endpoint,
-                },
-                ClientEvent::LoginFailed(reason) => ChatJson::LoginFailed {
-                    reason: reason.as_str(),
-                },
-                ClientEvent::Disconnected(reason) => ChatJson::Disconnected {
-                    reason: reason.as_str(),
-                },
-                ClientEvent::LoggedOut => ChatJson::LoggedOut {},
+            ClientEvent::KeyChanged { name, old, new } => ChatJson::KeyChanged {
+                name: name.as_str(),
+                old: old.fingerprint(),
+                new: new.fingerprint(),
             },
-        }
-    }
+            ClientEvent::Failed { to, id, reason } => ChatJson::Failed {
+                to: to.as_str(),
+                id: id.0,
+                reason: reason.as_str(),
+            },
+            ClientEvent::Path {
+                peer,
+                via,
+                endpoint,
+            } => ChatJson::Path {
+                peer: peer.as_str(),
+                via: via.as_str(),
+                endpoint: *endpoint,
+            },
+            ClientEvent::Reconnecting { attempt, in_ms } => ChatJson::Reconnecting {
+                attempt: *attempt,
+                in_ms: *in_ms,
+            },
+            ClientEvent::Reconnected { me, users } => ChatJson::Reconnected {
+                name: me.name.as_str(),
+                endpoint: me.endpoint,
+                users: users_json(users),
+            },
+            ClientEvent::LoginFailed(reason) => ChatJson::LoginFailed {
+                reason: reason.as_str(),
+            },
+            ClientEvent::Disconnected(reason) => ChatJson::Disconnected {
+                reason: reason.as_str(),
+            },
+            ClientEvent::LoggedOut => ChatJson::LoggedOut {},
+        },
+    };
+    to_json_line(&object)
 }
 
 /// Server output, `--json`. `listening` comes first; the others follow the core's
@@ -275,16 +307,112 @@ fn to_json_line(value: &impl Serialize) -> String {
         .unwrap_or_else(|e| format!(r#"{{"event":"error","message":"{e}"}}"#))
 }
 
-/// A chat event as text to print: one line with [`Format::Json`], one or more otherwise.
+/// One message of `/history`, `--json`.
+#[derive(Serialize)]
+struct HistoryJson<'a> {
+    event: &'static str,
+    with: &'a str,
+    from: &'a str,
+    text: &'a str,
+    /// RFC 3339, UTC.
+    at: String,
+    /// `received`, `queued`, `delivered` or `failed`.
+    status: &'static str,
+    /// Why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
+    /// Received sealed end to end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted: Option<bool>,
+    /// Ours: the id its `sent`/`delivered`/`failed` events named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+}
+
+impl<'a> HistoryJson<'a> {
+    fn new(with: &'a Name, entry: &'a HistoryEntry) -> Self {
+        let (status, reason, encrypted) = match &entry.status {
+            HistoryStatus::Received { encrypted } => ("received", None, Some(*encrypted)),
+            HistoryStatus::Queued => ("queued", None, None),
+            HistoryStatus::Delivered => ("delivered", None, None),
+            HistoryStatus::Failed(reason) => ("failed", Some(reason.as_str()), None),
+        };
+        HistoryJson {
+            event: "history",
+            with: with.as_str(),
+            from: entry.from.as_str(),
+            text: &entry.text,
+            at: rfc3339(entry.at_ms),
+            status,
+            reason,
+            encrypted,
+            id: entry.id.map(|id| id.0),
+        }
+    }
+}
+
+/// Unix milliseconds as RFC 3339 in UTC (`2026-12-06T21:05:07.123Z`).
+fn rfc3339(ms: u64) -> String {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Unix milliseconds as the local date and time of day, for a person.
+fn local_time(ms: u64) -> String {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
+    utc.with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// `/history`: one JSON object per message, or readable lines.
+fn history(with: &Name, entries: &[HistoryEntry], format: Format, marks: &Marks) -> String {
+    if format == Format::Json {
+        let lines: Vec<String> = entries
+            .iter()
+            .map(|entry| to_json_line(&HistoryJson::new(with, entry)))
+            .collect();
+        return lines.join("\n");
+    }
+    if entries.is_empty() {
+        return format!("* no history with {}", printable(with.as_str()));
+    }
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|entry| {
+            let mark = match &entry.status {
+                HistoryStatus::Received { encrypted: true } => " ".to_owned(),
+                HistoryStatus::Received { encrypted: false } => "(unencrypted) ".to_owned(),
+                HistoryStatus::Queued => format!("{} ", marks.sent),
+                HistoryStatus::Delivered => format!("{} ", marks.ok),
+                HistoryStatus::Failed(why) => format!("{} ({why}) ", marks.failed),
+            };
+            format!(
+                "[{}] {mark}<{}> {}",
+                local_time(entry.at_ms),
+                printable(entry.from.as_str()),
+                printable(&entry.text).replace('\n', "\n    ")
+            )
+        })
+        .collect();
+    lines.join("\n")
+}
+
+/// A chat event as text to print: one line with [`Format::Json`] (a `/history` answer: one per
+/// message), one or more otherwise.
 pub fn chat_event(event: &ChatEvent, format: Format) -> String {
     let marks = match format {
-        Format::Json => return to_json_line(&ChatJson::from(event)),
+        Format::Json => return chat_json(event),
         Format::Human => Marks::UNICODE,
         Format::Plain => Marks::ASCII,
     };
     match event {
         ChatEvent::Users(users) => online_list(users),
         ChatEvent::Error(message) => format!("! {}", printable(message)),
+        ChatEvent::History { with, entries } => history(with, entries, format, &marks),
         ChatEvent::SafetyNumber { name, number } => format!(
             "* safety number with {}: {} (compare it with theirs, out of band)",
             printable(name.as_str()),
@@ -335,6 +463,11 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
                     grouped(&new.fingerprint(), 4)
                 )
             }
+            ClientEvent::Queued { to, id } => format!(
+                "{} queued for {} #{id}: they are offline; it goes when they come online",
+                marks.sent,
+                printable(to.as_str())
+            ),
             ClientEvent::Sent { to, id } => {
                 format!("{} sent to {} #{id}", marks.sent, printable(to.as_str()))
             }
@@ -361,6 +494,17 @@ pub fn chat_event(event: &ChatEvent, format: Format) -> String {
             } => format!(
                 "* chat with {} goes through the server's relay ({endpoint}): no direct path",
                 printable(peer.as_str())
+            ),
+            ClientEvent::Reconnecting { attempt, in_ms } => format!(
+                "! the server is away: logging in again in {:.1} s (attempt {attempt}); chat \
+                 with those online goes on",
+                Duration::from_millis(*in_ms).as_secs_f64()
+            ),
+            ClientEvent::Reconnected { me, users } => format!(
+                "* back online as {} ({})\n{}",
+                printable(me.name.as_str()),
+                me.endpoint,
+                online_list(users)
             ),
             ClientEvent::LoginFailed(reason) => format!("! login failed: {reason}"),
             ClientEvent::Disconnected(reason) => format!("! disconnected: {reason}"),

@@ -69,6 +69,8 @@
 //!                 }
 //!                 ClientTransmit::Send { data } => server.handle_bytes(now, conn, &data),
 //!                 ClientTransmit::Close => server.handle_connection_closed(now, conn, CloseCause::Closed),
+//!                 // A real driver makes the record durable here, before the next transmit.
+//!                 ClientTransmit::Persist(_record) => {}
 //!             }
 //!         }
 //!         if quiet {

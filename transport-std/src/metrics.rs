@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use feige_app::metrics::http::{answer, head_complete, MAX_HEAD};
@@ -19,7 +19,7 @@ pub fn spawn(
     listener: TcpListener,
     metrics: Arc<ServerMetrics>,
     stop: Arc<AtomicBool>,
-) -> io::Result<()> {
+) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("metrics".into())
         .spawn(move || {
@@ -35,8 +35,7 @@ pub fn spawn(
                     }
                 }
             }
-        })?;
-    Ok(())
+        })
 }
 
 fn serve(mut stream: TcpStream, metrics: &ServerMetrics) {

@@ -1,15 +1,16 @@
 //! The chat client's owner, minus the sockets.
 
+use std::collections::VecDeque;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use feige_core::client::{Client, ClientState, ClientTransmit};
+use feige_core::client::{Client, ClientState, ClientTransmit, Record};
 
 use super::Overflow;
 use crate::chat::ChatEvent;
-use crate::driver::{ChatEvents, ClientJob};
+use crate::driver::{ChatSinks, ClientJob};
 
 /// What a client's owner is told; `S` is the transport's connected-stream type. TCP inputs carry
 /// the number of the connection attempt they belong to, so that late input from an abandoned
@@ -75,24 +76,27 @@ pub trait ClientIo {
     fn abort(&mut self);
 }
 
-/// A [`Client`] whose events go to the application.
+/// A [`Client`] whose events and records go to the application.
 pub struct ChatMachine {
     client: Client,
-    on_event: ChatEvents,
+    sinks: ChatSinks,
     /// Numbers the TCP sessions; input of any other number is stale.
     attempt: u64,
     /// A session of the current attempt is attached.
     attached: bool,
+    /// I/O taken from the client whose records are durable and whose events were handed over.
+    ready: VecDeque<ClientTransmit>,
 }
 
 impl ChatMachine {
-    /// Attaches `on_event` to `client`.
-    pub fn new(client: Client, on_event: ChatEvents) -> Self {
+    /// Attaches the application's `sinks` to `client`.
+    pub fn new(client: Client, sinks: ChatSinks) -> Self {
         ChatMachine {
             client,
-            on_event,
+            sinks,
             attempt: 0,
             attached: false,
+            ready: VecDeque::new(),
         }
     }
 
@@ -104,7 +108,7 @@ impl ChatMachine {
     /// Runs a job of the application; what it answers is shown at once.
     pub fn run(&mut self, now: Instant, job: ClientJob) {
         if let Some(answer) = job(&mut self.client, now) {
-            (self.on_event)(answer);
+            (self.sinks.on_event)(answer);
         }
     }
 
@@ -176,17 +180,42 @@ impl ChatMachine {
                     self.attached = false;
                     io.close();
                 }
+                // Made durable as it was polled.
+                ClientTransmit::Persist(_) => {}
             }
         }
     }
 
-    /// The next I/O to do, once every event before it has been handed over.
+    /// Makes a record durable, as [`ClientTransmit::Persist`] asks. A store that cannot write is
+    /// said, and the chat goes on without it.
+    fn persist(&mut self, record: &Record) {
+        if let Err(why) = (self.sinks.persist)(record) {
+            tracing::error!("cannot keep a record: {why}");
+            (self.sinks.on_event)(ChatEvent::Error(format!(
+                "cannot keep the history and outbox: {why}"
+            )));
+        }
+    }
+
+    /// The next I/O to do (never a [`ClientTransmit::Persist`]). Taken from the client a batch at
+    /// a time: first every record of the batch is written, then every event is handed over, then
+    /// the I/O goes out — so nothing is shown (`sent`, `queued`, a message) nor sent before the
+    /// record it depends on is durable. Writing a record earlier than the core asked is always
+    /// safe: it describes what the client has already decided.
     #[must_use]
     pub fn poll_transmit(&mut self) -> Option<ClientTransmit> {
-        while let Some(event) = self.client.poll_event() {
-            (self.on_event)(ChatEvent::Core(event));
+        if self.ready.is_empty() {
+            while let Some(transmit) = self.client.poll_transmit() {
+                match transmit {
+                    ClientTransmit::Persist(record) => self.persist(&record),
+                    io => self.ready.push_back(io),
+                }
+            }
+            while let Some(event) = self.client.poll_event() {
+                (self.sinks.on_event)(ChatEvent::Core(event));
+            }
         }
-        self.client.poll_transmit()
+        self.ready.pop_front()
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next.

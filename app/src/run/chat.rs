@@ -1,19 +1,21 @@
 //! `chat NAME`: lines on stdin and events on stdout, or the terminal UI on a terminal.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use feige_core::client::{ClientConfig, ClientEvent, StaticKeys, WallClock};
-use feige_core::wire::{Dialect, Name};
+use feige_core::client::{ClientConfig, ClientEvent, Restored, StaticKeys, WallClock};
+use feige_core::wire::{Dialect, Name, PublicKey};
 
-use crate::chat::{ChatEvent, OutcomeWatch};
+use crate::chat::{ChatEvent, OutcomeWatch, SharedStore};
 use crate::cli::ChatArgs;
-use crate::driver::{ChatEvents, ChatOptions, RunningChat, Transport};
+use crate::driver::{ChatEvents, ChatOptions, ChatSinks, RunningChat, Transport};
 use crate::output::print_line;
 use crate::render::{self, Format};
 use crate::stdin::{self, StdinLine};
-use crate::store::{load_or_create_identity, random_bytes, Pins, Storage, StoreError};
+use crate::store::{load_or_create_identity, random_bytes, Database, Storage, StoreError};
 use crate::{interrupt, session_id, tui};
 
 pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
@@ -42,13 +44,14 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
     } else {
         Storage::for_user(args.data_dir.as_deref(), &name)
     };
-    let persona = match storage.and_then(|storage| Persona::load(&storage)) {
+    let persona = match storage.and_then(|storage| Persona::load(&storage, &name)) {
         Ok(persona) => persona,
         Err(e) => {
             eprintln!("{program} chat: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let store = Arc::clone(&persona.store);
     let dialect = args.dialect();
     let options = |on_event| {
         options(
@@ -70,11 +73,17 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
         };
         let commands = running.commands();
         interrupt::on_interrupt(move || commands.quit());
-        tui::show(server, running.commands(), inputs, &sender);
+        tui::show(server, running.commands(), store, inputs, &sender);
         running.wait();
         return ExitCode::from(watch.outcome().exit_code());
     }
-    let show = move |event: ChatEvent| print_line(&render::chat_event(&event, format));
+    let show = move |event: ChatEvent| {
+        let text = render::chat_event(&event, format);
+        // An empty `/history` prints no line at all in JSON, rather than a line that is not JSON.
+        if !text.is_empty() {
+            print_line(&text);
+        }
+    };
     let Some(running) = start(transport, options(watch.watching(show))) else {
         return ExitCode::FAILURE;
     };
@@ -83,7 +92,7 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
     let commands = running.commands();
     let reading = stdin::spawn(move |line| {
         match line {
-            StdinLine::Line(line) => commands.line(line),
+            StdinLine::Line(line) => commands.line(line, &store),
             StdinLine::Invalid(why) => {
                 print_line(&render::chat_event(&ChatEvent::Error(why), format));
             }
@@ -99,27 +108,54 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
     ExitCode::from(watch.outcome().exit_code())
 }
 
-/// Who a user is: its key pair, and the keys it pinned for others, with where they are kept.
+/// Who a user is: its key pair, and its database (the keys it pinned for others, its history
+/// and outbox), with what an earlier run left to go on from.
 pub(crate) struct Persona {
     keys: StaticKeys,
-    pins: Pins,
+    store: SharedStore,
+    pinned: BTreeMap<Name, PublicKey>,
+    /// `None` with ephemeral storage: nothing outlives the run, so what is still in the outbox
+    /// at the end fails rather than waiting for a run that will not have it.
+    restored: Option<Restored>,
     seed: [u8; 32],
 }
 
 impl Persona {
-    /// The user's identity and pins from `storage` (created on a first run), and fresh
+    /// `name`'s identity and database from `storage` (created on a first run), and fresh
     /// randomness for the client.
-    pub(crate) fn load(storage: &Storage) -> Result<Persona, StoreError> {
+    pub(crate) fn load(storage: &Storage, name: &Name) -> Result<Persona, StoreError> {
+        let keys = load_or_create_identity(storage)?;
+        let db = Database::open(storage, name)?;
+        let pinned = db.pins()?;
+        let restored = match storage {
+            Storage::Ephemeral => None,
+            Storage::Dir(_) => Some(db.restored()?),
+        };
         Ok(Persona {
-            keys: load_or_create_identity(storage)?,
-            pins: Pins::load(storage)?,
+            keys,
+            store: Arc::new(Mutex::new(db)),
+            pinned,
+            restored,
             seed: random_bytes()?,
         })
     }
+
+    /// The database, shared with `/history`.
+    pub(crate) fn store(&self) -> &SharedStore {
+        &self.store
+    }
 }
 
-/// Who logs in where, with a fresh session id, reporting to `on_event`; keys pinned during the
-/// session are written to the user's storage as they come.
+/// The database, even if a thread panicked while holding it (its state is SQLite's, never torn
+/// by a panic on our side).
+fn locked(store: &SharedStore) -> MutexGuard<'_, Database> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Who logs in where, with a fresh session id, reporting to `on_event`; the client's records and
+/// the keys pinned during the session are written to the user's database as they come.
 pub(crate) fn options(
     name: Name,
     server: SocketAddr,
@@ -130,10 +166,12 @@ pub(crate) fn options(
 ) -> ChatOptions {
     let Persona {
         keys,
-        mut pins,
+        store,
+        pinned,
+        restored,
         seed,
     } = persona;
-    let pinned = pins.keys().clone();
+    let records = Arc::clone(&store);
     let clock = WallClock {
         unix_ms: SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -148,16 +186,24 @@ pub(crate) fn options(
             // A textbook server lists no keys: classic chat is plain `talk`.
             identity: dialect.is_none().then_some(keys),
             pinned,
+            restored,
             seed,
             clock: Some(clock),
             ..ClientConfig::new(name, server, local, session_id::fresh())
         }),
-        on_event: Box::new(move |event| {
-            if let ChatEvent::Core(ClientEvent::KeyPinned { name, key }) = &event {
-                pins.pin(name.clone(), *key);
-            }
-            on_event(event);
-        }),
+        sinks: ChatSinks {
+            on_event: Box::new(move |event| {
+                if let ChatEvent::Core(ClientEvent::KeyPinned { name, key }) = &event {
+                    if let Err(e) = locked(&store).pin(name, *key) {
+                        tracing::error!("cannot keep the key pinned for {name}: {e}");
+                    }
+                }
+                on_event(event);
+            }),
+            persist: Box::new(move |record| {
+                locked(&records).apply(record).map_err(|e| e.to_string())
+            }),
+        },
     }
 }
 

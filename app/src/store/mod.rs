@@ -1,10 +1,13 @@
-//! What a chat client keeps on disk, in its data directory: its identity (the long-term key pair)
-//! and the keys it pinned for others. `--ephemeral` keeps everything in memory instead.
+//! What a chat client keeps on disk, in its data directory: its identity (the long-term key pair,
+//! a file of its own) and a database ([`Database`]: the message history, the outbox and receive
+//! state the core asks to keep, the keys pinned for others). `--ephemeral` keeps everything in
+//! memory instead.
 //!
 //! One directory per user name, so several users of one machine (or one user's several names)
 //! never share a key. A file that cannot be read or does not parse is an error the user is told
 //! of, never silently replaced: replacing an identity would make every contact see a key change.
 
+mod db;
 mod identity;
 mod pins;
 
@@ -14,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use feige_core::wire::Name;
 
+pub use db::{Database, HistoryEntry, HistoryStatus};
 pub use identity::{load_or_create_identity, random_bytes};
-pub use pins::Pins;
 
 /// Where a client keeps its files.
 #[derive(Debug, Clone, PartialEq, Eq)]

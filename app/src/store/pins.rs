@@ -1,103 +1,49 @@
-//! The pinned keys: one line per contact, `<64 hex digits> <name>`, rewritten whole (to a
-//! temporary file, then renamed over the old one) whenever a key is pinned, so a crash leaves
-//! either the old file or the new one.
+//! The pinned keys as earlier versions kept them: a text file, `pinned-keys`, one line per
+//! contact, `<64 hex digits> <name>`.
+//!
+//! The database keeps the pins now ([`super::Database::pins`]); the migration that creates its
+//! tables imports this file ([`read_legacy`]) and leaves it in place, untouched, so that an older
+//! feige run on the same directory still finds its keys.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{ErrorKind, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::path::Path;
 
 use feige_core::wire::{Name, PublicKey};
 
-use super::{Storage, StoreError};
+use super::StoreError;
 
-const PINS_FILE: &str = "pinned-keys";
+/// The legacy file's name in the data directory.
+pub(super) const PINS_FILE: &str = "pinned-keys";
 
-/// The keys pinned for others, as kept in the data directory (or in memory, ephemeral).
-#[derive(Debug)]
-pub struct Pins {
-    path: Option<PathBuf>,
-    keys: BTreeMap<Name, PublicKey>,
-}
-
-impl Pins {
-    /// What earlier runs pinned (nothing yet on a first run).
-    pub fn load(storage: &Storage) -> Result<Pins, StoreError> {
-        let Storage::Dir(dir) = storage else {
-            return Ok(Pins {
-                path: None,
-                keys: BTreeMap::new(),
-            });
+/// The keys in the file at `path` (none when there is no file). A line that does not parse is an
+/// error naming it: guessing would pin a wrong key, or forget one and trust whatever key the
+/// server lists next.
+pub(super) fn read_legacy(path: &Path) -> Result<BTreeMap<Name, PublicKey>, StoreError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(StoreError::io(path, "read the pinned keys", &e)),
+    };
+    let mut keys = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let parsed = line
+            .split_once(' ')
+            .and_then(|(key, name)| Some((PublicKey::parse(key).ok()?, Name::new(name).ok()?)));
+        let Some((key, name)) = parsed else {
+            return Err(StoreError::new(
+                Some(path),
+                format!(
+                    "line {} is not `<key> <name>`; the file was left as it is: mend or remove \
+                     that line",
+                    number + 1
+                ),
+            ));
         };
-        let path = dir.join(PINS_FILE);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(StoreError::io(&path, "read the pinned keys", &e)),
-        };
-        let mut keys = BTreeMap::new();
-        for (number, line) in text.lines().enumerate() {
-            let parsed = line
-                .split_once(' ')
-                .and_then(|(key, name)| Some((PublicKey::parse(key).ok()?, Name::new(name).ok()?)));
-            let Some((key, name)) = parsed else {
-                return Err(StoreError::new(
-                    Some(&path),
-                    format!(
-                        "line {} is not `<key> <name>`; the file was left as it is: mend or \
-                         remove that line",
-                        number + 1
-                    ),
-                ));
-            };
-            keys.insert(name, key);
-        }
-        Ok(Pins {
-            path: Some(path),
-            keys,
-        })
+        keys.insert(name, key);
     }
-
-    /// The keys, for the client's configuration.
-    pub fn keys(&self) -> &BTreeMap<Name, PublicKey> {
-        &self.keys
-    }
-
-    /// Pins `key` for `name` and writes the file (a failure is logged: the key stays pinned for
-    /// this run).
-    pub fn pin(&mut self, name: Name, key: PublicKey) {
-        if self.keys.insert(name, key) == Some(key) {
-            return;
-        }
-        if let Err(e) = self.save() {
-            tracing::warn!("{e}");
-        }
-    }
-
-    fn save(&self) -> Result<(), StoreError> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        let text: String = self
-            .keys
-            .iter()
-            .map(|(name, key)| format!("{key} {name}\n"))
-            .collect();
-        let temporary = path.with_extension("new");
-        let written = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&temporary)
-            .and_then(|mut file| {
-                file.write_all(text.as_bytes())?;
-                file.sync_all()
-            })
-            .and_then(|()| fs::rename(&temporary, path));
-        written.map_err(|e| StoreError::io(path, "write the pinned keys", &e))
-    }
+    Ok(keys)
 }
 
 #[cfg(test)]
@@ -105,24 +51,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pins_survive_a_restart_and_a_corrupt_file_is_refused() {
+    fn lines_are_keys_and_names_and_a_bad_line_is_named() {
         let dir = std::env::temp_dir().join(format!("feige-pins-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
-        let storage = Storage::Dir(dir.clone());
-        let mut pins = Pins::load(&storage).unwrap();
-        let (bob, xm) = (Name::new("bob smith").unwrap(), Name::new("小明").unwrap());
-        pins.pin(bob.clone(), PublicKey::from_bytes([1; 32]));
-        pins.pin(xm.clone(), PublicKey::from_bytes([2; 32]));
-        let again = Pins::load(&storage).unwrap();
-        assert_eq!(
-            again.keys().get(&bob),
-            Some(&PublicKey::from_bytes([1; 32]))
+        let path = dir.join(PINS_FILE);
+        assert!(read_legacy(&path).unwrap().is_empty());
+        let (one, two) = (
+            PublicKey::from_bytes([1; 32]),
+            PublicKey::from_bytes([2; 32]),
         );
-        assert_eq!(again.keys().get(&xm), Some(&PublicKey::from_bytes([2; 32])));
-        fs::write(dir.join(PINS_FILE), "garbage\n").unwrap();
-        let error = Pins::load(&storage).unwrap_err();
-        assert!(error.to_string().contains("line 1"), "{error}");
+        fs::write(&path, format!("{one} bob smith\n{two} 小明\n")).unwrap();
+        let keys = read_legacy(&path).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[&Name::new("bob smith").unwrap()], one);
+        assert_eq!(keys[&Name::new("小明").unwrap()], two);
+        fs::write(&path, format!("{one} bob\ngarbage\n")).unwrap();
+        let error = read_legacy(&path).unwrap_err();
+        assert!(error.to_string().contains("line 2"), "{error}");
         let _ = fs::remove_dir_all(dir);
     }
 }

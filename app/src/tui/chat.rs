@@ -8,10 +8,11 @@ use std::thread;
 
 use feige_core::wire::Name;
 
-use crate::chat::ChatEvent;
+use crate::chat::{ChatEvent, SharedStore};
 use crate::driver::{ChatCommands, ClientJob};
 use crate::output::print_line;
 use crate::render::{self, Format};
+use crate::store::HistoryEntry;
 
 use super::event_loop::{self, ChatControl, UiInput, UiSender};
 use super::SendTicket;
@@ -21,15 +22,21 @@ pub fn wanted(json: bool, plain: bool) -> bool {
     !json && !plain && io::stdout().is_terminal()
 }
 
+/// Messages of each conversation the UI shows from the history when it opens.
+const HISTORY_SHOWN: usize = 200;
+
 /// Shows the chat until the client's session ends, then prints its last event on the restored
-/// terminal. If the terminal cannot be used, says why and logs out. `inputs` is dropped on
-/// return, so nothing can wait on the channel after the loop.
+/// terminal; the conversations open with what `store` kept of them. If the terminal cannot be
+/// used, says why and logs out. `inputs` is dropped on return, so nothing can wait on the
+/// channel after the loop.
 pub fn show(
     server: SocketAddr,
     commands: ChatCommands,
+    store: SharedStore,
     inputs: Receiver<UiInput>,
     sender: &UiSender,
 ) {
+    let history = kept(&store);
     let commands = match relay(commands.clone()) {
         Ok(relayed) => relayed,
         Err(e) => {
@@ -40,9 +47,10 @@ pub fn show(
     };
     let mut control = CommandsControl {
         commands,
+        store,
         replies: sender.clone(),
     };
-    match event_loop::run(server, &inputs, sender, &mut control) {
+    match event_loop::run(server, &history, &inputs, sender, &mut control) {
         Ok(Some(last)) => print_line(&render::chat_event(&ChatEvent::Core(last), Format::Human)),
         Ok(None) => {}
         Err(e) => {
@@ -50,6 +58,24 @@ pub fn show(
             control.commands.quit();
         }
     }
+}
+
+/// The last messages of every conversation kept, most recent conversation first; what cannot be
+/// read is said once and left out.
+fn kept(store: &SharedStore) -> Vec<(Name, Vec<HistoryEntry>)> {
+    let db = store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let read = db.conversations().and_then(|names| {
+        names
+            .into_iter()
+            .map(|name| Ok((name.clone(), db.history(&name, HISTORY_SHOWN)?)))
+            .collect()
+    });
+    read.unwrap_or_else(|e| {
+        tracing::warn!("cannot read the history: {e}");
+        Vec::new()
+    })
 }
 
 /// The UI's commands go to the client from a thread of their own, so the UI never waits on the
@@ -72,6 +98,7 @@ fn relay(commands: ChatCommands) -> io::Result<ChatCommands> {
 /// The client's commands as the UI loop's control: results come back through the loop's channel.
 struct CommandsControl {
     commands: ChatCommands,
+    store: SharedStore,
     replies: UiSender,
 }
 
@@ -89,6 +116,6 @@ impl ChatControl for CommandsControl {
     }
 
     fn run(&mut self, line: &str) {
-        self.commands.line(line.to_owned());
+        self.commands.line(line.to_owned(), &self.store);
     }
 }

@@ -23,6 +23,8 @@ pub struct SendTicket(pub u64);
 pub enum Delivery {
     /// Handed to the client, not on the wire yet (`None` until the client named it).
     Pending(Option<MessageId>),
+    /// Waiting in the outbox for its recipient to come online.
+    Queued(MessageId),
     /// On the wire, not acknowledged yet (a classic peer never acknowledges).
     Sent(MessageId),
     /// The recipient acknowledged it.
@@ -36,7 +38,7 @@ impl Delivery {
     pub fn unsettled_id(&self) -> Option<MessageId> {
         match self {
             Delivery::Pending(id) => *id,
-            Delivery::Sent(id) => Some(*id),
+            Delivery::Queued(id) | Delivery::Sent(id) => Some(*id),
             Delivery::Delivered | Delivery::Failed(_) => None,
         }
     }
@@ -47,6 +49,8 @@ impl Delivery {
 pub struct Entry {
     /// Time of day it happened, as the driver wrote it.
     pub time: String,
+    /// The day it happened (`2026-12-06`), for a line of the history; `None`: this run.
+    pub day: Option<String>,
     /// What happened.
     pub kind: EntryKind,
 }
@@ -189,8 +193,19 @@ impl Contact {
         }
         self.entries.push_back(Entry {
             time: time.to_owned(),
+            day: None,
             kind,
         });
+    }
+
+    /// Puts what an earlier run kept before everything of this run, oldest first (within the
+    /// bound on lines kept).
+    pub(super) fn prepend_history(&mut self, history: Vec<Entry>) {
+        let room = MAX_ENTRIES.saturating_sub(self.entries.len());
+        let skip = history.len().saturating_sub(room);
+        for entry in history.into_iter().skip(skip).rev() {
+            self.entries.push_front(entry);
+        }
     }
 
     /// Sets the delivery of our message picked by `matches`, searching newest first (the one

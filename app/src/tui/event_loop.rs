@@ -17,6 +17,7 @@ use super::keys::TermInput;
 use super::model::Action;
 use super::terminal::TerminalGuard;
 use super::{reader, SendTicket, Tui};
+use crate::store::HistoryEntry;
 
 /// Inputs applied before drawing again, so a burst of events costs one frame, yet keys are never
 /// starved of frames for long.
@@ -83,6 +84,7 @@ pub trait ChatControl {
 /// caller to print once the terminal is back to normal) or until the client is gone (`None`).
 pub fn run(
     server: SocketAddr,
+    history: &[(Name, Vec<HistoryEntry>)],
     inputs: &Receiver<UiInput>,
     feed: &UiSender,
     control: &mut dyn ChatControl,
@@ -96,8 +98,12 @@ pub fn run(
             Err(e) => UiInput::KeysLost(e.to_string()),
         })
     })?;
-    let ended = Tui::new(server, CrosstermBackend::new(io::stdout()))
-        .and_then(|mut tui| drive(&mut tui, inputs, control, local_time));
+    let ended = Tui::new(server, CrosstermBackend::new(io::stdout())).and_then(|mut tui| {
+        for (with, entries) in history {
+            tui.load_history(with, entries);
+        }
+        drive(&mut tui, inputs, control, local_time)
+    });
     stop.store(true, Ordering::Relaxed);
     drop(guard);
     ended

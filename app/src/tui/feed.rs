@@ -39,6 +39,12 @@ fn as_input(event: ChatEvent) -> UiInput {
                 .collect();
             UiInput::Notice(format!("safety number with {name}: {}", groups.join(" ")))
         }
+        // The conversation shows the history already (from when the UI opened, and every line
+        // since): `/history` only says how far back it goes.
+        ChatEvent::History { with, entries } => UiInput::Notice(format!(
+            "{} message(s) with {with} kept; they are in the conversation",
+            entries.len()
+        )),
         // The UI answers `/list` itself; a list from elsewhere is still worth showing.
         ChatEvent::Users(users) => {
             let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();

@@ -44,8 +44,11 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use feige_core::client::{ClientEvent, MessageId, SendError};
+use feige_core::wire::Name;
 use ratatui::backend::Backend;
 use ratatui::Terminal;
+
+use crate::store::HistoryEntry;
 
 pub use chat::{show, wanted};
 pub use contact::SendTicket;
@@ -99,6 +102,11 @@ impl<B: Backend> Tui<B> {
     /// The answer to [`Action::Send`].
     pub fn on_send_result(&mut self, ticket: SendTicket, result: Result<MessageId, SendError>) {
         self.model.on_send_result(ticket, result);
+    }
+
+    /// What an earlier run kept of the conversation with `with`.
+    pub fn load_history(&mut self, with: &Name, history: &[HistoryEntry]) {
+        self.model.load_history(with, history);
     }
 
     /// A message from the driver for the user (an error outside the client's events).

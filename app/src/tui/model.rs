@@ -10,9 +10,10 @@ use std::time::Instant;
 use feige_core::client::{parse_command, ClientEvent, Command, MessageId, SendError, Via};
 use feige_core::wire::{Name, UserEntry};
 
-use super::contact::{Contact, Delivery, EntryKind, Presence, SendTicket};
+use super::contact::{Contact, Delivery, Entry, EntryKind, Presence, SendTicket};
 use super::input::InputLine;
 use super::keys::Key;
+use crate::store::{HistoryEntry, HistoryStatus};
 
 /// Most contacts kept after they left; beyond it the one gone longest is forgotten, so churn on
 /// a busy server cannot grow memory.
@@ -53,6 +54,11 @@ pub enum Connection {
     LoggingIn,
     /// Online.
     Online,
+    /// The server is away: the client is logging in again (chat goes on).
+    Reconnecting {
+        /// The attempt under way or next.
+        attempt: u32,
+    },
     /// Our logout is under way.
     LoggingOut,
     /// Ended; the text says how.
@@ -211,6 +217,7 @@ impl Model {
                 }
                 self.select_someone();
             }
+            ClientEvent::Queued { to, id } => self.settle(to, *id, Delivery::Queued(*id)),
             ClientEvent::Sent { to, id } => self.settle(to, *id, Delivery::Sent(*id)),
             ClientEvent::Delivered { to, id, .. } => self.settle(to, *id, Delivery::Delivered),
             // A first key is pinned silently; the user hears of it when trusting a new one.
@@ -252,6 +259,16 @@ impl Model {
                 };
                 contact.push(time, EntryKind::Notice(notice));
             }
+            ClientEvent::Reconnecting { attempt, .. } => {
+                self.connection = Connection::Reconnecting { attempt: *attempt };
+            }
+            ClientEvent::Reconnected { me, users } => {
+                self.me = Some(me.clone());
+                self.connection = Connection::Online;
+                for user in users {
+                    self.list_online(user, None);
+                }
+            }
             ClientEvent::LoginFailed(reason) => {
                 self.connection = Connection::Ended(format!("login failed: {reason}"));
             }
@@ -260,6 +277,48 @@ impl Model {
             }
             ClientEvent::LoggedOut => self.connection = Connection::Ended("logged out".into()),
         }
+    }
+
+    /// What an earlier run kept of the conversation with `with`, oldest first: shown before
+    /// this run's lines, each as it stood (ours with its delivery mark; one still queued is
+    /// settled by the events of this run that name its id).
+    pub fn load_history(&mut self, with: &Name, history: &[HistoryEntry]) {
+        if history.is_empty() || self.me.as_ref().is_some_and(|me| me.name == *with) {
+            return;
+        }
+        let mut entries = Vec::with_capacity(history.len());
+        for item in history {
+            let (day, time) = local_day_and_time(item.at_ms);
+            let kind = match &item.status {
+                HistoryStatus::Received { encrypted } => EntryKind::Theirs(if *encrypted {
+                    item.text.clone()
+                } else {
+                    format!("(unencrypted) {}", item.text)
+                }),
+                status => {
+                    let delivery = match (status, item.id) {
+                        (HistoryStatus::Queued, Some(id)) => Delivery::Queued(id),
+                        (HistoryStatus::Delivered, _) => Delivery::Delivered,
+                        (HistoryStatus::Failed(why), _) => Delivery::Failed(why.clone()),
+                        _ => Delivery::Failed("not recorded".into()),
+                    };
+                    let ticket = SendTicket(self.next_ticket);
+                    self.next_ticket += 1;
+                    EntryKind::Mine {
+                        text: item.text.clone(),
+                        delivery,
+                        ticket,
+                    }
+                }
+            };
+            entries.push(Entry {
+                time,
+                day: Some(day),
+                kind,
+            });
+        }
+        self.contact_or_gone(with).prepend_history(entries);
+        self.select_someone();
     }
 
     /// Something the driver has to say (an error outside the client's events).
@@ -349,12 +408,9 @@ impl Model {
     }
 
     fn command(&mut self, line: &str, time: &str) -> Option<Action> {
-        let online = self
-            .contacts
-            .iter()
-            .filter(|c| c.presence() == Presence::Online)
-            .map(|c| c.name().as_str());
-        let action = match parse_command(line, online) {
+        // Offline contacts too: a message to one waits in the outbox.
+        let known = self.contacts.iter().map(|c| c.name().as_str());
+        let action = match parse_command(line, known) {
             Ok(Command::Msg { to, text }) => {
                 let (to, text) = (to.to_owned(), text.to_owned());
                 let to = self.contact(&to).map(|c| c.name().clone())?;
@@ -370,6 +426,12 @@ impl Model {
                 None
             }
             Ok(Command::Quit) => Some(self.quit()),
+            // The conversation holds its history already: show it.
+            Ok(Command::History { name, .. }) => {
+                let name = self.contact(name).map(|c| c.name().clone())?;
+                self.select(name);
+                None
+            }
             // The client answers these itself (the safety number, or why not; a pinned key).
             Ok(Command::Trust { .. } | Command::Verify { .. }) => {
                 Some(Action::Run(line.to_owned()))
@@ -383,11 +445,13 @@ impl Model {
         action
     }
 
+    /// Anyone in the list but us: to someone offline the message waits in the outbox (the
+    /// client refuses someone it cannot queue for, and the line says why).
     fn can_send_to(&self, to: &Name) -> Result<(), String> {
         match self.contact(to) {
             Some(c) if c.is_me() => Err("that is you: pick someone else".into()),
-            Some(c) if c.presence() == Presence::Online => Ok(()),
-            _ => Err(format!("{to} is offline")),
+            Some(_) => Ok(()),
+            None => Err(format!("{to} is not a contact")),
         }
     }
 
@@ -556,6 +620,18 @@ impl Model {
     fn contact_mut(&mut self, name: &str) -> Option<&mut Contact> {
         self.contacts.iter_mut().find(|c| c.name().as_str() == name)
     }
+}
+
+/// Unix milliseconds as the local day (`2026-12-06`) and time of day (`21:05`).
+fn local_day_and_time(ms: u64) -> (String, String) {
+    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
+    let at = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local);
+    (
+        at.format("%Y-%m-%d").to_string(),
+        at.format("%H:%M").to_string(),
+    )
 }
 
 #[cfg(test)]

@@ -94,6 +94,9 @@ fn draw_status(frame: &mut Frame<'_>, model: &Model, area: Rect) {
     let state = match model.connection() {
         Connection::LoggingIn => "logging in".to_owned(),
         Connection::Online => "online".to_owned(),
+        Connection::Reconnecting { attempt } => {
+            format!("server away, reconnecting (attempt {attempt}); chat goes on")
+        }
         Connection::LoggingOut => "logging out".to_owned(),
         Connection::Ended(how) => how.clone(),
     };
@@ -192,7 +195,14 @@ fn draw_conversation(frame: &mut Frame<'_>, model: &Model, area: Rect) -> Viewpo
     let mut lines: Vec<Line<'static>> = Vec::new();
     match contact {
         Some(contact) => {
+            // A line with the day wherever it changes: the history spans days, this run is today.
+            let mut day: Option<Option<&str>> = None;
             for entry in contact.entries() {
+                let this = entry.day.as_deref();
+                if day.is_some_and(|d| d != this) || (day.is_none() && this.is_some()) {
+                    lines.push(day_separator(this.unwrap_or("today"), columns));
+                }
+                day = Some(this);
                 entry_lines(entry, contact, columns, &mut lines);
             }
             if lines.is_empty() {
@@ -222,6 +232,17 @@ fn draw_conversation(frame: &mut Frame<'_>, model: &Model, area: Rect) -> Viewpo
     Viewport { page, max_scroll }
 }
 
+/// `── 2026-12-06 ──`, centred in `columns`.
+fn day_separator(day: &str, columns: usize) -> Line<'static> {
+    let label = format!(" {day} ");
+    let side = columns.saturating_sub(width(&label)) / 2;
+    let rule = "─".repeat(side);
+    Line::styled(
+        format!("{rule}{label}{rule}"),
+        Style::new().fg(Color::DarkGray),
+    )
+}
+
 /// One conversation entry as screen lines: time, a delivery mark for ours, who, then the text
 /// wrapped under itself (or from the left edge when the column is too narrow for that).
 fn entry_lines(entry: &Entry, contact: &Contact, columns: usize, out: &mut Vec<Line<'static>>) {
@@ -236,6 +257,7 @@ fn entry_lines(entry: &Entry, contact: &Contact, columns: usize, out: &mut Vec<L
         EntryKind::Mine { text, delivery, .. } => {
             let (mark, style, text) = match delivery {
                 Delivery::Pending(_) => ("⋯", Style::new().fg(Color::DarkGray), printable(text)),
+                Delivery::Queued(_) => ("⌛", Style::new().fg(Color::DarkGray), printable(text)),
                 Delivery::Sent(_) => ("›", Style::new().fg(Color::DarkGray), printable(text)),
                 Delivery::Delivered => ("✓", Style::new().fg(Color::Green), printable(text)),
                 Delivery::Failed(why) => (

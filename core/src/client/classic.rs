@@ -38,7 +38,7 @@ impl Client {
             Ok(datagram) => datagram,
             Err(_) => {
                 match classic_reject(data) {
-                    Some(failure) if from_server_ip => self.login_refused(failure),
+                    Some(failure) if from_server_ip => self.login_refused(now, failure),
                     _ => self.ctx.stats.malformed += 1,
                 }
                 return;
@@ -48,12 +48,12 @@ impl Client {
             from: name, text, ..
         } = datagram
         {
-            match &mut self.phase {
-                Phase::Online(session) => {
+            match &mut self.session {
+                Some(session) => {
                     let io = self.ctx.io();
-                    session.handle_talk(from, name, text, io);
+                    session.handle_talk(now, from, name, text, io);
                 }
-                _ => self.ctx.stats.unknown_sender += 1,
+                None => self.ctx.stats.unknown_sender += 1,
             }
             return;
         }
@@ -79,19 +79,27 @@ impl Client {
                     early_presence.push(presence);
                 }
             }
-            (Phase::Online(session), presence) => {
-                let io = self.ctx.io();
-                session.handle_classic_presence(now, presence, io);
+            (Phase::Online(_), presence) => {
+                if let Some(session) = &mut self.session {
+                    let io = self.ctx.io();
+                    session.handle_classic_presence(now, presence, io);
+                }
             }
             // Before the Accept nothing is known to update.
-            (Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::Closed, _) => {}
+            (
+                Phase::LoggingIn { .. }
+                | Phase::Connecting { .. }
+                | Phase::Away { .. }
+                | Phase::Closed,
+                _,
+            ) => {}
         }
     }
 
     /// A `Reject` while logging in ends the login; a late one means nothing.
-    fn login_refused(&mut self, failure: LoginFailure) {
+    fn login_refused(&mut self, now: Instant, failure: LoginFailure) {
         if matches!(self.phase, Phase::LoggingIn { .. }) {
-            self.finish(ClientEvent::LoginFailed(failure), false);
+            self.login_failed(now, failure, false);
         }
     }
 
@@ -110,9 +118,7 @@ impl Client {
         match decode_classic_list(received) {
             Ok(Some((entries, used))) if used <= bound => self.enter_classic_session(now, entries),
             Ok(None) if received.len() <= bound => {}
-            Ok(_) | Err(_) => {
-                self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
-            }
+            Ok(_) | Err(_) => self.login_failed(now, LoginFailure::BadSnapshot, true),
         }
     }
 
@@ -132,33 +138,37 @@ impl Client {
             canonical(self.ctx.config.local_endpoint),
         );
         let Some(roster) = Roster::from_classic_list(&entries, &me) else {
-            self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
+            self.login_failed(now, LoginFailure::BadSnapshot, true);
             return;
         };
         let users: Vec<UserEntry> = roster.iter().cloned().collect();
-        let mut session = Session::new(now, me.clone(), roster, &self.ctx.config);
+        let mut session = Session::new(now, me.clone(), roster, self.ctx.io());
         self.ctx.out.transmit(ClientTransmit::Close);
         self.ctx.out.event(ClientEvent::LoggedIn { me, users });
         for presence in early_presence {
             let io = self.ctx.io();
             session.handle_classic_presence(now, presence, io);
         }
-        self.phase = Phase::Online(Box::new(session));
+        self.session = Some(Box::new(session));
+        self.phase = Phase::Online(None);
     }
 
     /// The `logout` datagram to the server, in every phase: a textbook server may list us from
     /// the login on, and without keepalive it would list us forever.
-    pub(super) fn classic_logout(&mut self) {
+    pub(super) fn classic_logout(&mut self, now: Instant) {
         let close_tcp = match self.phase {
             Phase::Closed => return,
             Phase::FetchingList { .. } => true,
-            Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::Online(_) => false,
+            Phase::LoggingIn { .. }
+            | Phase::Connecting { .. }
+            | Phase::Online(_)
+            | Phase::Away { .. } => false,
         };
         let logout = ClassicDatagram::Logout(self.declared_entry()).to_vec();
         self.ctx
             .out
             .datagram(self.ctx.config.server, Bytes::from(logout));
-        self.finish(ClientEvent::LoggedOut, close_tcp);
+        self.finish(now, ClientEvent::LoggedOut, close_tcp);
     }
 }
 

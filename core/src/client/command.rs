@@ -1,5 +1,5 @@
 //! The chat program's commands (`/msg NAME TEXT`, `/list`, `/trust NAME`, `/verify NAME`,
-//! `/quit`), parsed without I/O so every front end reads them alike.
+//! `/history NAME [N]`, `/quit`), parsed without I/O so every front end reads them alike.
 
 use std::fmt;
 
@@ -25,6 +25,13 @@ pub enum Command<'a> {
         /// The online name, as listed.
         name: &'a str,
     },
+    /// `/history NAME [N]`: show the last `N` messages exchanged with that contact.
+    History {
+        /// The contact's name, as known.
+        name: &'a str,
+        /// How many; `None` for the default.
+        count: Option<usize>,
+    },
     /// `/quit`: log out and exit.
     Quit,
 }
@@ -48,7 +55,8 @@ pub enum CommandError {
     MissingText(String),
 }
 
-const USAGE: &str = "commands: /msg NAME TEXT, /list, /trust NAME, /verify NAME, /quit";
+const USAGE: &str =
+    "commands: /msg NAME TEXT, /list, /trust NAME, /verify NAME, /history NAME [N], /quit";
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -58,9 +66,10 @@ impl fmt::Display for CommandError {
             CommandError::Unknown(word) => write!(f, "unknown command {word}; {USAGE}"),
             CommandError::UnexpectedArgument(cmd) => write!(f, "{cmd} takes no argument"),
             CommandError::MissingName("/msg") => f.write_str("usage: /msg NAME TEXT"),
+            CommandError::MissingName("/history") => f.write_str("usage: /history NAME [N]"),
             CommandError::MissingName(cmd) => write!(f, "usage: {cmd} NAME"),
             CommandError::NoSuchUser(arg) => {
-                write!(f, "no online user's name starts \"{arg}\" (see /list)")
+                write!(f, "no contact's name starts \"{arg}\" (see /list)")
             }
             CommandError::MissingText(name) => write!(f, "no text to send to {name}"),
         }
@@ -70,8 +79,9 @@ impl fmt::Display for CommandError {
 impl std::error::Error for CommandError {}
 
 /// Parses one input line (a trailing `\n` or `\r\n` is ignored). `online` holds the names
-/// currently online: `/msg` picks the LONGEST of them that the argument starts with, followed by
-/// a space, since names may hold inner spaces ("bob" and "bob smith" can both be online).
+/// that may be named (those online, and contacts a message may wait for): `/msg` picks the
+/// LONGEST of them that the argument starts with, followed by a space, since names may hold
+/// inner spaces ("bob" and "bob smith" can both be online).
 pub fn parse_command<'a>(
     line: &'a str,
     online: impl IntoIterator<Item = &'a str>,
@@ -87,6 +97,7 @@ pub fn parse_command<'a>(
         "/list" => without_argument(rest, "/list", Command::List),
         "/trust" => listed_name(rest, "/trust", online).map(|name| Command::Trust { name }),
         "/verify" => listed_name(rest, "/verify", online).map(|name| Command::Verify { name }),
+        "/history" => parse_history(rest, online),
         "/quit" => without_argument(rest, "/quit", Command::Quit),
         _ if word.starts_with('/') => Err(CommandError::Unknown(word.to_owned())),
         _ => Err(CommandError::NotACommand),
@@ -119,6 +130,32 @@ fn listed_name<'a>(
         .into_iter()
         .find(|name| *name == arg)
         .ok_or_else(|| CommandError::NoSuchUser(arg.to_owned()))
+}
+
+/// `/history NAME [N]`: the name exactly, or the name then a count.
+fn parse_history<'a>(
+    rest: &'a str,
+    online: impl IntoIterator<Item = &'a str>,
+) -> Result<Command<'a>, CommandError> {
+    let arg = rest.trim();
+    if arg.is_empty() {
+        return Err(CommandError::MissingName("/history"));
+    }
+    let names: Vec<&'a str> = online.into_iter().collect();
+    if let Some(name) = names.iter().find(|name| **name == arg) {
+        return Ok(Command::History { name, count: None });
+    }
+    let counted = arg
+        .rsplit_once(char::is_whitespace)
+        .and_then(|(name, count)| {
+            let count = count.parse::<usize>().ok()?;
+            let name = names.iter().find(|n| **n == name.trim_end())?;
+            Some(Command::History {
+                name,
+                count: Some(count),
+            })
+        });
+    counted.ok_or_else(|| CommandError::NoSuchUser(arg.to_owned()))
 }
 
 fn parse_msg<'a>(
@@ -299,6 +336,42 @@ mod tests {
         assert!(CommandError::MissingName("/verify")
             .to_string()
             .contains("/verify NAME"));
+    }
+
+    #[test]
+    fn history_names_a_contact_and_maybe_a_count() {
+        assert_eq!(
+            parse("/history bob smith"),
+            Ok(Command::History {
+                name: "bob smith",
+                count: None
+            })
+        );
+        assert_eq!(
+            parse("/history bob smith 5"),
+            Ok(Command::History {
+                name: "bob smith",
+                count: Some(5)
+            })
+        );
+        assert_eq!(
+            parse("/history 小明 王  100 "),
+            Ok(Command::History {
+                name: "小明 王",
+                count: Some(100)
+            })
+        );
+        assert_eq!(
+            parse("/history bob -1"),
+            Err(CommandError::NoSuchUser("bob -1".into()))
+        );
+        assert_eq!(
+            parse("/history"),
+            Err(CommandError::MissingName("/history"))
+        );
+        assert!(CommandError::MissingName("/history")
+            .to_string()
+            .contains("[N]"));
     }
 
     #[test]

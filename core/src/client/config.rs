@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::persist::Restored;
 use super::secure::{StaticKeys, WallClock};
 use crate::wire::{Dialect, Name, PublicKey, SessionId, MAX_SERVER_LINE};
 
@@ -41,6 +42,20 @@ pub struct ClientConfig {
     pub probe_interval_max: Duration,
     /// At most one introduction asked per peer this often.
     pub intro_interval: Duration,
+    /// First wait before logging in again after the server session was lost; doubles after each
+    /// failed attempt, up to `reconnect_max`, each wait drawn between its half and itself.
+    pub reconnect_min: Duration,
+    /// The longest wait between two attempts to log in again.
+    pub reconnect_max: Duration,
+    /// Logging in again, this many `Reject,name-taken` in a row end the client
+    /// (`disconnected{name-taken}`): someone else has the name.
+    pub reconnect_name_taken: u32,
+    /// A message not delivered this long after it was written fails (`expired`).
+    pub outbox_expiry: Duration,
+    /// What an earlier run recorded (the outbox, the receive state, known contacts); its
+    /// presence also means the records are kept, so messages still in the outbox when the
+    /// client ends stay there for the next run instead of failing. `None`: nothing is kept.
+    pub restored: Option<Restored>,
     /// Most queued (not yet sent) messages per peer; beyond it `send_message` refuses.
     pub max_queued_per_peer: usize,
     /// Longest server line accepted (the snapshot is one line; in the classic dialect, the list).
@@ -91,6 +106,11 @@ impl ClientConfig {
             probe_interval: Duration::from_secs(1),
             probe_interval_max: Duration::from_secs(30),
             intro_interval: Duration::from_secs(1),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(30),
+            reconnect_name_taken: 5,
+            outbox_expiry: Duration::from_secs(7 * 24 * 3600),
+            restored: None,
             max_queued_per_peer: 1024,
             max_server_line: MAX_SERVER_LINE,
             dialect: None,

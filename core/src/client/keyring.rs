@@ -72,6 +72,11 @@ impl Keyring {
         self.listed.clear();
     }
 
+    /// The key pinned for `name`, listed or not.
+    pub(crate) fn pinned(&self, name: &str) -> Option<PublicKey> {
+        self.pinned.get(name).copied()
+    }
+
     /// The key to talk to `name` with: listed and pinned alike.
     pub(crate) fn trusted(&self, name: &str) -> Option<PublicKey> {
         let listed = self.listed.get(name)?;

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::backoff::{deadline_after, Backoff, Step};
 use super::output::{ClientEvent, ClientTransmit, LoginFailure};
 use super::roster::Roster;
-use super::session::Session;
+use super::session::{Keepalive, Session};
 use super::{Client, Phase};
 use crate::wire::{
     canonical, ClassicDatagram, ClientDatagram, ClientLine, ServerDatagram, ServerLine, UserEntry,
@@ -40,10 +40,7 @@ impl Client {
                 };
             }
             ServerDatagram::Reject(reason) => {
-                self.finish(
-                    ClientEvent::LoginFailed(LoginFailure::Rejected(reason)),
-                    false,
-                );
+                self.login_failed(now, LoginFailure::Rejected(reason), false);
             }
         }
     }
@@ -59,7 +56,7 @@ impl Client {
                 let datagram = datagram.clone();
                 self.ctx.out.datagram(self.ctx.config.server, datagram);
             }
-            Step::GiveUp => self.finish(ClientEvent::LoginFailed(LoginFailure::Timeout), false),
+            Step::GiveUp => self.login_failed(now, LoginFailure::Timeout, false),
         }
     }
 
@@ -104,12 +101,9 @@ impl Client {
         match line {
             Some(ServerLine::Snapshot(entries)) => self.enter_session(now, entries),
             Some(ServerLine::Error(reason)) => {
-                self.finish(
-                    ClientEvent::LoginFailed(LoginFailure::Refused(reason)),
-                    true,
-                );
+                self.login_failed(now, LoginFailure::Refused(reason), true);
             }
-            _ => self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true),
+            _ => self.login_failed(now, LoginFailure::BadSnapshot, true),
         }
     }
 
@@ -123,11 +117,19 @@ impl Client {
             .find(|e| e.name == self.ctx.config.name)
             .cloned();
         let (Some(me), Some(roster)) = (me, Roster::from_snapshot(&users)) else {
-            self.finish(ClientEvent::LoginFailed(LoginFailure::BadSnapshot), true);
+            self.login_failed(now, LoginFailure::BadSnapshot, true);
             return;
         };
-        let session = Session::new(now, me.clone(), roster, &self.ctx.config);
-        self.phase = Phase::Online(Box::new(session));
-        self.ctx.out.event(ClientEvent::LoggedIn { me, users });
+        self.reconnect.succeeded();
+        self.phase = Phase::Online(Some(Keepalive::new(now, &self.ctx.config)));
+        match &mut self.session {
+            // Logged in again: only what changed is told.
+            Some(session) => session.relist(now, me, users, roster, self.ctx.io()),
+            None => {
+                let session = Session::new(now, me.clone(), roster, self.ctx.io());
+                self.session = Some(Box::new(session));
+                self.ctx.out.event(ClientEvent::LoggedIn { me, users });
+            }
+        }
     }
 }

@@ -1,4 +1,10 @@
-//! A client: login, the online list, keepalive, and reliable peer-to-peer chat. Sans-IO.
+//! A client: login, the online list, keepalive, reliable peer-to-peer chat, and coming back
+//! after the server session is lost. Sans-IO.
+//!
+//! Two things live side by side: the *link* with the server ([`Phase`]: logging in, online,
+//! away) and, once the first login succeeded, the *session* ([`Session`]: the list, the paths,
+//! the chat). Losing the link does not end the session: chat with the peers it knows goes on,
+//! and the client logs in again ([`reconnect`](self::reconnect)) until it is online again.
 //!
 //! It also speaks the classic dialect of the textbook C# program: to classic peers listed by a
 //! feige server (best-effort `talk`), and, with [`ClientConfig::classic`], to a textbook server.
@@ -13,6 +19,8 @@ mod login;
 mod outbox;
 mod output;
 mod path;
+mod persist;
+mod reconnect;
 mod roster;
 mod sealing;
 pub(crate) mod secure;
@@ -34,14 +42,16 @@ pub use output::{
     ClientEvent, ClientState, ClientStats, ClientTransmit, DisconnectReason, FailReason,
     LoginFailure, MessageId, SendError, Via,
 };
+pub use persist::{Outcome, Record, Restored, SavedMessage, SavedStream};
 pub use secure::{StaticKeys, WallClock};
 
 use crate::wire::{
     canonical, is_classic_datagram, safety_number, ClassicDatagram, ClientLine, Dialect,
-    LineDecoder, PeerDatagram, ServerLine, UserEntry,
+    LineDecoder, Name, PeerDatagram, ServerLine, UserEntry,
 };
-use backoff::Backoff;
-use session::Session;
+use backoff::{deadline_after, Backoff};
+use reconnect::Reconnect;
+use session::{Keepalive, Session};
 use shared::Shared;
 
 /// The client state machine. Creating it queues the first login datagram.
@@ -50,13 +60,17 @@ pub struct Client {
     /// `config.server`, canonical, to recognise the server's datagrams (sent to as configured).
     server: SocketAddr,
     phase: Phase,
+    /// The list, paths and chat, from the first login to the end.
+    session: Option<Box<Session>>,
+    /// Attempts to log in again since the link was lost.
+    reconnect: Reconnect,
     /// Reassembles the server's lines, however TCP splits them.
     decoder: LineDecoder,
     ctx: Shared,
     next_message_id: u64,
 }
 
-/// Where the client is, with what each stage needs.
+/// Where the link with the server is, with what each stage needs.
 #[derive(Debug)]
 enum Phase {
     LoggingIn {
@@ -81,19 +95,30 @@ enum Phase {
         /// Presence datagrams that came before the list, applied after it in order.
         early_presence: Vec<ClassicDatagram>,
     },
-    Online(Box<Session>),
+    /// The session is on; `None` in the classic dialect, whose link carried only the list.
+    Online(Option<Keepalive>),
+    /// The link was lost; the next login starts at `retry_at`.
+    Away {
+        retry_at: Instant,
+    },
     Closed,
 }
 
 impl Client {
     /// Starts logging in.
     pub fn new(config: ClientConfig, now: Instant) -> Self {
+        let next_message_id = config
+            .restored
+            .as_ref()
+            .map_or(1, |r| r.next_message_id.max(1));
         let mut client = Client {
             server: canonical(config.server),
             decoder: LineDecoder::new(config.max_server_line),
+            reconnect: Reconnect::new(config.seed),
             ctx: Shared::new(config, now),
             phase: Phase::Closed,
-            next_message_id: 1,
+            session: None,
+            next_message_id,
         };
         client.phase = client.start_login(now);
         client
@@ -118,13 +143,13 @@ impl Client {
             self.handle_server_datagram(now, data);
             return;
         }
-        match &mut self.phase {
-            Phase::Online(session) => {
+        match &mut self.session {
+            Some(session) => {
                 let io = self.ctx.io();
                 session.handle_peer_datagram(now, from, data, io);
             }
             // Nobody is listed yet, so no peer datagram can be checked.
-            Phase::LoggingIn { .. } | Phase::Connecting { .. } | Phase::FetchingList { .. } => {
+            None => {
                 let parses = if is_classic_datagram(data) {
                     ClassicDatagram::parse(data).is_ok()
                 } else {
@@ -136,7 +161,6 @@ impl Client {
                     self.ctx.stats.malformed += 1;
                 }
             }
-            Phase::Closed => {}
         }
     }
 
@@ -176,17 +200,23 @@ impl Client {
             };
             match &mut self.phase {
                 Phase::Connecting { .. } => self.handle_login_line(now, line),
-                Phase::Online(session) => {
+                Phase::Online(keepalive) => {
+                    if let Some(keepalive) = keepalive {
+                        keepalive.heard(now, &self.ctx.config);
+                    }
+                    let Some(session) = &mut self.session else {
+                        break;
+                    };
                     let io = self.ctx.io();
                     let result = match line {
                         Some(line) => session.handle_line(now, line, io),
                         None => Err(DisconnectReason::ProtocolError),
                     };
                     if let Err(reason) = result {
-                        self.finish(ClientEvent::Disconnected(reason), true);
+                        self.link_lost(now, reason, true);
                     }
                 }
-                Phase::LoggingIn { .. } | Phase::FetchingList { .. } | Phase::Closed => break,
+                _ => break,
             }
         }
     }
@@ -194,25 +224,23 @@ impl Client {
     /// The TCP session closed, failed, or could not be opened. In the classic dialect the server
     /// closes it after the list, so a close once online is the normal end of that connection.
     pub fn handle_tcp_closed(&mut self, now: Instant) {
-        let _ = now;
-        let failure = match self.phase {
+        match self.phase {
             Phase::Connecting {
                 connected: false, ..
             }
             | Phase::FetchingList {
                 connected: false, ..
-            } => ClientEvent::LoginFailed(LoginFailure::ConnectFailed),
+            } => self.login_failed(now, LoginFailure::ConnectFailed, false),
             Phase::Connecting {
                 connected: true, ..
             }
             | Phase::FetchingList {
                 connected: true, ..
-            } => ClientEvent::LoginFailed(LoginFailure::ConnectionLost),
-            Phase::Online(_) if self.ctx.config.is_classic() => return,
-            Phase::Online(_) => ClientEvent::Disconnected(DisconnectReason::ConnectionLost),
-            Phase::LoggingIn { .. } | Phase::Closed => return,
-        };
-        self.finish(failure, false);
+            } => self.login_failed(now, LoginFailure::ConnectionLost, false),
+            Phase::Online(_) if self.ctx.config.is_classic() => {}
+            Phase::Online(_) => self.link_lost(now, DisconnectReason::ConnectionLost, false),
+            Phase::LoggingIn { .. } | Phase::Away { .. } | Phase::Closed => {}
+        }
     }
 
     /// Time has reached (or passed) [`poll_timeout`](Self::poll_timeout). Early calls are harmless.
@@ -221,17 +249,29 @@ impl Client {
             Phase::LoggingIn { .. } => self.login_timeout(now),
             Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
                 if now >= *deadline {
-                    let lost = ClientEvent::LoginFailed(LoginFailure::ConnectionLost);
-                    self.finish(lost, true);
+                    self.login_failed(now, LoginFailure::ConnectionLost, true);
                 }
             }
-            Phase::Online(session) => {
-                let io = self.ctx.io();
-                if let Err(reason) = session.handle_timeout(now, io) {
-                    self.finish(ClientEvent::Disconnected(reason), true);
+            Phase::Online(Some(keepalive)) => match keepalive.due(now, &self.ctx.config) {
+                Ok(ping) => {
+                    if ping {
+                        self.ctx
+                            .out
+                            .send_line(Bytes::from(ClientLine::Ping.to_vec()));
+                    }
+                }
+                Err(reason) => self.link_lost(now, reason, true),
+            },
+            Phase::Away { retry_at } => {
+                if now >= *retry_at {
+                    self.phase = self.start_login(now);
                 }
             }
-            Phase::Closed => {}
+            Phase::Online(None) | Phase::Closed => {}
+        }
+        if let Some(session) = &mut self.session {
+            let io = self.ctx.io();
+            session.handle_timeout(now, io);
         }
     }
 
@@ -246,16 +286,17 @@ impl Client {
         self.send_message_stamped(now, to, text, "")
     }
 
-    /// Queues a chat message to the online user `to`, with the sender's wall-clock time of day
-    /// as text (`21:05:07`), which a `talk` to a classic peer carries and the textbook program
-    /// shows. The sans-IO core reads no clock, so the caller passes it with each message; a
-    /// native `msg` carries no time and ignores it. A time holding a `,` cannot be carried and
-    /// goes out empty.
+    /// Queues a chat message to `to`: a listed user, or a contact we know who is offline (it
+    /// waits in the outbox, `queued`, until they come online). The message is recorded in the
+    /// outbox before anything else is sent for it.
     ///
-    /// To a classic peer the message is one `talk` datagram, best effort: never acknowledged,
-    /// so it is reported `sent` and never `delivered` or `failed`, and `TooLong{max}` counts
-    /// UTF-16 code units. A `,` in the text is sent as is, but the textbook receiver shows only
-    /// what comes before it.
+    /// A classic peer gets it as a `talk` stamped with the sender's wall-clock time of day as
+    /// text (`21:05:07`), which the textbook program shows: the sans-IO core reads no clock, so
+    /// the caller passes it with each message; a native `msg` carries no time and ignores it. A
+    /// time holding a `,` cannot be carried and goes out empty. A `talk` is one datagram, best
+    /// effort: never acknowledged, so it is reported `sent` and never `delivered` or `failed`,
+    /// and `TooLong{max}` counts UTF-16 code units. A `,` in the text is sent as is, but the
+    /// textbook receiver shows only what comes before it.
     pub fn send_message_stamped(
         &mut self,
         now: Instant,
@@ -263,7 +304,10 @@ impl Client {
         text: &str,
         time_of_day: &str,
     ) -> Result<MessageId, SendError> {
-        let Phase::Online(session) = &mut self.phase else {
+        if matches!(self.phase, Phase::Closed) {
+            return Err(SendError::NotLoggedIn);
+        }
+        let Some(session) = &mut self.session else {
             return Err(SendError::NotLoggedIn);
         };
         let id = MessageId(self.next_message_id);
@@ -277,7 +321,10 @@ impl Client {
     /// pinned one (`ClientEvent::KeyChanged`) — after comparing safety numbers, say. The key is
     /// pinned (`ClientEvent::KeyPinned`) and chat with `name`, held until now, goes on.
     pub fn trust(&mut self, now: Instant, name: &str) -> Result<(), TrustError> {
-        let Phase::Online(session) = &mut self.phase else {
+        if matches!(self.phase, Phase::Closed) {
+            return Err(TrustError::NoKey);
+        }
+        let Some(session) = &mut self.session else {
             return Err(TrustError::NoKey);
         };
         session.trust(now, name, self.ctx.io())
@@ -289,34 +336,33 @@ impl Client {
     pub fn safety_number(&self, name: &str) -> Option<String> {
         let ours = self.ctx.config.identity.as_ref()?.public();
         let theirs = self.ctx.keyring.listed_key(name)?;
-        let Phase::Online(session) = &self.phase else {
-            return None;
-        };
-        let (name, _) = session.listed(name)?;
+        let (name, _) = self.live_session()?.listed(name)?;
         Some(safety_number(
             (&self.ctx.config.name, &ours),
             (name, &theirs),
         ))
     }
 
-    /// Logs out properly (a `logout` line, then close); unacknowledged messages fail. In the
-    /// classic dialect, a `logout` datagram to the server instead, in whatever phase.
+    /// Logs out properly (a `logout` line, then close). In the classic dialect, a `logout`
+    /// datagram to the server instead, in whatever phase. What is still in the outbox fails
+    /// (`logged-out`), unless the records are kept for the next run.
     pub fn logout(&mut self, now: Instant) {
-        let _ = now;
         if self.ctx.config.is_classic() {
-            self.classic_logout();
+            self.classic_logout(now);
             return;
         }
         match self.phase {
             Phase::Online(_) => {
                 let line = ClientLine::Logout(self.declared_entry()).to_vec();
                 self.ctx.out.send_line(Bytes::from(line));
-                self.finish(ClientEvent::LoggedOut, true);
+                self.finish(now, ClientEvent::LoggedOut, true);
             }
             Phase::Connecting { .. } | Phase::FetchingList { .. } => {
-                self.finish(ClientEvent::LoggedOut, true)
+                self.finish(now, ClientEvent::LoggedOut, true)
             }
-            Phase::LoggingIn { .. } => self.finish(ClientEvent::LoggedOut, false),
+            Phase::LoggingIn { .. } | Phase::Away { .. } => {
+                self.finish(now, ClientEvent::LoggedOut, false)
+            }
             Phase::Closed => {}
         }
     }
@@ -336,56 +382,55 @@ impl Client {
     /// When to call [`handle_timeout`](Self::handle_timeout) next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match &self.phase {
+        let link = match &self.phase {
             Phase::LoggingIn { backoff, .. } => Some(backoff.deadline()),
             Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
                 Some(*deadline)
             }
-            Phase::Online(session) => {
-                let secure = self.ctx.secure.as_ref().and_then(|s| s.next_deadline());
-                [session.next_deadline(), secure]
-                    .into_iter()
-                    .flatten()
-                    .min()
-            }
-            Phase::Closed => None,
-        }
+            Phase::Online(keepalive) => keepalive.as_ref().map(Keepalive::deadline),
+            Phase::Away { retry_at } => Some(*retry_at),
+            Phase::Closed => return None,
+        };
+        let session = self.session.as_ref().and_then(|s| s.next_deadline());
+        let secure = self
+            .session
+            .as_ref()
+            .and_then(|_| self.ctx.secure.as_ref().and_then(|s| s.next_deadline()));
+        [link, session, secure].into_iter().flatten().min()
     }
 
     /// Where the client is in its life.
     pub fn state(&self) -> ClientState {
-        match self.phase {
-            Phase::LoggingIn { .. } => ClientState::LoggingIn,
-            Phase::Connecting { .. } | Phase::FetchingList { .. } => ClientState::Connecting,
-            Phase::Online(_) => ClientState::Online,
-            Phase::Closed => ClientState::Closed,
+        match (&self.phase, &self.session) {
+            (Phase::Closed, _) => ClientState::Closed,
+            (Phase::Online(_), _) => ClientState::Online,
+            (_, Some(_)) => ClientState::Reconnecting,
+            (Phase::LoggingIn { .. }, None) => ClientState::LoggingIn,
+            (_, None) => ClientState::Connecting,
         }
     }
 
-    /// Ourselves as the server lists us, once online.
+    /// Ourselves as the server listed us last, once online.
     pub fn me(&self) -> Option<&UserEntry> {
-        match &self.phase {
-            Phase::Online(session) => Some(session.me()),
-            _ => None,
-        }
+        self.live_session().map(|s| s.me())
     }
 
-    /// The online list (us included), in the server's order.
+    /// The online list (us included), in the server's order: as the server told it last while
+    /// reconnecting.
     pub fn users(&self) -> impl Iterator<Item = &UserEntry> + '_ {
-        let session = match &self.phase {
-            Phase::Online(session) => Some(session),
-            _ => None,
-        };
-        session.into_iter().flat_map(|s| s.users())
+        self.live_session().into_iter().flat_map(|s| s.users())
+    }
+
+    /// Everyone a message may be written to: those listed, and the contacts a message waits
+    /// for while they are offline (from earlier runs, and everyone listed since).
+    pub fn contacts(&self) -> impl Iterator<Item = &Name> + '_ {
+        self.live_session().into_iter().flat_map(|s| s.contacts())
     }
 
     /// The dialect a `dialect` line announced for this online user (`None`: feige's own). On a
     /// textbook server (classic dialect) every listed user is classic.
     pub fn dialect(&self, name: &str) -> Option<Dialect> {
-        match &self.phase {
-            Phase::Online(session) => session.dialect(name),
-            _ => None,
-        }
+        self.live_session().and_then(|s| s.dialect(name))
     }
 
     /// Counters of dropped input.
@@ -393,11 +438,72 @@ impl Client {
         self.ctx.stats
     }
 
-    /// Ends the client: unresolved messages fail first, then the terminal `event`.
-    fn finish(&mut self, event: ClientEvent, close_tcp: bool) {
+    /// The session, unless the client has ended.
+    fn live_session(&self) -> Option<&Session> {
+        match self.phase {
+            Phase::Closed => None,
+            _ => self.session.as_deref(),
+        }
+    }
+
+    /// The link with the server is lost for `reason`. A native session goes on and logs in
+    /// again; one replaced by our own login elsewhere, or a classic one, ends.
+    fn link_lost(&mut self, now: Instant, reason: DisconnectReason, close_tcp: bool) {
+        let keep_going = self.session.is_some()
+            && !self.ctx.config.is_classic()
+            && reason != DisconnectReason::Replaced;
+        if !keep_going {
+            self.finish(now, ClientEvent::Disconnected(reason), close_tcp);
+            return;
+        }
+        if close_tcp {
+            self.ctx.out.transmit(ClientTransmit::Close);
+        }
+        self.away(now);
+    }
+
+    /// Waits before the next attempt to log in again, and says so.
+    fn away(&mut self, now: Instant) {
+        if let Some(session) = &mut self.session {
+            session.server_lost();
+        }
+        self.decoder = LineDecoder::new(self.ctx.config.max_server_line);
+        let (attempt, wait) = self.reconnect.next_wait(&self.ctx.config);
+        self.ctx.out.event(ClientEvent::Reconnecting {
+            attempt,
+            in_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+        });
+        self.phase = Phase::Away {
+            retry_at: deadline_after(now, wait),
+        };
+    }
+
+    /// A login did not complete (`close_tcp`: its connection is still open). The first login
+    /// ends the client; logging in again, it is tried again later, unless the name is taken for
+    /// good.
+    fn login_failed(&mut self, now: Instant, failure: LoginFailure, close_tcp: bool) {
+        if self.session.is_none() || self.ctx.config.is_classic() {
+            self.finish(now, ClientEvent::LoginFailed(failure), close_tcp);
+            return;
+        }
+        if close_tcp {
+            self.ctx.out.transmit(ClientTransmit::Close);
+        }
+        if self.reconnect.refused(failure, &self.ctx.config) {
+            let reason = DisconnectReason::NameTaken;
+            self.finish(now, ClientEvent::Disconnected(reason), false);
+            return;
+        }
+        self.away(now);
+    }
+
+    /// Ends the client: unresolved messages fail first (unless kept for the next run), then the
+    /// terminal `event`.
+    fn finish(&mut self, now: Instant, event: ClientEvent, close_tcp: bool) {
         self.ctx.keyring.clear_listed();
-        if let Phase::Online(session) = &mut self.phase {
-            session.fail_all(&mut self.ctx.out);
+        if let Some(session) = &mut self.session {
+            let io = self.ctx.io();
+            session.end(now, FailReason::LoggedOut, io);
         }
         if close_tcp {
             self.ctx.out.transmit(ClientTransmit::Close);

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use super::output::{ClientEvent, ClientTransmit};
+use super::persist::Record;
 
 /// Everything the client produced and the application has not drained yet.
 #[derive(Debug, Default)]
@@ -22,6 +23,11 @@ impl Outbox {
 
     pub(crate) fn send_line(&mut self, data: Bytes) {
         self.transmits.push_back(ClientTransmit::Send { data });
+    }
+
+    /// A durable write, ordered before every transmit queued after it.
+    pub(crate) fn persist(&mut self, record: Record) {
+        self.transmits.push_back(ClientTransmit::Persist(record));
     }
 
     pub(crate) fn transmit(&mut self, transmit: ClientTransmit) {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use super::persist::Record;
 use crate::wire::{ErrorReason, Name, PublicKey, RejectReason, UserEntry};
 
 /// A message handle, unique within one client (1, 2, 3…).
@@ -39,6 +40,10 @@ pub enum ClientTransmit {
     },
     /// Flush and close the TCP session.
     Close,
+    /// Make this record durable before performing any transmit after it (see
+    /// [`persist`](super::persist)): a message is in the outbox before it is `sent`, and shown
+    /// before it is acknowledged.
+    Persist(Record),
 }
 
 macro_rules! labelled {
@@ -75,6 +80,8 @@ labelled! {
         PeerOffline => "peer-offline",
         /// We logged out (or lost the server) with the message unacknowledged.
         LoggedOut => "logged-out",
+        /// It waited 7 days for its recipient to come online.
+        Expired => "expired",
     }
 }
 
@@ -95,6 +102,8 @@ labelled! {
         Shutdown => "shutdown",
         /// The server closed us with another `error,<reason>`.
         ServerError => "server-error",
+        /// Logging in again, the server kept answering that our name is taken.
+        NameTaken => "name-taken",
     }
 }
 
@@ -169,6 +178,14 @@ pub enum ClientEvent {
         /// It came sealed with the sender's trusted key (false: a textbook peer's plain `talk`).
         encrypted: bool,
     },
+    /// `queued`: the recipient is offline; the message waits in the outbox until it comes
+    /// online (then `sent`, and `delivered`), for at most 7 days (then `failed{expired}`).
+    Queued {
+        /// The recipient.
+        to: Name,
+        /// The handle `send_message` returned.
+        id: MessageId,
+    },
     /// `sent`: the message left on the wire (first try).
     Sent {
         /// The recipient.
@@ -222,6 +239,22 @@ pub enum ClientEvent {
         via: Via,
         /// The peer's endpoint (direct), or the server's address (relay).
         endpoint: SocketAddr,
+    },
+    /// `reconnecting`: the server session was lost; login attempt `attempt` starts in `in_ms`.
+    /// Chat with the peers we know goes on meanwhile.
+    Reconnecting {
+        /// 1 for the first attempt after the loss, then 2, 3…
+        attempt: u32,
+        /// Milliseconds until it starts.
+        in_ms: u64,
+    },
+    /// `reconnected`: online again, listed as `me`; `joined`/`left` came for every difference
+    /// between the list before and the server's list now, which `users` is, in its order.
+    Reconnected {
+        /// Ourselves as listed now.
+        me: UserEntry,
+        /// Everyone online (us included), in the server's order.
+        users: Vec<UserEntry>,
     },
     /// `login_failed`: terminal.
     LoginFailed(LoginFailure),
@@ -320,6 +353,9 @@ pub enum ClientState {
     Connecting,
     /// Online.
     Online,
+    /// The server session was lost: logging in again, while chat with the peers we know goes
+    /// on (`reconnecting` was reported).
+    Reconnecting,
     /// Ended (`login_failed`, `disconnected` or `logged_out` was reported).
     Closed,
 }

@@ -9,6 +9,7 @@ use super::chat::Wire;
 use super::keyring::Keyring;
 use super::output::ClientEvent;
 use super::path::Paths;
+use super::persist::Record;
 use super::roster::Roster;
 use super::secure::{Directory, Peer, Sends};
 use super::shared::Io;
@@ -77,5 +78,13 @@ impl Wire for Sealer<'_, '_> {
 
     fn event(&mut self, event: ClientEvent) {
         self.io.out.event(event);
+    }
+
+    fn persist(&mut self, record: Record) {
+        self.io.out.persist(record);
+    }
+
+    fn unix_ms(&self, now: Instant) -> u64 {
+        self.io.clock.unix_ms_at(now)
     }
 }

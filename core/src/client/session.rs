@@ -1,6 +1,8 @@
-//! Being online: the list kept from the server's lines (or, in the classic dialect, its
-//! datagrams), keepalive, silence detection, and the peer datagrams of the chat.
+//! A session, from the first login to the end: the list kept from the server's lines (or, in
+//! the classic dialect, its datagrams), the paths, and the chat — which goes on while the link
+//! with the server is lost and the client logs in again. The link's keepalive is here too.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -11,9 +13,9 @@ use super::chat::Wire;
 use super::chat::{Incoming, NewMessage, Outgoing, Verdict};
 use super::config::ClientConfig;
 use super::keyring::TrustError;
-use super::outbox::Outbox;
 use super::output::{ClientEvent, DisconnectReason, FailReason, MessageId, SendError};
 use super::path::{Due, Paths, Route};
+use super::persist::Record;
 use super::roster::Roster;
 use super::sealing::{Listed, Sealer};
 use super::secure::{Opened, Sends};
@@ -21,12 +23,10 @@ pub(crate) use super::shared::Io;
 use super::talk::{accept_talk, encode_talk};
 use crate::wire::{
     canonical, is_classic_datagram, is_sealed, ClassicDatagram, Dialect, ErrorReason, Name,
-    PeerDatagram, RelayPayload, ServerLine, UserEntry,
+    PeerDatagram, RelayPayload, ServerLine, SessionId, UserEntry,
 };
 
-const PING: &[u8] = b"ping\n";
-
-/// An online session: from the snapshot to the end.
+/// The list, the paths and the chat.
 #[derive(Debug)]
 pub(crate) struct Session {
     me: UserEntry,
@@ -35,37 +35,117 @@ pub(crate) struct Session {
     paths: Paths,
     outgoing: Outgoing,
     incoming: Incoming,
-    /// `None` in the classic dialect, which keeps no connection to the server.
-    keepalive: Option<Keepalive>,
+    /// Everyone a message may be queued for while offline (`Restored::contacts`, and everyone
+    /// listed since).
+    contacts: HashSet<Name>,
 }
 
 /// The TCP session's liveness timers.
 #[derive(Debug)]
-struct Keepalive {
+pub(crate) struct Keepalive {
     /// No line from the server by then means it is gone.
     silent_deadline: Instant,
     next_ping: Instant,
 }
 
-impl Session {
-    /// Goes online with the server's list; `me` is our own entry in it.
-    pub(crate) fn new(now: Instant, me: UserEntry, roster: Roster, config: &ClientConfig) -> Self {
-        let keepalive = (!config.is_classic()).then(|| Keepalive {
+impl Keepalive {
+    pub(crate) fn new(now: Instant, config: &ClientConfig) -> Self {
+        Keepalive {
             silent_deadline: deadline_after(now, config.server_timeout),
             next_ping: deadline_after(now, config.ping_interval),
-        });
+        }
+    }
+
+    /// A line came: the server is there.
+    pub(crate) fn heard(&mut self, now: Instant, config: &ClientConfig) {
+        self.silent_deadline = deadline_after(now, config.server_timeout);
+    }
+
+    /// Whether a `ping` is due now; `Err` when the server has been silent too long.
+    pub(crate) fn due(
+        &mut self,
+        now: Instant,
+        config: &ClientConfig,
+    ) -> Result<bool, DisconnectReason> {
+        if now >= self.silent_deadline {
+            return Err(DisconnectReason::ServerSilent);
+        }
+        if now < self.next_ping {
+            return Ok(false);
+        }
+        self.next_ping = deadline_after(now, config.ping_interval);
+        Ok(true)
+    }
+
+    pub(crate) fn deadline(&self) -> Instant {
+        self.silent_deadline.min(self.next_ping)
+    }
+}
+
+impl Session {
+    /// Goes online with the server's list, `me` our own entry in it, and what an earlier run
+    /// left: its outbox, receive state and contacts.
+    pub(crate) fn new(now: Instant, me: UserEntry, roster: Roster, io: Io<'_>) -> Self {
+        let config = io.config;
         let mut paths = Paths::new(config.server);
         for peer in roster.iter().filter(|e| e.name != me.name) {
             paths.listed(now, &peer.name, peer.endpoint, config);
         }
+        let mut outgoing = Outgoing::default();
+        let mut incoming = Incoming::default();
+        let mut contacts: HashSet<Name> = roster.iter().map(|e| e.name.clone()).collect();
+        if let Some(restored) = &config.restored {
+            outgoing.restore(now, &restored.outbox, io.clock.unix_ms_at(now), config);
+            incoming.restore(&restored.streams);
+            contacts.extend(restored.contacts.iter().cloned());
+        }
+        contacts.remove(&me.name);
         Session {
             me,
             roster,
             paths,
-            outgoing: Outgoing::default(),
-            incoming: Incoming::default(),
-            keepalive,
+            outgoing,
+            incoming,
+            contacts,
         }
+    }
+
+    /// Online again after the link was lost: the list becomes the server's (in its order), and
+    /// only what really changed is reported (`left`, `joined`), then `reconnected`.
+    pub(crate) fn relist(
+        &mut self,
+        now: Instant,
+        me: UserEntry,
+        users: Vec<UserEntry>,
+        roster: Roster,
+        mut io: Io<'_>,
+    ) {
+        let gone: Vec<Name> = self
+            .roster
+            .iter()
+            .filter(|e| {
+                e.name != self.me.name && roster.get(&e.name) != Some((&e.name, e.endpoint))
+            })
+            .map(|e| e.name.clone())
+            .collect();
+        for name in gone {
+            self.remove_peer(&name, &mut io);
+        }
+        for entry in users.iter().filter(|e| e.name != me.name) {
+            if !self.roster.contains(&entry.name) {
+                // Never an error: the name is not ours.
+                let _ = self.joined(now, entry.clone(), &mut io);
+            }
+        }
+        self.roster = roster;
+        self.me = me.clone();
+        self.paths.set_server(true);
+        io.out.event(ClientEvent::Reconnected { me, users });
+    }
+
+    /// The link with the server is lost: no relay, no introductions until it is back.
+    pub(crate) fn server_lost(&mut self) {
+        self.paths.set_server(false);
     }
 
     pub(crate) fn me(&self) -> &UserEntry {
@@ -100,6 +180,11 @@ impl Session {
         Ok(())
     }
 
+    /// Everyone a message may be written to (listed or not).
+    pub(crate) fn contacts(&self) -> impl Iterator<Item = &Name> + '_ {
+        self.contacts.iter()
+    }
+
     pub(crate) fn dialect(&self, name: &str) -> Option<Dialect> {
         self.roster.dialect(name)
     }
@@ -111,9 +196,6 @@ impl Session {
         line: ServerLine,
         mut io: Io<'_>,
     ) -> Result<(), DisconnectReason> {
-        if let Some(keepalive) = &mut self.keepalive {
-            keepalive.silent_deadline = deadline_after(now, io.config.server_timeout);
-        }
         match line {
             ServerLine::Login(entry) => self.joined(now, entry, &mut io),
             ServerLine::Logout(entry) => self.left(&entry.name, &mut io),
@@ -126,11 +208,21 @@ impl Session {
                 if name != self.me.name && self.roster.contains(&name) {
                     let before = io.keyring.trusted(&name);
                     io.keyring.listed(&name, key, io.out);
+                    let now_trusted = io.keyring.trusted(&name);
                     // Sessions with another key than the one now believed are of no use.
-                    if before.is_some() && io.keyring.trusted(&name) != before {
+                    if before.is_some() && now_trusted != before {
                         if let Some(secure) = io.secure.as_deref_mut() {
                             secure.forget(&name);
                         }
+                    }
+                    // Listed with a trusted key: what waited in the outbox for it goes out.
+                    if now_trusted.is_some() {
+                        let config = io.config;
+                        let mut wire = Sealer {
+                            io: &mut io,
+                            paths: &mut self.paths,
+                        };
+                        self.outgoing.resume(now, &name, config, &mut wire);
                     }
                 }
                 Ok(())
@@ -168,6 +260,7 @@ impl Session {
         self.incoming.peer_joined(&entry.name);
         self.paths
             .listed(now, &entry.name, entry.endpoint, io.config);
+        self.contacts.insert(entry.name.clone());
         self.roster.insert(entry.clone());
         io.out.event(ClientEvent::Joined(entry));
         Ok(())
@@ -218,10 +311,9 @@ impl Session {
         if let Some(secure) = io.secure.as_deref_mut() {
             secure.forget(name);
         }
-        let out = &mut *io.out;
         if let Some(old) = self.roster.remove(name) {
-            out.event(ClientEvent::Left(old));
-            self.outgoing.peer_left(name, out);
+            io.out.event(ClientEvent::Left(old));
+            self.outgoing.peer_left(name);
             self.incoming.peer_left(name);
         }
     }
@@ -240,7 +332,7 @@ impl Session {
         if is_classic_datagram(data) {
             match ClassicDatagram::parse(data) {
                 Ok(ClassicDatagram::Talk { from, text, .. }) => {
-                    self.handle_talk(source, from, text, io)
+                    self.handle_talk(now, source, from, text, io)
                 }
                 Ok(_) | Err(_) => io.stats.malformed += 1,
             }
@@ -354,6 +446,19 @@ impl Session {
                 seq,
                 text,
             } => {
+                // Recorded as shown before the ack leaves: a crash between the two cannot make
+                // the sender's next copy look new.
+                let verdict = self.incoming.accept(&from, sid, seq);
+                if verdict == Verdict::Show {
+                    io.out.persist(Record::Shown {
+                        from: from.clone(),
+                        sid,
+                        seq,
+                        text: text.to_owned(),
+                        encrypted: true,
+                        at_ms: io.clock.unix_ms_at(now),
+                    });
+                }
                 let ack = PeerDatagram::Ack {
                     from: self.me.name.clone(),
                     sid,
@@ -364,7 +469,7 @@ impl Session {
                     paths: &mut self.paths,
                 };
                 wire.send(now, &from, &Bytes::from(ack.to_vec()));
-                match self.incoming.accept(&from, sid, seq) {
+                match verdict {
                     Verdict::Show => io.out.event(ClientEvent::Message {
                         from,
                         text: text.to_owned(),
@@ -374,15 +479,13 @@ impl Session {
                 }
             }
             PeerDatagram::Ack { from, sid, seq } => {
-                let ours = sid == config.session_id;
                 let mut wire = Sealer {
                     io: &mut *io,
                     paths: &mut self.paths,
                 };
-                if !(ours
-                    && self
-                        .outgoing
-                        .acknowledge(now, &from, seq, config, &mut wire))
+                if !self
+                    .outgoing
+                    .acknowledge(now, &from, (sid, seq), config, &mut wire)
                 {
                     io.stats.stray_acks += 1;
                 }
@@ -390,9 +493,25 @@ impl Session {
         }
     }
 
-    /// A `talk` from a classic peer: shown once accepted, never answered.
-    pub(crate) fn handle_talk(&self, source: SocketAddr, from: Name, text: String, io: Io<'_>) {
+    /// A `talk` from a classic peer: shown once accepted (and kept in the history), never
+    /// answered.
+    pub(crate) fn handle_talk(
+        &self,
+        now: Instant,
+        source: SocketAddr,
+        from: Name,
+        text: String,
+        io: Io<'_>,
+    ) {
         if accept_talk(&self.roster, &self.me.name, &from, source, io.stats) {
+            io.out.persist(Record::Shown {
+                from: from.clone(),
+                sid: SessionId::new(0),
+                seq: 0,
+                text: text.clone(),
+                encrypted: false,
+                at_ms: io.clock.unix_ms_at(now),
+            });
             io.out.event(ClientEvent::Message {
                 from,
                 text,
@@ -414,21 +533,36 @@ impl Session {
         if to == self.me.name.as_str() {
             return Err(SendError::ToSelf);
         }
-        let Some((name, endpoint)) = self.roster.get(to) else {
-            return Err(SendError::NoSuchUser);
+        let listed = self
+            .roster
+            .get(to)
+            .map(|(name, endpoint)| (name.clone(), endpoint));
+        let name = match &listed {
+            Some((name, _)) => name.clone(),
+            // Offline, but known: the message waits in the outbox.
+            None => match self.contacts.get(to) {
+                Some(name) => name.clone(),
+                None => return Err(SendError::NoSuchUser),
+            },
         };
         if text.is_empty() {
             return Err(SendError::EmptyText);
         }
-        let name = name.clone();
-        if self.roster.dialect(&name) == Some(Dialect::Classic) {
+        let classic = listed
+            .as_ref()
+            .filter(|(n, _)| self.roster.dialect(n) == Some(Dialect::Classic));
+        if let Some((name, endpoint)) = classic.cloned() {
             let talk = encode_talk(&io.config.name, time_of_day, text)?;
             io.out.datagram(endpoint, talk);
             io.out.event(ClientEvent::Sent { to: name, id });
             return Ok(());
         }
-        // Native chat is sealed: no key listed (or none of ours), no chat.
-        if io.secure.is_none() || io.keyring.listed_key(&name).is_none() {
+        // Native chat is sealed: no key (listed now, or pinned for someone offline), no chat.
+        let keyed = match listed {
+            Some(_) => io.keyring.listed_key(&name).is_some(),
+            None => io.keyring.pinned(&name).is_some(),
+        };
+        if io.secure.is_none() || !keyed {
             return Err(SendError::NoKey);
         }
         let msg = NewMessage {
@@ -441,24 +575,12 @@ impl Session {
             io: &mut io,
             paths: &mut self.paths,
         };
-        self.outgoing.enqueue(now, msg, config, &mut wire)
+        let online = self.roster.contains(&name);
+        self.outgoing.enqueue(now, msg, online, config, &mut wire)
     }
 
-    /// Keepalive, silence and retransmissions. `Err` ends the session for that reason.
-    pub(crate) fn handle_timeout(
-        &mut self,
-        now: Instant,
-        mut io: Io<'_>,
-    ) -> Result<(), DisconnectReason> {
-        if let Some(keepalive) = &mut self.keepalive {
-            if now >= keepalive.silent_deadline {
-                return Err(DisconnectReason::ServerSilent);
-            }
-            if now >= keepalive.next_ping {
-                io.out.send_line(Bytes::from_static(PING));
-                keepalive.next_ping = deadline_after(now, io.config.ping_interval);
-            }
-        }
+    /// Paths, handshakes, retransmissions and expiries.
+    pub(crate) fn handle_timeout(&mut self, now: Instant, mut io: Io<'_>) {
         let config = io.config;
         let due = self.paths.handle_timeout(now, config, io.out);
         let mut wire = Sealer {
@@ -474,28 +596,25 @@ impl Session {
             path_due(now, due, &mut wire);
         }
         self.outgoing.handle_timeout(now, config, &mut wire);
-        Ok(())
     }
 
-    /// The next timer; `None` only in the classic dialect with nothing in flight.
+    /// The client ends: what is still in the outbox fails for `reason`, unless it is kept for
+    /// the next run.
+    pub(crate) fn end(&mut self, now: Instant, reason: FailReason, mut io: Io<'_>) {
+        let keep = io.config.restored.is_some();
+        let mut wire = Sealer {
+            io: &mut io,
+            paths: &mut self.paths,
+        };
+        self.outgoing.end(now, reason, keep, &mut wire);
+    }
+
+    /// The next timer of the chat and the paths.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        let keepalive = self
-            .keepalive
-            .as_ref()
-            .map(|k| k.silent_deadline.min(k.next_ping));
-        [
-            keepalive,
-            self.outgoing.next_deadline(),
-            self.paths.next_deadline(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
-    /// The session ends: every unacknowledged or queued message fails, oldest first.
-    pub(crate) fn fail_all(&mut self, out: &mut Outbox) {
-        self.outgoing.fail_all(FailReason::LoggedOut, out);
+        [self.outgoing.next_deadline(), self.paths.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

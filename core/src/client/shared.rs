@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub(crate) keyring: Keyring,
     /// Sessions with peers; `None` without an identity (the classic dialect).
     pub(crate) secure: Option<Secure>,
+    /// The wall clock records are stamped with.
+    pub(crate) clock: WallClock,
 }
 
 /// The parts of the client a session borrows for one input.
@@ -28,6 +30,7 @@ pub(crate) struct Io<'a> {
     pub(crate) stats: &'a mut ClientStats,
     pub(crate) keyring: &'a mut Keyring,
     pub(crate) secure: Option<&'a mut Secure>,
+    pub(crate) clock: WallClock,
 }
 
 impl Shared {
@@ -43,6 +46,7 @@ impl Shared {
         Shared {
             keyring: Keyring::new(config.pinned.clone()),
             secure,
+            clock,
             config,
             out: Outbox::default(),
             stats: ClientStats::default(),
@@ -57,6 +61,7 @@ impl Shared {
             stats: &mut self.stats,
             keyring: &mut self.keyring,
             secure: self.secure.as_mut(),
+            clock: self.clock,
         }
     }
 }

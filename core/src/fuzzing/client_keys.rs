@@ -43,6 +43,11 @@ impl KeyModel {
         self.listed.clear();
     }
 
+    /// Whether a key is pinned for `name` (an offline contact can be written to only then).
+    pub(super) fn has_pinned_key(&self, name: &str) -> bool {
+        self.pinned.contains_key(name)
+    }
+
     pub(super) fn has_listed_key(&self, name: &str) -> bool {
         self.listed.contains_key(name)
     }

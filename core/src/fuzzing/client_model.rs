@@ -1,11 +1,11 @@
 //! What the client's outputs imply, rebuilt independently and compared with the client itself.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use crate::client::{
-    Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, MessageId,
-    SendError, TrustError,
+    Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, FailReason,
+    MessageId, Outcome, Record, SendError, TrustError,
 };
 use crate::wire::{
     canonical, decode_utf16le, is_classic_datagram, is_sealed, max_text_len, ClassicDatagram,
@@ -38,7 +38,14 @@ use super::client_keys::KeyModel;
 ///   listed;
 /// - a `path` event names someone listed;
 /// - the drop counters never go down, and a live client always has a deadline, but for one
-///   online with a textbook server, which has no keepalive to time.
+///   online with a textbook server, which has no keepalive to time;
+/// - records come before what depends on them: a message is `Queued` in the outbox before it is
+///   `sent` or `queued`, `Resolved` as delivered (or failed, for the same reason) before it is
+///   said so, and `Shown` before its `message` event; each message is recorded once and resolved
+///   once;
+/// - a lost link is not the end: `reconnecting` keeps the list, chat goes on, a new connection
+///   claims again, and `reconnected` comes after the `left`/`joined` of every difference; a
+///   message to a contact who left is `queued`, never failed for it.
 pub(super) struct ClientModel {
     config: ClientConfig,
     tcp: Tcp,
@@ -51,8 +58,14 @@ pub(super) struct ClientModel {
     /// Every endpoint ever listed: the only peers we may send to, with the sources sealed
     /// datagrams came from (where a peer's NAT may have mapped it).
     listed_ever: HashSet<SocketAddr>,
-    /// Every name ever listed: the only peers we may ask an introduction to, or relay to.
+    /// Every name ever listed: the only peers we may ask an introduction to, or relay to, and
+    /// the contacts a message may be queued for while they are offline.
     names_ever: HashSet<Name>,
+    /// Message ids recorded in the outbox, and how the ones resolved were recorded.
+    recorded: HashSet<MessageId>,
+    resolutions: HashMap<MessageId, Outcome>,
+    /// `Shown` records whose `message` event has not come yet: (from, text, encrypted).
+    shown: VecDeque<(Name, String, bool)>,
     terminal: Option<ClientEvent>,
     /// The terminal event was drained: nothing may come out any more.
     ended: bool,
@@ -94,6 +107,9 @@ impl ClientModel {
             list: None,
             listed_ever: HashSet::new(),
             names_ever: HashSet::new(),
+            recorded: HashSet::new(),
+            resolutions: HashMap::new(),
+            shown: VecDeque::new(),
             terminal: None,
             ended: false,
             issued: HashMap::new(),
@@ -222,12 +238,19 @@ impl ClientModel {
         } else {
             (text.len(), max_text_len(&self.config.name, seq) + 1)
         };
-        let keyless = self.config.identity.is_none() || !self.keys.has_listed_key(to);
-        let expected = if state != ClientState::Online {
+        let known = recipient.listed || self.names_ever.iter().any(|n| n.as_str() == to);
+        let keyed = if recipient.listed {
+            self.keys.has_listed_key(to)
+        } else {
+            self.keys.has_pinned_key(to)
+        };
+        let keyless = self.config.identity.is_none() || !keyed;
+        let alive = matches!(state, ClientState::Online | ClientState::Reconnecting);
+        let expected = if !alive {
             Some(SendError::NotLoggedIn)
         } else if to == self.config.name.as_str() {
             Some(SendError::ToSelf)
-        } else if !recipient.listed {
+        } else if !known {
             Some(SendError::NoSuchUser)
         } else if text.is_empty() {
             Some(SendError::EmptyText)
@@ -257,7 +280,7 @@ impl ClientModel {
                 }
             }
             (None, Err(SendError::QueueFull)) => {}
-            (None, Err(e)) => panic!("send to listed {to:?} refused: {e}"),
+            (None, Err(e)) => panic!("send to known {to:?} refused: {e}"),
         }
     }
 
@@ -338,6 +361,7 @@ impl ClientModel {
                     self.lines_sent += 1;
                 }
             }
+            ClientTransmit::Persist(record) => self.record(record),
             ClientTransmit::Close => {
                 assert!(
                     matches!(self.tcp, Tcp::Connecting | Tcp::Open),
@@ -346,6 +370,37 @@ impl ClientModel {
                 );
                 self.tcp = Tcp::Gone;
             }
+        }
+    }
+
+    /// A durable write: what it records must be in order with the rest.
+    fn record(&mut self, record: Record) {
+        match record {
+            Record::Queued(message) => {
+                let id = message.id;
+                self.check_recipient(id, message.to.as_str());
+                assert!(self.recorded.insert(id), "{id} recorded twice");
+                assert_eq!(
+                    message.sid, self.config.session_id,
+                    "{id} of another session"
+                );
+                assert_eq!(
+                    self.seq_of.get(&id),
+                    Some(&message.seq),
+                    "{id} with another seq"
+                );
+            }
+            Record::Resolved { id, outcome, .. } => {
+                assert!(self.recorded.contains(&id), "{id} resolved unrecorded");
+                let before = self.resolutions.insert(id, outcome);
+                assert!(before.is_none(), "{id} resolved twice in the records");
+            }
+            Record::Shown {
+                from,
+                text,
+                encrypted,
+                ..
+            } => self.shown.push_back((from, text, encrypted)),
         }
     }
 
@@ -390,6 +445,12 @@ impl ClientModel {
             } => {
                 assert_ne!(from, self.config.name, "a message from ourselves");
                 assert!(!text.is_empty(), "an empty message");
+                let recorded = self.shown.pop_front();
+                assert_eq!(
+                    recorded,
+                    Some((from.clone(), text.clone(), encrypted)),
+                    "a message shown without its record first"
+                );
                 let list = self.online_list("message");
                 assert!(
                     list.iter().any(|e| e.name == from),
@@ -399,8 +460,19 @@ impl ClientModel {
                     self.keys.shown(&from, &text);
                 }
             }
+            ClientEvent::Queued { to, id } => {
+                self.check_recipient(id, &to);
+                assert!(self.recorded.contains(&id), "{id} queued unrecorded");
+                assert!(!self.resolved.contains(&id), "{id} queued after resolution");
+                let listed = self.online_list("queued").iter().any(|e| e.name == to);
+                assert!(!listed, "{id} queued for {to}, who is listed");
+            }
             ClientEvent::Sent { to, id } => {
                 self.check_recipient(id, &to);
+                assert!(
+                    self.best_effort.contains(&id) || self.recorded.contains(&id),
+                    "{id} sent unrecorded"
+                );
                 assert!(!self.resolved.contains(&id), "{id} sent after resolution");
                 assert!(self.sent.insert(id), "{id} sent twice");
                 if !self.best_effort.contains(&id) {
@@ -418,16 +490,31 @@ impl ClientModel {
                 );
                 assert!(self.sent.contains(&id), "{id} delivered unsent");
                 assert!(self.resolved.insert(id), "{id} resolved twice");
+                assert_eq!(
+                    self.resolutions.get(&id),
+                    Some(&Outcome::Delivered),
+                    "{id} delivered unrecorded"
+                );
                 let seq = self.seq_of.get(&id).copied();
                 self.keys.delivered(&to, seq.unwrap_or_default());
             }
-            ClientEvent::Failed { to, id, .. } => {
+            ClientEvent::Failed { to, id, reason } => {
                 self.check_recipient(id, &to);
                 assert!(
                     !self.best_effort.contains(&id),
                     "{id} to a classic peer failed"
                 );
                 assert!(self.resolved.insert(id), "{id} resolved twice");
+                assert_ne!(
+                    reason,
+                    FailReason::PeerOffline,
+                    "{id} failed for a peer leaving"
+                );
+                assert_eq!(
+                    self.resolutions.get(&id),
+                    Some(&Outcome::Failed(reason)),
+                    "{id} failed unrecorded"
+                );
             }
             ClientEvent::KeyPinned { name, key } => {
                 self.check_key_event(&name);
@@ -444,6 +531,27 @@ impl ClientModel {
                     list.iter().any(|e| e.name == peer),
                     "path to unlisted {peer}"
                 );
+            }
+            ClientEvent::Reconnecting { attempt, .. } => {
+                assert!(attempt >= 1, "attempt {attempt}");
+                self.online_list("reconnecting");
+                assert!(!self.classic(), "a textbook session reconnecting");
+                // The next connection is a new one, claimed again.
+                self.tcp = Tcp::NotAsked;
+                self.lines_sent = 0;
+            }
+            ClientEvent::Reconnected { me, users } => {
+                assert_eq!(me.name, self.config.name, "reconnected as another");
+                assert!(users.contains(&me), "reconnected, but not on our own list");
+                assert_unique(&users);
+                self.listed_ever.insert(me.endpoint);
+                let list = self.online_list("reconnected");
+                let mut told: Vec<&UserEntry> = list.iter().filter(|e| e.name != me.name).collect();
+                let mut now: Vec<&UserEntry> = users.iter().filter(|e| e.name != me.name).collect();
+                told.sort_by(|a, b| a.name.cmp(&b.name));
+                now.sort_by(|a, b| a.name.cmp(&b.name));
+                assert_eq!(told, now, "joined/left did not tell every difference");
+                self.list = Some(users);
             }
             ClientEvent::LoginFailed(_) => {
                 assert!(self.list.is_none(), "login failed once online");
@@ -513,7 +621,8 @@ impl ClientModel {
                 self.ended = true;
             }
             (None, Some(list)) => {
-                assert_eq!(state, ClientState::Online, "listed but {state:?}");
+                let live = matches!(state, ClientState::Online | ClientState::Reconnecting);
+                assert!(live, "listed but {state:?}");
                 assert_eq!(&users, list, "the list and the events disagree");
                 let me = list.iter().find(|e| e.name == self.config.name);
                 assert_eq!(client.me(), me, "me() is not our listed entry");
@@ -551,16 +660,33 @@ impl ClientModel {
         self.stats = new;
     }
 
-    /// After a long silence the client must have ended, every message resolved; online with a
-    /// textbook server, which sends nothing when all is well, it may stay.
-    pub(super) fn check_ended(&self) {
+    /// After a long silence the client has ended with every message resolved; or, online with a
+    /// textbook server (which sends nothing when all is well), it may stay; or, its session lost,
+    /// it is still logging in again, and what it has not resolved waits for a recipient that is
+    /// not listed, or whose key is held.
+    pub(super) fn check_ended(&self, client: &Client) {
         let classic_online = self.classic() && self.terminal.is_none() && self.list.is_some();
+        let reconnecting = client.state() == ClientState::Reconnecting;
         assert!(
-            self.ended || classic_online,
-            "still alive after a long silence"
+            self.ended || classic_online || reconnecting,
+            "still {:?} after a long silence",
+            client.state()
         );
         if self.ended {
             self.assert_all_resolved();
+        }
+        if reconnecting {
+            let listed: HashSet<&str> = client.users().map(|e| e.name.as_str()).collect();
+            for (id, to) in &self.issued {
+                let waits = self.resolved.contains(id)
+                    || self.best_effort.contains(id)
+                    || !listed.contains(to.as_str())
+                    || self.keys.trusted(to).is_none();
+                assert!(
+                    waits,
+                    "{id} to listed, trusted {to} unresolved after a long silence"
+                );
+            }
         }
     }
 }

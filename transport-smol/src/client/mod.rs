@@ -58,7 +58,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatHandle> {
         |from, data| Input::Datagram { from, data },
     ));
     let client = Client::new((options.config)(local), Instant::now());
-    let machine = ChatMachine::new(client, options.on_event);
+    let machine = ChatMachine::new(client, options.sinks);
     let sockets = Sockets {
         udp: socket,
         tcp: None,

@@ -57,7 +57,11 @@ pub(super) async fn run(
         }
         sockets.wake_writers();
     }
-    drop(feeders);
+    // Cancelled and waited for, so that the listening sockets are closed once the server has
+    // ended: a server started again at once can bind the same addresses.
+    for feeder in feeders.into_iter().flatten() {
+        feeder.cancel().await;
+    }
     let now = Instant::now();
     sockets.flushing = Some(Vec::new());
     machine.shutdown(now);

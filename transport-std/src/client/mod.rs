@@ -38,7 +38,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatThread> {
         datagrams.send(Input::Datagram { from, data }).is_ok()
     })?;
     let client = Client::new((options.config)(local), Instant::now());
-    let mut machine = ChatMachine::new(client, options.on_event);
+    let mut machine = ChatMachine::new(client, options.sinks);
     let mut sockets = Sockets {
         udp: socket,
         tcp: None,

@@ -4,17 +4,18 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use feige_core::server::ConnId;
 
-/// Accepts until `stop` is set (and [`wake`] called) or `hand_over` returns false.
+/// Accepts until `stop` is set (and [`wake`] called) or `hand_over` returns false; the listener
+/// is closed when the thread ends.
 pub fn spawn(
     listener: TcpListener,
     stop: Arc<AtomicBool>,
     mut hand_over: impl FnMut(ConnId, SocketAddr, TcpStream) -> bool + Send + 'static,
-) -> io::Result<()> {
+) -> io::Result<JoinHandle<()>> {
     thread::Builder::new()
         .name("tcp-accept".into())
         .spawn(move || {
@@ -39,8 +40,7 @@ pub fn spawn(
                     }
                 }
             }
-        })?;
-    Ok(())
+        })
 }
 
 /// Unblocks the accept thread so it sees its stop flag: connects to the listener once.

@@ -44,17 +44,17 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
 
     let (tx, rx) = mpsc::sync_channel(SERVER_INBOX);
     let stop = Arc::new(AtomicBool::new(false));
-    if let Some(scrapes) = scrapes {
-        metrics::spawn(scrapes, Arc::clone(&setup.metrics), Arc::clone(&stop))?;
-    }
+    let scraping = scrapes
+        .map(|scrapes| metrics::spawn(scrapes, Arc::clone(&setup.metrics), Arc::clone(&stop)))
+        .transpose()?;
     let datagrams = tx.clone();
-    udp::spawn_reader(
+    let receiving = udp::spawn_reader(
         udp_socket.try_clone()?,
         Arc::clone(&stop),
         move |from, data| datagrams.send(Input::Datagram { from, data }).is_ok(),
     )?;
     let accepts = tx.clone();
-    accept::spawn(listener, Arc::clone(&stop), move |conn, peer, stream| {
+    let accepting = accept::spawn(listener, Arc::clone(&stop), move |conn, peer, stream| {
         accepts.send(Input::Opened { conn, peer, stream }).is_ok()
     })?;
 
@@ -84,6 +84,17 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         sockets
             .writers
             .wait_idle(Instant::now() + SERVER_FLUSH_AT_EXIT);
+        // Every socket is closed once the server has ended: one started again at once can bind
+        // the same addresses.
+        drop(sockets);
+        for feeder in [Some(receiving), Some(accepting), scraping]
+            .into_iter()
+            .flatten()
+        {
+            if feeder.join().is_err() {
+                tracing::error!("a socket thread of the server panicked");
+            }
+        }
     };
     ServerThread::spawn("server", (udp, tcp), owner, move || {
         let _ = tx.send(Input::Shutdown);

@@ -114,11 +114,27 @@ fn someone_who_leaves_stays_readable_as_gone_and_comes_back() {
         EntryKind::Notice("bob left".into())
     );
 
-    // Writing to someone gone is refused, and the text stays in the input.
-    type_text(&mut model, "still there?");
-    assert_eq!(model.on_key(Key::Enter, T), None);
-    assert_eq!(model.notice(), Some("bob is offline"));
-    assert_eq!(model.input().text(), "still there?");
+    // Writing to someone gone is allowed: the client queues it for when bob is back.
+    let Action::Send { ticket, .. } = send(&mut model, "still there?") else {
+        panic!("a message to someone gone is handed to the client");
+    };
+    model.on_send_result(ticket, Ok(MessageId(9)));
+    model.on_event(
+        &ClientEvent::Queued {
+            to: Name::new("bob").unwrap(),
+            id: MessageId(9),
+        },
+        now,
+        T,
+    );
+    let queued = kinds(&model, "bob");
+    assert!(matches!(
+        queued.last(),
+        Some(EntryKind::Mine {
+            delivery: Delivery::Queued(MessageId(9)),
+            ..
+        })
+    ));
 
     model.on_event(&ClientEvent::Joined(user("bob", 5001)), now, T);
     let bob = contact(&model, "bob");
@@ -129,7 +145,7 @@ fn someone_who_leaves_stays_readable_as_gone_and_comes_back() {
         ["bob", "alice", "小明"],
         "same place in the list"
     );
-    assert_eq!(bob.entries().len(), 3, "the conversation goes on");
+    assert_eq!(bob.entries().len(), 4, "the conversation goes on");
 }
 
 #[test]

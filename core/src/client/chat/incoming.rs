@@ -4,9 +4,10 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::wire::{Name, SessionId};
 
-/// Sender sessions remembered per peer. A peer only gets a new session id by logging in again,
-/// so a handful covers late datagrams of its previous sessions; the oldest is forgotten first.
-pub(crate) const SESSIONS_KEPT_PER_PEER: usize = 4;
+/// Sender sessions remembered per peer. A peer gets a new session id each time it starts, and
+/// its outbox may still hold messages of earlier sessions (sent again with their own session
+/// id), so a few more than a handful; the oldest is forgotten first. The store keeps as many.
+pub(crate) const SESSIONS_KEPT_PER_PEER: usize = 16;
 
 /// Peers that left whose streams are still remembered. A peer that leaves and comes back (from
 /// the same endpoint, say) may still have old datagrams in flight; remembering its streams a
@@ -40,7 +41,23 @@ struct Streams {
 }
 
 impl Incoming {
-    /// Decides on a `msg` from a listed peer at its listed endpoint.
+    /// Takes back what an earlier run showed (oldest first, per peer).
+    pub(crate) fn restore(&mut self, streams: &[crate::client::persist::SavedStream]) {
+        for stream in streams {
+            let streams = self.peers.entry(stream.from.clone()).or_default();
+            match streams.sessions.iter_mut().find(|(s, _)| *s == stream.sid) {
+                Some((_, last)) => *last = (*last).max(stream.last_shown),
+                None => {
+                    if streams.sessions.len() >= SESSIONS_KEPT_PER_PEER {
+                        streams.sessions.pop_front();
+                    }
+                    streams.sessions.push_back((stream.sid, stream.last_shown));
+                }
+            }
+        }
+    }
+
+    /// Decides on a `msg` sealed by a listed peer's trusted key.
     pub(crate) fn accept(&mut self, from: &Name, sid: SessionId, seq: u64) -> Verdict {
         let streams = match self.peers.get_mut(from.as_str()) {
             Some(streams) => streams,

@@ -9,6 +9,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::output::ClientEvent;
+use super::persist::Record;
 use crate::wire::Name;
 
 /// Where the chat layer's datagrams and events go. Every `msg` and `ack` is a plaintext here:
@@ -20,6 +21,10 @@ pub(crate) trait Wire {
     fn send(&mut self, now: Instant, peer: &Name, plaintext: &Bytes);
     /// Tells the user.
     fn event(&mut self, event: ClientEvent);
+    /// Asks for a durable write, before whatever is sent after it.
+    fn persist(&mut self, record: Record);
+    /// The wall clock at `now`, in Unix milliseconds (what records are stamped with).
+    fn unix_ms(&self, now: Instant) -> u64;
 }
 
 #[cfg(test)]

@@ -64,6 +64,8 @@ pub(crate) struct Paths {
     timers: DeadlineQueue<Timer>,
     /// What a `path` event shows for the relay: the server's address.
     server: SocketAddr,
+    /// The link with the server is up: the relay and introductions are there.
+    server_up: bool,
 }
 
 impl Paths {
@@ -72,7 +74,13 @@ impl Paths {
             peers: HashMap::new(),
             timers: DeadlineQueue::default(),
             server,
+            server_up: true,
         }
+    }
+
+    /// The link with the server is up (or lost): whether the relay and introductions are there.
+    pub(crate) fn set_server(&mut self, up: bool) {
+        self.server_up = up;
     }
 
     /// `name` is listed at `endpoint` (anew: whatever was known of it is forgotten).
@@ -115,7 +123,7 @@ impl Paths {
                 path.searching_since = Some(now);
                 self.timers
                     .set(now + config.relay_after, Timer::Relay(name.clone()));
-                if path.ask_intro(now, config.intro_interval) {
+                if self.server_up && path.ask_intro(now, config.intro_interval) {
                     out.send_line(Bytes::from(ClientLine::Intro(name.clone()).to_vec()));
                 }
             }
@@ -127,6 +135,8 @@ impl Paths {
         }
         match path.route(now, config.path_idle) {
             Route::Direct(endpoint) => out.datagram(endpoint, datagram),
+            // Without the server there is no relay: direct is all there is.
+            Route::Relay if !self.server_up => out.datagram(path.direct, datagram),
             // A handshake goes both ways: it is what finds a direct path that opens late, and
             // a relay that does not work (one the server refuses) costs no session. Any other
             // datagram goes once: a second copy would only be refused as a replay, and would
@@ -246,7 +256,7 @@ impl Paths {
                         path.probe_wait = config.probe_interval;
                         continue;
                     }
-                    if path.ask_intro(now, config.intro_interval) {
+                    if self.server_up && path.ask_intro(now, config.intro_interval) {
                         out.send_line(Bytes::from(ClientLine::Intro(name.clone()).to_vec()));
                     }
                     path.probing = true;

@@ -27,7 +27,7 @@ mod replay;
 mod responder;
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) mod rig;
-mod rng;
+pub(crate) mod rng;
 mod sends;
 mod session;
 #[cfg(test)]

@@ -10,7 +10,7 @@ use snow::types::{Cipher, Dh, Hash, Random};
 
 /// Block `i` is BLAKE2s(domain ‖ seed ‖ i). Anyone who knows the seed knows every ephemeral key
 /// drawn from it, so the seed must be secret and fresh for every process.
-pub(super) struct SeededRng {
+pub(crate) struct SeededRng {
     seed: [u8; 32],
     counter: u64,
     block: [u8; 32],
@@ -19,7 +19,19 @@ pub(super) struct SeededRng {
 }
 
 impl SeededRng {
-    pub(super) fn new(seed: [u8; 32]) -> Self {
+    /// A generator for another use than Noise's, whose output reveals nothing of the streams
+    /// other uses draw from the same seed.
+    pub(crate) fn for_use(seed: [u8; 32], domain: &[u8]) -> Self {
+        let derived: [u8; 32] = Blake2s256::new()
+            .chain_update(b"feige rng use")
+            .chain_update(domain)
+            .chain_update(seed)
+            .finalize()
+            .into();
+        SeededRng::new(derived)
+    }
+
+    pub(crate) fn new(seed: [u8; 32]) -> Self {
         SeededRng {
             seed,
             counter: 0,
@@ -38,7 +50,7 @@ impl SeededRng {
         }
     }
 
-    pub(super) fn next_u32(&mut self) -> u32 {
+    pub(crate) fn next_u32(&mut self) -> u32 {
         let mut bytes = [0; 4];
         self.fill(&mut bytes);
         u32::from_le_bytes(bytes)

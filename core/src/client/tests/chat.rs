@@ -172,7 +172,7 @@ fn one_message_in_flight_per_peer_in_order() {
 }
 
 #[test]
-fn a_peer_leaving_fails_its_messages_at_once_in_order() {
+fn a_peer_leaving_keeps_its_messages_queued_until_it_returns() {
     let mut rig = Rig::online(&[("bob", BOB), ("小明", CAROL)]);
     for text in ["a", "b", "c"] {
         rig.send("bob", text).unwrap();
@@ -182,28 +182,41 @@ fn a_peer_leaving_fails_its_messages_at_once_in_order() {
     rig.wire();
     rig.events();
     rig.line(&format!("logout,bob,{BOB}"));
-    assert_eq!(
-        rig.events(),
-        [
-            ClientEvent::Left(entry("bob", BOB)),
-            failed("bob", 1, FailReason::PeerOffline),
-            failed("bob", 2, FailReason::PeerOffline),
-            failed("bob", 3, FailReason::PeerOffline),
-        ]
-    );
-    // Only the message to 小明 is still retransmitted.
+    assert_eq!(rig.events(), [ClientEvent::Left(entry("bob", BOB))]);
+    // Only the message to 小明 is still retransmitted; bob's wait.
     rig.advance(ms(300));
     assert_eq!(rig.chat(), [(addr(CAROL), format!("msg,alice,{SID},1,x"))]);
     assert!(rig.wire().iter().all(|(to, _)| *to == addr(CAROL)));
-    // Bob comes back (same key, so no word of it): our seq to him goes on, never reused within
-    // our session, on a new handshake since his sessions were dropped when he left.
+    // Written to bob while he is away: queued, and said so.
+    let later = rig.send("bob", "d").unwrap();
+    assert_eq!(
+        rig.events(),
+        [ClientEvent::Queued {
+            to: name("bob"),
+            id: later
+        }]
+    );
+    assert!(rig.chat().is_empty());
+    // Bob comes back (same key, so no word of it): what waited goes out in order, each with the
+    // seq it was given, on a new handshake since his sessions were dropped when he left.
     rig.join("bob", BOB);
     assert_eq!(rig.events(), [ClientEvent::Joined(entry("bob", BOB))]);
-    rig.send("bob", "again").unwrap();
-    assert_eq!(
-        rig.chat(),
-        [(addr(BOB), format!("msg,alice,{SID},4,again"))]
-    );
+    let mut shown = Vec::new();
+    for (seq, text) in [(1, "a"), (2, "b"), (3, "c"), (4, "d")] {
+        shown.extend(rig.chat());
+        rig.say("bob", &ack("bob", OUR_SID, seq));
+        assert!(shown.contains(&(addr(BOB), format!("msg,alice,{SID},{seq},{text}"))));
+    }
+    let delivered_ids: Vec<u64> = rig
+        .events()
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Delivered { to, id, .. } if to.as_str() == "bob" => Some(id.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delivered_ids, [1, 2, 3, later.0]);
+    // `sent` was said once for each, before bob left: not again.
     assert!(rig.peers.iter().all(|p| p.refused.is_empty()));
 }
 

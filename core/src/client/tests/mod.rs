@@ -94,7 +94,8 @@ pub(super) fn ack(from: &str, sid: u64, seq: u64) -> Vec<u8> {
 /// line: the rig plays the server), whose answers (handshake responses, and whatever a test had
 /// it seal) go back to the client, until both are quiet. So a test sees the chat itself:
 /// [`chat`](Self::chat) gives the plaintexts the peers opened, and
-/// [`transmits`](Self::transmits) everything else the client asked for. How paths are found —
+/// [`transmits`](Self::transmits) everything else the client asked for but its durable writes,
+/// which are kept apart in [`records`](Self::records). How paths are found —
 /// `intro` lines and `path` events — is kept apart ([`intros`](Self::intros),
 /// [`path_events`](Self::path_events)), so that a test about something else is not about them.
 pub(super) struct Rig {
@@ -114,6 +115,8 @@ pub(super) struct Rig {
     intros: VecDeque<String>,
     /// The client's `path` events, not yet looked at.
     path_events: VecDeque<ClientEvent>,
+    /// Every record the client asked to make durable, in order: what a store would hold.
+    pub(super) records: Vec<crate::client::Record>,
 }
 
 impl Rig {
@@ -135,6 +138,7 @@ impl Rig {
             delivered: Vec::new(),
             intros: VecDeque::new(),
             path_events: VecDeque::new(),
+            records: Vec::new(),
         }
     }
 

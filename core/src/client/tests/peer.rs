@@ -192,6 +192,7 @@ impl Rig {
                         self.deliver_to_peer(found, to, false, &data);
                     }
                     ClientTransmit::Send { data } if self.server_side(&data) => moved = true,
+                    ClientTransmit::Persist(record) => self.records.push(record),
                     other => self.held.push_back(other),
                 }
             }

@@ -11,7 +11,17 @@ use crate::client::chat::SESSIONS_KEPT_PER_PEER;
 use crate::client::{ClientState, FailReason, MessageId};
 
 /// Sender sessions bob may use: as many as the receiver remembers, so no eviction happens.
-const SIDS: [u64; SESSIONS_KEPT_PER_PEER] = [0xb0b, 0xb0c, 0xdead_beef_0000_0001, u64::MAX];
+const SIDS: [u64; SESSIONS_KEPT_PER_PEER] = {
+    let mut sids = [0xb0b; SESSIONS_KEPT_PER_PEER];
+    let mut i = 1;
+    while i < SESSIONS_KEPT_PER_PEER - 2 {
+        sids[i] = 0xb0b + i as u64;
+        i += 1;
+    }
+    sids[SESSIONS_KEPT_PER_PEER - 2] = 0xdead_beef_0000_0001;
+    sids[SESSIONS_KEPT_PER_PEER - 1] = u64::MAX;
+    sids
+};
 
 fn sid_digits(sid: u64, upper: bool) -> String {
     let digits = format!("{sid:016x}");
