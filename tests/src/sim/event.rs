@@ -129,6 +129,8 @@ pub enum Act {
     Chat(IncId),
     /// The forger does something.
     Attack,
+    /// The server process restarts: it forgets everyone, and every connection to it breaks.
+    RestartServer,
     /// Faults stop: the network becomes perfect.
     Calm,
     /// The forger logs out every classic user it registered, before the final logins.

@@ -1,15 +1,18 @@
 //! Who each user is, as its data directory remembers: a long-term key pair, kept across restarts
-//! with the keys the user pinned, until a reinstall starts a new directory (a new key, no pins).
+//! with the keys the user pinned and its store (history, outbox, receive state), until a
+//! reinstall starts a new directory (a new key, no pins, an empty store).
 //! Each incarnation also gets a fresh seed for the core's randomness and a wall clock that only
 //! grows, derived from simulated time.
 
 use std::collections::BTreeMap;
 
-use feige_core::client::{StaticKeys, WallClock};
+use feige_core::client::{Record, Restored, StaticKeys, WallClock};
 use feige_core::wire::{Name, PublicKey};
 
 use super::agenda::{Clock, SimTime};
 use super::dice::Dice;
+use super::event::IncId;
+use super::store::Store;
 
 /// The wall clock's reading at simulated time zero (14 November 2023), in Unix milliseconds.
 pub const EPOCH_MS: u64 = 1_700_000_000_000;
@@ -21,6 +24,7 @@ struct Install {
     /// Counts reinstalls, so what an incarnation of an earlier install pins is not kept.
     generation: u32,
     pinned: BTreeMap<Name, PublicKey>,
+    store: Store,
 }
 
 /// What an incarnation starts with.
@@ -34,6 +38,8 @@ pub struct Start {
     pub pinned: BTreeMap<Name, PublicKey>,
     /// A fresh seed for the core's randomness.
     pub seed: [u8; 32],
+    /// What its store restores; `None` while another incarnation holds the store.
+    pub restored: Option<Restored>,
 }
 
 /// Every user's data directory, and the dice that draw keys and seeds.
@@ -51,6 +57,7 @@ impl Identities {
                 keys: StaticKeys::from_private(draw_32(&mut dice)),
                 generation: 0,
                 pinned: BTreeMap::new(),
+                store: Store::default(),
             })
             .collect();
         Identities { dice, users }
@@ -63,6 +70,7 @@ impl Identities {
             install.keys = keys;
             install.generation += 1;
             install.pinned.clear();
+            install.store = Store::default();
         }
     }
 
@@ -71,18 +79,42 @@ impl Identities {
         self.users.get(user).map(|install| install.keys.clone())
     }
 
-    /// What a new incarnation of `user` starts with.
-    pub fn start(&mut self, user: usize) -> Start {
+    /// What a new incarnation `inc` of `user` starts with; it takes the store if it is free.
+    pub fn start(&mut self, user: usize, inc: IncId) -> Start {
         let seed = draw_32(&mut self.dice);
         let install = self
             .users
-            .get(user)
+            .get_mut(user)
             .unwrap_or_else(|| panic!("simulator bug: no user {user}"));
         Start {
             keys: install.keys.clone(),
             generation: install.generation,
             pinned: install.pinned.clone(),
             seed,
+            restored: install.store.open(inc),
+        }
+    }
+
+    /// `inc` of `user` made `record` durable (kept only if `inc` holds the store).
+    pub fn record(&mut self, user: usize, inc: IncId, record: &Record) {
+        if let Some(install) = self.users.get_mut(user) {
+            if install.store.held_by(inc) {
+                install.store.apply(record);
+            }
+        }
+    }
+
+    /// Whether `inc` of `user` holds its store.
+    pub fn holds_store(&self, user: usize, inc: IncId) -> bool {
+        self.users
+            .get(user)
+            .is_some_and(|install| install.store.held_by(inc))
+    }
+
+    /// `inc` of `user` ended (crashed or exited): its store is free.
+    pub fn ended(&mut self, user: usize, inc: IncId) {
+        if let Some(install) = self.users.get_mut(user) {
+            install.store.release(inc);
         }
     }
 

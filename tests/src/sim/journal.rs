@@ -81,6 +81,9 @@ pub enum KeyInput {
     Trust(Name),
     /// `send_message` to this name said `NoKey`.
     NoKey(Name),
+    /// The client, having lost its link, opens a new connection to log in again: what follows
+    /// is that connection's lines, from its snapshot on.
+    Relink,
 }
 
 /// One server line a client read.
@@ -131,12 +134,17 @@ pub struct Journal {
     pub client_log: Vec<Vec<Seen>>,
     /// The server's events, in order.
     pub server_log: Vec<ServerSeen>,
+    /// Where in `server_log` the server restarted (everything before was forgotten).
+    pub server_restarts: Vec<usize>,
     /// Every message a client accepted.
     pub chats: Vec<Chat>,
     /// Message index by text.
     by_text: BTreeMap<String, usize>,
     /// Message index by (sender, id).
     by_id: BTreeMap<(IncId, MessageId), usize>,
+    /// Messages recorded in a store, by (user, install, id): a later incarnation holding that
+    /// store sends them on under the same id.
+    by_stored_id: BTreeMap<(usize, u32, MessageId), usize>,
     /// Each incarnation's key inputs, in order.
     pub key_inputs: Vec<Vec<Noted>>,
     /// Violations noticed while running (the checker adds the rest).
@@ -238,11 +246,20 @@ impl Journal {
         });
     }
 
-    /// Records a message a client accepted.
-    pub fn chat(&mut self, chat: Chat) {
+    /// The server restarted: what it held before is gone.
+    pub fn server_restarted(&mut self, at: SimTime) {
+        self.trace(at, "server-restart", b"");
+        self.server_restarts.push(self.server_log.len());
+    }
+
+    /// Records a message a client accepted, into the outbox of `store` if it holds one.
+    pub fn chat(&mut self, chat: Chat, store: Option<(usize, u32)>) {
         let index = self.chats.len();
         self.by_text.insert(chat.text.clone(), index);
         self.by_id.insert((chat.sender, chat.id), index);
+        if let Some((user, install)) = store {
+            self.by_stored_id.insert((user, install, chat.id), index);
+        }
         self.chats.push(chat);
     }
 
@@ -251,9 +268,17 @@ impl Journal {
         self.by_text.get(text).copied()
     }
 
-    /// The message with this handle.
-    pub fn chat_by_id(&self, sender: IncId, id: MessageId) -> Option<usize> {
-        self.by_id.get(&(sender, id)).copied()
+    /// The message with this handle, sent by `sender` or by an earlier holder of its `store`.
+    pub fn chat_by_id(
+        &self,
+        sender: IncId,
+        store: Option<(usize, u32)>,
+        id: MessageId,
+    ) -> Option<usize> {
+        self.by_id.get(&(sender, id)).copied().or_else(|| {
+            let (user, install) = store?;
+            self.by_stored_id.get(&(user, install, id)).copied()
+        })
     }
 
     /// Notes a violation seen while running.
@@ -307,6 +332,18 @@ fn hash_client_event(event: &ClientEvent, h: &mut impl Hasher) {
             peer.as_str().hash(h);
             via.as_str().hash(h);
             endpoint.hash(h);
+        }
+        ClientEvent::Queued { to, id } => {
+            to.as_str().hash(h);
+            id.hash(h);
+        }
+        ClientEvent::Reconnecting { attempt, in_ms } => {
+            attempt.hash(h);
+            in_ms.hash(h);
+        }
+        ClientEvent::Reconnected { me, users } => {
+            me.hash(h);
+            users.hash(h);
         }
         ClientEvent::LoginFailed(f) => f.as_str().hash(h),
         ClientEvent::Disconnected(r) => r.as_str().hash(h),

@@ -7,10 +7,15 @@
 //! pinned to it (`key_pinned`); another key is reported (`key_changed`) once per listing — a
 //! user listed anew (after leaving, or moving) is a new listing — and held until trusted. A key
 //! is trusted while it is both listed and pinned.
+//!
+//! A lost link is not the end: the client stops reading that connection (after an `error` line,
+//! an unreadable line or a second snapshot) and keeps what it believes; a new connection
+//! (`Relink`) starts from its snapshot again, which unlists whoever is no longer listed there at
+//! the same endpoint and keeps the rest. Only `error,replaced` ends it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use feige_core::wire::{Name, PublicKey, ServerLine, UserEntry};
+use feige_core::wire::{ErrorReason, Name, PublicKey, ServerLine, UserEntry};
 
 use super::journal::Heard;
 
@@ -41,8 +46,12 @@ pub struct KeyView {
     me: Name,
     /// The snapshot came: the client is online.
     online: bool,
+    /// The first snapshot came: a lost link is logged in again from then on.
+    logged_in: bool,
     /// The session is over: the client reads no more lines.
     ended: bool,
+    /// The link is lost: the client reads no more lines of this connection.
+    suspended: bool,
     /// Who is listed (the client ignores key lines for anyone else).
     roster: BTreeMap<Name, UserEntry>,
     listed: BTreeMap<Name, PublicKey>,
@@ -56,6 +65,8 @@ impl KeyView {
             me,
             online: false,
             ended: false,
+            logged_in: false,
+            suspended: false,
             roster: BTreeMap::new(),
             listed: BTreeMap::new(),
             pinned,
@@ -87,36 +98,48 @@ impl KeyView {
             .collect()
     }
 
+    /// A new connection, logging in again: its snapshot comes next.
+    pub fn relink(&mut self) {
+        if self.logged_in && !self.ended {
+            self.suspended = false;
+            self.online = false;
+        }
+    }
+
     /// One server line, read as the client reads it; appends the key events it must cause to
-    /// `out`. `logged_in` is the list of the client's `logged_in` event, if it reported one: what
-    /// the snapshot said.
-    pub fn heard(
-        &mut self,
-        heard: &Heard,
-        logged_in: Option<&[UserEntry]>,
-        out: &mut Vec<KeyEvent>,
-    ) {
-        if self.ended {
+    /// `out`. `list` is what the snapshot said, as the client's `logged_in` (or, logging in
+    /// again, `reconnected`) event reported it, if it did.
+    pub fn heard(&mut self, heard: &Heard, list: Option<&[UserEntry]>, out: &mut Vec<KeyEvent>) {
+        if self.ended || self.suspended {
             return;
         }
         match (heard, self.online) {
-            (Heard::Snapshot, false) => match logged_in {
+            (Heard::Snapshot, false) => match list {
                 Some(users) => self.snapshot(users),
-                // Refused (`bad-snapshot`).
+                // Refused (`bad-snapshot`): the first login ends, another is tried again.
+                None if self.logged_in => self.suspended = true,
                 None => self.ended = true,
             },
+            (Heard::Line(ServerLine::Error(ErrorReason::Replaced)), true) => self.ended = true,
             (Heard::Line(line), true) => self.line(line, out),
-            // The client refuses anything else before the snapshot, a second snapshot after it,
-            // and a line too long or unparsable at any time.
+            // Before the first snapshot anything else ends the login; after it, a second
+            // snapshot or a line too long or unparsable loses the link.
+            _ if self.logged_in => self.suspended = true,
             _ => self.ended = true,
         }
     }
 
+    /// Whether the client reads the lines of a connection whose snapshot came.
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
     fn line(&mut self, line: &ServerLine, out: &mut Vec<KeyEvent>) {
+        let lost = |view: &mut Self| view.suspended = true;
         match line {
             ServerLine::Login(entry) => {
                 if entry.name == self.me {
-                    self.ended = true;
+                    lost(self);
                     return;
                 }
                 match self.roster.get(&entry.name) {
@@ -128,7 +151,7 @@ impl KeyView {
             }
             ServerLine::Logout(entry) => {
                 if entry.name == self.me {
-                    self.ended = true;
+                    lost(self);
                     return;
                 }
                 self.unlist(&entry.name);
@@ -142,13 +165,13 @@ impl KeyView {
             | ServerLine::Pong
             | ServerLine::Intro(_)
             | ServerLine::Relay { .. } => {}
-            ServerLine::Snapshot(_) | ServerLine::Error(_) => self.ended = true,
+            ServerLine::Snapshot(_) | ServerLine::Error(_) => lost(self),
         }
     }
 
     /// The user trusts the key listed for `name`; appends the event it must cause to `out`.
     pub fn trust(&mut self, name: &Name, out: &mut Vec<KeyEvent>) {
-        if !self.online || self.ended || !self.roster.contains_key(name) {
+        if !self.logged_in || self.ended || !self.roster.contains_key(name) {
             return;
         }
         let Some(&listed) = self.listed.get(name) else {
@@ -159,23 +182,34 @@ impl KeyView {
         }
     }
 
-    /// The client's login, with the list its `logged_in` reported (which lists us, and no name
-    /// twice, or it would have been refused).
+    /// The client's login, with the list its `logged_in` (or `reconnected`) reported, which
+    /// lists us, and no name twice, or it would have been refused. Logging in again, whoever is
+    /// no longer listed at the same endpoint is unlisted; the others keep their keys.
     fn snapshot(&mut self, entries: &[UserEntry]) {
         let mut roster = BTreeMap::new();
         for entry in entries {
             if roster.insert(entry.name.clone(), entry.clone()).is_some() {
-                self.ended = true;
+                self.suspended = true;
                 return;
             }
         }
         if !roster.contains_key(&self.me) {
-            self.ended = true;
+            self.suspended = true;
             return;
         }
         roster.remove(&self.me);
+        let gone: Vec<Name> = self
+            .roster
+            .iter()
+            .filter(|(name, entry)| roster.get(*name) != Some(*entry))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            self.unlist(&name);
+        }
         self.roster = roster;
         self.online = true;
+        self.logged_in = true;
     }
 
     fn listed_key(&mut self, name: &Name, key: PublicKey, out: &mut Vec<KeyEvent>) {

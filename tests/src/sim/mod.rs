@@ -46,6 +46,7 @@ pub mod net;
 pub mod node;
 pub mod params;
 pub mod scenario;
+pub mod store;
 pub mod tcp;
 pub mod watch;
 pub mod world;

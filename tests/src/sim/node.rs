@@ -119,12 +119,20 @@ pub struct ClientNode {
     pub cut_at: Option<SimTime>,
     /// Started during the calm final phase: it must get in.
     pub must_log_in: bool,
+    /// It holds its install's store: its messages outlive it (a later incarnation holding the
+    /// store sends what it left in the outbox), and what it showed is remembered.
+    pub stored: bool,
 }
 
 impl ClientNode {
     /// Whether the process still runs.
     pub fn is_running(&self) -> bool {
         self.life == Life::Running
+    }
+
+    /// The store it holds, as (user, install), if it holds one.
+    pub fn store(&self) -> Option<(usize, u32)> {
+        self.stored.then_some((self.user, self.generation))
     }
 
     /// Whether it died abruptly.

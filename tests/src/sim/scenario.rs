@@ -101,6 +101,11 @@ impl Scenario {
         }
         acts.push((self.calm_at, Act::Calm));
         acts.push((self.final_logins_at, Act::FinalLogins));
+        // Half the runs see the server restart (an upgrade, a crash) during the storm.
+        if self.dice.chance(0.5) {
+            let at = self.dice.span(Duration::from_secs(3), self.calm_at);
+            acts.push((at, Act::RestartServer));
+        }
         if self.attacker {
             acts.push((self.dice.millis(0, 500), Act::Attack));
             acts.push((self.calm_at + phases::WITHDRAW, Act::Withdraw));

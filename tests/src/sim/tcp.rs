@@ -257,6 +257,15 @@ impl Tcp {
         }
     }
 
+    /// Every connection not cut and still reaching one of its ends.
+    pub fn open_conns(&self) -> Vec<ConnId> {
+        self.conns
+            .iter()
+            .filter(|(_, c)| !c.cut && (c.reaches(End::Client) || c.reaches(End::Server)))
+            .map(|(&id, _)| id)
+            .collect()
+    }
+
     /// A chunk arrives: whether `toward` should get it.
     pub fn deliverable(&self, conn: ConnId, toward: End) -> bool {
         self.conns.get(&conn).is_some_and(|c| {

@@ -409,6 +409,19 @@ impl World {
                     self.agenda.schedule(at, Event::Act(act));
                 }
             }
+            Act::RestartServer => {
+                self.say(|| "the server restarts".to_owned());
+                self.journal.server_restarted(self.now);
+                let config = self.server.machine.config().clone();
+                self.server = ServerNode {
+                    machine: Server::new(config),
+                    alarm: Alarm::default(),
+                };
+                for conn in self.tcp.open_conns() {
+                    self.tcp
+                        .cut(&mut self.net, &mut self.agenda, self.now, conn);
+                }
+            }
             Act::Calm => {
                 self.net.faults = Faults::calm();
                 for conn in self.attacker.conns.clone() {
@@ -456,12 +469,14 @@ impl World {
             fresh
         };
         let sid = self.fresh_sid();
-        let start = self.identities.start(user);
+        let start = self.identities.start(user, inc);
         let key = start.keys.public();
         let mut config = ClientConfig::new(name.clone(), SERVER_UDP, endpoint, sid);
         config.identity = Some(start.keys);
         config.pinned = start.pinned.clone();
         config.seed = start.seed;
+        let stored = start.restored.is_some();
+        config.restored = start.restored;
         config.clock = Some(wall_clock(&self.clock, self.now));
         let heard = LineDecoder::new(config.max_server_line);
         let machine = Client::new(config, self.instant());
@@ -484,6 +499,7 @@ impl World {
             conn: None,
             cut_at: None,
             must_log_in: self.now >= self.scenario.final_logins_at,
+            stored,
         });
         self.drain_client(inc, Via::Command);
         for (at, act) in self.scenario.on_launch(self.now, inc, user, &mut self.book) {
@@ -548,6 +564,7 @@ impl World {
         node.life = Life::Crashed { at: self.now, fin };
         let (endpoint, conn, user) = (node.endpoint, node.conn, node.user);
         self.book.unbind(endpoint);
+        self.identities.ended(user, inc);
         if let Some(conn) = conn {
             if fin {
                 self.tcp
@@ -567,6 +584,7 @@ impl World {
         node.life = Life::Exited { at: self.now };
         let (endpoint, conn, user) = (node.endpoint, node.conn, node.user);
         self.book.unbind(endpoint);
+        self.identities.ended(user, inc);
         if let Some(conn) = conn {
             self.tcp
                 .close(&mut self.net, &mut self.agenda, self.now, conn, End::Client);
@@ -633,14 +651,18 @@ impl World {
         match node.machine.send_message(now, &to, &text) {
             Ok(id) => {
                 let must_deliver = self.now >= self.scenario.must_deliver_from;
-                self.journal.chat(Chat {
-                    sender: inc,
-                    to,
-                    id,
-                    text,
-                    sent_at: self.now,
-                    must_deliver,
-                });
+                let store = node.store();
+                self.journal.chat(
+                    Chat {
+                        sender: inc,
+                        to,
+                        id,
+                        text,
+                        sent_at: self.now,
+                        must_deliver,
+                    },
+                    store,
+                );
             }
             // Sealed chat needs the peer's key line, which may still be on its way after the
             // peer's login line: the checker holds this to what the client was told.
@@ -943,6 +965,17 @@ impl World {
                         format!("{inc:?} opens a second TCP session while its first is open"),
                     );
                 }
+                // Logging in again: a new connection, its lines read afresh from its snapshot.
+                let relink = self.clients.get_mut(inc.0).is_some_and(|node| {
+                    let again = node.conn.is_some();
+                    if again {
+                        node.heard = LineDecoder::new(node.machine.config().max_server_line);
+                    }
+                    again
+                });
+                if relink {
+                    self.journal.key_input(now, inc, KeyInput::Relink);
+                }
                 let peer = self.book.ephemeral(endpoint.ip());
                 let conn = self.tcp.connect(
                     &mut self.net,
@@ -969,6 +1002,10 @@ impl World {
                         data,
                     );
                 }
+            }
+            ClientTransmit::Persist(record) => {
+                let user = node.user;
+                self.identities.record(user, inc, &record);
             }
             ClientTransmit::Close => {
                 self.trace("client-close", &inc.0, b"");

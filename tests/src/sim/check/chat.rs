@@ -5,6 +5,13 @@
 //! and what its sender was told. A show must name the user who was given the text for that very
 //! recipient, and follow its `sent`; a delivery must follow a show by an incarnation of the
 //! recipient. Which key a message came with is checked in [`keys`](super::keys).
+//!
+//! A client that holds its user's store carries its messages across restarts: a later
+//! incarnation holding the same store sends on what the earlier one left in the outbox, under
+//! the same id, and remembers what the earlier one showed. So a message is resolved at most once
+//! in all, an incarnation reports `sent` for it at most once, a recipient's store shows it at
+//! most once, and a message whose store lives on in a running client at the end must have been
+//! resolved.
 
 use std::collections::BTreeMap;
 
@@ -21,10 +28,19 @@ use super::Findings;
 /// What became of one message.
 #[derive(Default)]
 struct Fate {
-    sent: Vec<SimTime>,
+    sent: Vec<(IncId, SimTime)>,
     delivered: Vec<(SimTime, Via)>,
     failed: Vec<(SimTime, FailReason)>,
     shown: Vec<(IncId, SimTime)>,
+}
+
+/// What keeps a recipient from showing a message twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Memory {
+    /// A user's store, whichever of its incarnations holds it.
+    Store { user: usize, install: u32 },
+    /// An incarnation without a store.
+    Incarnation(IncId),
 }
 
 /// Checks every message and every show.
@@ -53,7 +69,7 @@ pub fn check(world: &World, out: &mut Findings) {
                         continue;
                     };
                     match &seen.event {
-                        ClientEvent::Sent { .. } => fate.sent.push(seen.at),
+                        ClientEvent::Sent { .. } => fate.sent.push((node.inc, seen.at)),
                         ClientEvent::Delivered { encrypted, .. } => {
                             if !encrypted {
                                 out.push(format!(
@@ -209,9 +225,10 @@ fn lookup(
     event: &ClientEvent,
     out: &mut Findings,
 ) -> Option<usize> {
+    let store = world.clients.get(sender.0).and_then(|n| n.store());
     let found = world
         .journal
-        .chat_by_id(sender, id)
+        .chat_by_id(sender, store, id)
         .filter(|&i| world.journal.chats.get(i).is_some_and(|c| c.to == *to));
     if found.is_none() {
         out.push(format!("{sender:?}: {event:?} for no message it sent"));
@@ -235,7 +252,7 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
         )
     };
     let outcomes = fate.delivered.len() + fate.failed.len();
-    if outcomes > 1 || (outcomes == 0 && !sender.crashed()) {
+    if outcomes > 1 || (outcomes == 0 && owed(world, sender)) {
         out.push(format!(
             "{}: {outcomes} outcomes (delivered {:?}, failed {:?})",
             what(),
@@ -243,13 +260,24 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
             fate.failed
         ));
     }
-    if fate.sent.len() > 1 {
-        out.push(format!("{}: Sent {} times", what(), fate.sent.len()));
+    let mut senders: Vec<IncId> = fate.sent.iter().map(|(inc, _)| *inc).collect();
+    senders.sort_unstable();
+    if senders.windows(2).any(|w| w[0] == w[1]) {
+        out.push(format!(
+            "{}: Sent twice by one incarnation: {:?}",
+            what(),
+            fate.sent
+        ));
     }
-    let first_sent = fate.sent.first().copied();
-    let mut per_receiver: BTreeMap<IncId, u32> = BTreeMap::new();
+    let first_sent = fate.sent.iter().map(|(_, at)| *at).min();
+    // What remembers the shows: the recipient's store, or the incarnation itself without one.
+    let mut per_receiver: BTreeMap<Memory, u32> = BTreeMap::new();
     for (inc, at) in &fate.shown {
-        *per_receiver.entry(*inc).or_default() += 1;
+        let memory = match world.clients.get(inc.0).and_then(|n| n.store()) {
+            Some((user, install)) => Memory::Store { user, install },
+            None => Memory::Incarnation(*inc),
+        };
+        *per_receiver.entry(memory).or_default() += 1;
         if first_sent.is_none_or(|sent| sent > *at) {
             out.push(format!(
                 "{}: shown by {inc:?} at {} before it was sent ({first_sent:?})",
@@ -258,9 +286,9 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
             ));
         }
     }
-    for (inc, n) in per_receiver {
+    for (memory, n) in per_receiver {
         if n > 1 {
-            out.push(format!("{}: shown {n} times by {inc:?}", what()));
+            out.push(format!("{}: shown {n} times by {memory:?}", what()));
         }
     }
     for (at, via) in &fate.delivered {
@@ -269,15 +297,8 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
     for (at, reason) in &fate.failed {
         let plausible = match reason {
             FailReason::Timeout => !chat.must_deliver,
-            FailReason::PeerOffline => world
-                .journal
-                .client_log
-                .get(chat.sender.0)
-                .into_iter()
-                .flatten()
-                .any(|s| {
-                    s.at <= *at && matches!(&s.event, ClientEvent::Left(e) if e.name == chat.to)
-                }),
+            // A peer leaving no longer fails anything (it waits in the outbox), nor does a week pass.
+            FailReason::PeerOffline | FailReason::Expired => false,
             FailReason::LoggedOut => {
                 sender.logout_at.is_some()
                     || world
@@ -308,6 +329,21 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
     }
 }
 
+/// Whether the message of `sender` must have been resolved by the end: its sender still runs, or
+/// the store it was recorded in is held by a client that still runs (which sent it on).
+fn owed(world: &World, sender: &ClientNode) -> bool {
+    if sender.is_running() {
+        return true;
+    }
+    let Some(store) = sender.store() else {
+        return false;
+    };
+    world
+        .clients
+        .iter()
+        .any(|n| n.is_running() && n.store() == Some(store))
+}
+
 /// A delivery must come during a datagram (or a relayed one), after the message was sent, and
 /// after an incarnation of the recipient showed it: only the recipient can seal the ack.
 fn check_delivery(
@@ -319,7 +355,7 @@ fn check_delivery(
     what: &dyn Fn() -> String,
     out: &mut Findings,
 ) {
-    if fate.sent.first().is_none_or(|sent| *sent > at) {
+    if fate.sent.iter().all(|(_, sent)| *sent > at) {
         out.push(format!("{}: Delivered without Sent before", what()));
     }
     if !matches!(via, Via::Datagram(_) | Via::Tcp(_)) {

@@ -62,8 +62,11 @@ fn replay(
     out: &mut Findings,
 ) -> KeyView {
     let mut view = KeyView::new(node.name.clone(), node.pinned.clone());
-    let logged_in = log.iter().find_map(|seen| match &seen.event {
-        ClientEvent::LoggedIn { users, .. } => Some(users.as_slice()),
+    // What each snapshot said, in order: the first login's, then every login again.
+    let mut lists = log.iter().filter_map(|seen| match &seen.event {
+        ClientEvent::LoggedIn { users, .. } | ClientEvent::Reconnected { users, .. } => {
+            Some(users.as_slice())
+        }
         _ => None,
     });
     let first = inputs.first().map_or(log.len(), |n| n.position);
@@ -89,10 +92,15 @@ fn replay(
                             ));
                         }
                     }
-                    view.heard(heard, logged_in, &mut expected);
+                    let list = match heard {
+                        Heard::Snapshot if !view.is_online() => lists.next(),
+                        _ => None,
+                    };
+                    view.heard(heard, list, &mut expected);
                 }
             }
             KeyInput::Trust(name) => view.trust(name, &mut expected),
+            KeyInput::Relink => view.relink(),
             KeyInput::NoKey(name) => {
                 let wrong = if !view.lists(name) {
                     Some("it is not listed")

@@ -1,7 +1,7 @@
 //! Each client's own story must be coherent: one terminal event at most and nothing after it, a
 //! list kept exactly by its events, every end explained by something that really happened.
 
-use feige_core::client::{ClientEvent, ClientState, LoginFailure};
+use feige_core::client::{ClientEvent, ClientState, DisconnectReason, LoginFailure};
 use feige_core::server::ServerEvent;
 use feige_core::wire::UserEntry;
 
@@ -65,6 +65,23 @@ fn check_one(world: &World, node: &ClientNode, log: &[Seen], out: &mut Findings)
                     l.push(entry.clone());
                 }
             },
+            ClientEvent::Reconnected { me, users } => match list.as_mut() {
+                None => out.push(format!("{who}: Reconnected({me:?}) before LoggedIn")),
+                Some(l) => {
+                    let others = |v: &[UserEntry]| {
+                        let mut v: Vec<UserEntry> =
+                            v.iter().filter(|u| u.name != me.name).cloned().collect();
+                        v.sort_by(|a, b| a.name.cmp(&b.name));
+                        v
+                    };
+                    if others(l) != others(users) || !users.contains(me) {
+                        out.push(format!(
+                            "{who}: Reconnected with {users:?}, but its events told {l:?}"
+                        ));
+                    }
+                    *l = users.clone();
+                }
+            },
             ClientEvent::Left(entry) => match list.as_mut() {
                 None => out.push(format!("{who}: Left({entry:?}) before LoggedIn")),
                 Some(l) => match l.iter().position(|u| u == entry) {
@@ -83,7 +100,9 @@ fn check_one(world: &World, node: &ClientNode, log: &[Seen], out: &mut Findings)
             | ClientEvent::Failed { .. }
             | ClientEvent::KeyPinned { .. }
             | ClientEvent::KeyChanged { .. }
-            | ClientEvent::Path { .. } => {
+            | ClientEvent::Path { .. }
+            | ClientEvent::Queued { .. }
+            | ClientEvent::Reconnecting { .. } => {
                 if list.is_none() {
                     out.push(format!("{who}: {:?} before LoggedIn", seen.event));
                 }
@@ -199,9 +218,13 @@ fn check_terminal(world: &World, node: &ClientNode, t: &Seen, logged_in: bool, o
                     "{who}: Disconnected({reason}) at {at} before LoggedIn"
                 ));
             }
-            if node.cut_at.is_none() {
+            // A lost link is logged in again; only losing the name ends a session.
+            if !matches!(
+                reason,
+                DisconnectReason::Replaced | DisconnectReason::NameTaken
+            ) {
                 out.push(format!(
-                    "{who}: Disconnected({reason}) at {at}, though alive with its connection never cut"
+                    "{who}: Disconnected({reason}) at {at}: it should reconnect"
                 ));
             }
         }

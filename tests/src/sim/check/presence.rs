@@ -91,7 +91,12 @@ fn replay(world: &World, out: &mut Findings) -> Vec<Registered> {
     let config = world.server.machine.config();
     let mut registry: Vec<Registered> = Vec::new();
     let mut pending: Vec<(Name, SocketAddr, SimTime)> = Vec::new();
-    for seen in &world.journal.server_log {
+    for (i, seen) in world.journal.server_log.iter().enumerate() {
+        // A restarted server starts with no one.
+        if world.journal.server_restarts.contains(&i) {
+            registry.clear();
+            pending.clear();
+        }
         let at = seen.at;
         match &seen.event {
             ServerEvent::Accepted { name, from } => pending.push((name.clone(), *from, at)),

@@ -94,7 +94,11 @@ struct Accepted {
 pub fn check(world: &World, out: &mut Findings) {
     let config = world.server.machine.config();
     let mut recent: BTreeMap<Name, Accepted> = BTreeMap::new();
-    for seen in &world.journal.server_log {
+    for (i, seen) in world.journal.server_log.iter().enumerate() {
+        // A restarted server holds nothing of before.
+        if world.journal.server_restarts.contains(&i) {
+            recent.clear();
+        }
         let ServerEvent::Accepted { name, from } = &seen.event else {
             continue;
         };

@@ -394,6 +394,8 @@ impl World {
                     );
                 }
             }
+            // The NAT runs keep nothing across restarts (there are none).
+            ClientTransmit::Persist(_) => {}
             ClientTransmit::Close => {
                 if let Some(conn) = self.sides[i].conn {
                     self.tcp
