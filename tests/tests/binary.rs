@@ -4,10 +4,14 @@
 //! Every case takes a [`Pair`] (which binary serves, which one chats), so one suite covers each
 //! transport alone and mixed: add a line to the `suite!` list at the bottom for a new pair.
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::thread;
+use std::time::{Duration, Instant};
 
-use feige_tests::proc::{binary_path, names, start_server, Pair, Proc, RawTcp, RawUdp};
+use feige_tests::proc::{
+    binary_path, names, restart_server, start_server, ChatProc, Pair, Proc, RawTcp, RawUdp, STEP,
+};
 use serde_json::Value;
 
 fn event_is(v: &Value, event: &str, name: &str) -> bool {
@@ -131,18 +135,73 @@ fn ctrl_c_logs_out(pair: &Pair) {
     alice.wait_for("bob left", |v| event_is(v, "left", "bob"));
 }
 
+/// The server goes away twice — a graceful Ctrl-C, then `kill -9` — and comes back where it
+/// was: every client says it is reconnecting, logs in again by itself, and ends with the exact
+/// list (every name with the endpoint its owner was given).
 #[cfg(unix)]
-fn server_ctrl_c_disconnects_everyone(pair: &Pair) {
+fn server_restart_brings_everyone_back(pair: &Pair) {
     let mut server = pair.server();
-    let mut alice = pair.chat("alice", &server);
-    server.interrupt();
-    assert!(server.wait_exit().success(), "graceful shutdown exits 0");
-    let gone = alice.wait_event("disconnected");
-    assert_eq!(gone["reason"], "shutdown");
-    assert!(
-        !alice.wait_exit().success(),
-        "non-zero exit after disconnected"
-    );
+    let (udp, tcp) = (server.udp, server.tcp);
+    let mut clients: Vec<ChatProc> = ["alice", "bob", "小明"]
+        .iter()
+        .map(|name| pair.chat(name, &server))
+        .collect();
+    for graceful in [true, false] {
+        if graceful {
+            server.interrupt();
+            assert!(server.wait_exit().success(), "graceful shutdown exits 0");
+        } else {
+            server.kill();
+        }
+        for client in &mut clients {
+            let away = client.wait_event("reconnecting");
+            assert!(away["attempt"].as_u64() >= Some(1), "{away}");
+            assert!(away["in_ms"].is_u64(), "{away}");
+        }
+        server = restart_server(pair.server_binary(), udp, tcp);
+        let mut listed = BTreeMap::new();
+        for client in &mut clients {
+            let back = client.wait_event("reconnected");
+            let name = back["name"].as_str().expect("a name").to_owned();
+            listed.insert(name, back["endpoint"].clone());
+        }
+        for client in &mut clients {
+            wait_for_list(client, &listed);
+        }
+    }
+    for client in &mut clients {
+        assert_eq!(
+            client.seen(|v| v["event"] == "disconnected" || v["event"] == "login_failed"),
+            0,
+            "{} never gave up",
+            client.label()
+        );
+    }
+}
+
+/// Asks for the list until it is exactly `expected` (name → endpoint); the last ones to log in
+/// again may take a moment to be listed.
+fn wait_for_list(client: &mut ChatProc, expected: &BTreeMap<String, Value>) {
+    let deadline = Instant::now() + STEP;
+    loop {
+        client.send_line("/list");
+        let users = client.wait_event("users");
+        let listed: BTreeMap<String, Value> = users["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|u| Some((u["name"].as_str()?.to_owned(), u["endpoint"].clone())))
+            .collect();
+        if &listed == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: the list stays {listed:?}, not {expected:?}",
+            client.label()
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn name_taken_fails_the_login(pair: &Pair) {
@@ -325,8 +384,8 @@ macro_rules! suite {
             }
             #[cfg(unix)]
             #[test]
-            fn server_ctrl_c_disconnects_everyone() {
-                super::server_ctrl_c_disconnects_everyone(&pair());
+            fn server_restart_brings_everyone_back() {
+                super::server_restart_brings_everyone_back(&pair());
             }
             #[test]
             fn name_taken_fails_the_login() {

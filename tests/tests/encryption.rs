@@ -3,10 +3,9 @@
 //! restarts; a changed key is reported, chat with it held until trusted; safety numbers agree.
 
 use std::fs;
-use std::path::PathBuf;
 
 use feige_tests::forwarder::Forwarder;
-use feige_tests::proc::{binary_path, start_chat, start_chat_with, start_server};
+use feige_tests::proc::{binary_path, start_chat, start_chat_with, start_server, Scratch};
 use serde_json::Value;
 
 /// The pairs of binaries under test: (server and alice's, bob's).
@@ -22,33 +21,6 @@ fn message<'a>(from: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
 
 fn delivered(v: &Value) -> bool {
     v["event"] == "delivered"
-}
-
-/// A folder of the test's own, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(label: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!(
-            "feige-e2e-{label}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        fs::create_dir_all(&dir).expect("a scratch folder");
-        Scratch(dir)
-    }
-
-    fn path(&self, sub: &str) -> String {
-        self.0.join(sub).to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Each client sits behind a forwarder that keeps every datagram between it and its peer that
@@ -186,13 +158,13 @@ fn keys_are_pinned_changes_held_until_trusted() {
 fn a_corrupt_identity_is_refused_and_kept() {
     for binary in ["feige", "feige-smol"] {
         let scratch = Scratch::new("corrupt");
-        let user = scratch.0.join("carol");
+        let user = scratch.dir().join("carol");
         fs::create_dir_all(&user).expect("a user folder");
         let key = user.join("identity.key");
         fs::write(&key, "garbage").expect("write");
         let output = std::process::Command::new(binary_path(binary))
             .args(["chat", "carol", "--json", "--data-dir"])
-            .arg(&scratch.0)
+            .arg(scratch.dir())
             .output()
             .expect("run");
         assert_eq!(output.status.code(), Some(1));

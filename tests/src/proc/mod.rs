@@ -7,14 +7,17 @@ mod child;
 mod pair;
 mod raw;
 mod roles;
+mod scratch;
 
 pub use binary::binary_path;
 pub use child::Proc;
 pub use pair::Pair;
 pub use raw::{sample, scrape, RawTcp, RawUdp};
 pub use roles::{
-    names, start_chat, start_chat_with, start_server, start_server_with, ChatProc, ServerProc,
+    names, restart_server, start_chat, start_chat_with, start_server, start_server_with, ChatProc,
+    ServerProc,
 };
+pub use scratch::Scratch;
 
 use std::time::Duration;
 

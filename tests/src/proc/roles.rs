@@ -41,12 +41,23 @@ pub fn start_server_with(binary: &Path, ip: &str, extra: &[&str], read_output: b
             args.push(&any_port);
         }
     }
+    launch_server(binary, &args, read_output)
+}
+
+/// Starts `server --json` again where an earlier one listened (`udp` and `tcp`): a restart.
+pub fn restart_server(binary: &Path, udp: SocketAddr, tcp: SocketAddr) -> ServerProc {
+    let (udp, tcp) = (udp.to_string(), tcp.to_string());
+    let args = ["server", "--json", "--udp", &udp, "--tcp", &tcp];
+    launch_server(binary, &args, true)
+}
+
+fn launch_server(binary: &Path, args: &[&str], read_output: bool) -> ServerProc {
     let (proc, first) = if read_output {
-        let mut proc = Proc::spawn("server", binary, &args);
+        let mut proc = Proc::spawn("server", binary, args);
         let first = proc.next_json();
         (proc, first)
     } else {
-        let (proc, line) = Proc::spawn_unread_after_first_line("server", binary, &args);
+        let (proc, line) = Proc::spawn_unread_after_first_line("server", binary, args);
         let first = serde_json::from_str::<Value>(&line)
             .unwrap_or_else(|e| panic!("server's first line is not JSON ({e}): {line}"));
         (proc, first)
