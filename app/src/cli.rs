@@ -28,26 +28,32 @@ impl Cli {
 
 const CHAT_HELP: &str = "\
 Commands (one per line on stdin):
-  /msg NAME TEXT   send TEXT to NAME (the longest online name the line starts with)
-  /list            show who is online
-  /verify NAME     show the safety number you share with NAME, to compare out of band
-  /trust NAME      believe NAME's new key (after a key change; compare /verify first)
-  /quit            log out and exit (so does the end of input, and Ctrl-C)
+  /msg NAME TEXT     send TEXT to NAME (the longest contact's name the line starts with); to a
+                     contact who is offline it is queued and goes when they come online
+  /list              show who is online
+  /history NAME [N]  show the last N messages with NAME (20 if not given)
+  /verify NAME       show the safety number you share with NAME, to compare out of band
+  /trust NAME        believe NAME's new key (after a key change; compare /verify first)
+  /quit              log out and exit (so does the end of input, and Ctrl-C)
 
 Chat is end-to-end encrypted: each user has a key kept in its data directory, and the first
 key seen for a contact is pinned. A contact whose key changes is reported, and chat with it is
-held until you /trust it.
+held until you /trust it. The data directory also holds the history and the outbox (SQLite):
+a message is kept until it is delivered or fails, across restarts. If the server goes away the
+client logs in again by itself, chatting directly meanwhile.
 
-Exit status: 0 after logging out, 3 if the login failed, 4 if the server session was lost,
-1 on a local error (the UDP socket cannot be bound, the data directory cannot be used), 2 on
-bad arguments.";
+Exit status: 0 after logging out, 3 if the login failed, 4 if the server session ended for good
+(the name taken by someone else, or this user logged in elsewhere), 1 on a local error (the UDP
+socket cannot be bound, the data directory or its database cannot be used), 2 on bad
+arguments.";
 
 /// The three things the binary does.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the coordinator server (presence only: it never sees chat messages).
     Server(ServerArgs),
-    /// Log in as NAME and chat; commands on stdin: `/msg NAME TEXT`, `/list`, `/quit`.
+    /// Log in as NAME and chat; commands on stdin: `/msg NAME TEXT`, `/list`, `/history NAME`,
+    /// `/quit`.
     #[command(after_help = CHAT_HELP)]
     Chat(ChatArgs),
     /// Run a server and three scripted clients on loopback, narrate what happens, then exit.

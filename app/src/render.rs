@@ -708,9 +708,9 @@ mod tests {
                 ClientEvent::Failed {
                     to: bob,
                     id: MessageId(4),
-                    reason: FailReason::PeerOffline,
+                    reason: FailReason::Expired,
                 },
-                json!({"event":"failed","to":"bob","id":4,"reason":"peer-offline"}),
+                json!({"event":"failed","to":"bob","id":4,"reason":"expired"}),
             ),
             (
                 ClientEvent::LoginFailed(LoginFailure::Rejected(RejectReason::NameTaken)),

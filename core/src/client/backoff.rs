@@ -14,12 +14,13 @@ pub(crate) enum Step {
 }
 
 /// Tries sent so far and when to try again. The first try is sent by the owner when it starts
-/// the backoff; each further wait is twice the one before.
+/// the backoff; each further wait is twice the one before, up to a longest wait if one is set.
 #[derive(Debug, Clone)]
 pub(crate) struct Backoff {
     sent: u32,
     tries: u32,
     wait: Duration,
+    longest_wait: Duration,
     deadline: Instant,
 }
 
@@ -30,8 +31,15 @@ impl Backoff {
             sent: 1,
             tries: tries.max(1),
             wait: first_wait,
+            longest_wait: Duration::MAX,
             deadline: deadline_after(now, first_wait),
         }
+    }
+
+    /// No wait grows past `longest`: on a lossy path the later tries come often enough to matter.
+    pub(crate) fn capped(mut self, longest: Duration) -> Self {
+        self.longest_wait = longest;
+        self
     }
 
     /// When [`step`](Self::step) next does something.
@@ -48,7 +56,7 @@ impl Backoff {
             return Step::GiveUp;
         }
         self.sent += 1;
-        self.wait = self.wait.saturating_mul(2);
+        self.wait = self.wait.saturating_mul(2).min(self.longest_wait);
         self.deadline = deadline_after(now, self.wait);
         Step::Resend
     }
@@ -78,6 +86,25 @@ mod tests {
         assert_eq!(b.deadline(), t0 + ms(700));
         assert_eq!(b.step(t0 + ms(699)), Step::Wait);
         assert_eq!(b.step(t0 + ms(700)), Step::GiveUp);
+    }
+
+    #[test]
+    fn a_capped_wait_stops_doubling() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut b = Backoff::start(t0, ms(100), 5).capped(ms(250));
+        let mut at = t0 + ms(100);
+        let mut tries = Vec::new();
+        while b.step(at) == Step::Resend {
+            tries.push(at - t0);
+            at = b.deadline();
+        }
+        assert_eq!(tries, [ms(100), ms(300), ms(550), ms(800)]);
+        assert_eq!(
+            at - t0,
+            ms(1050),
+            "gives up one longest wait after the last try"
+        );
     }
 
     #[test]

@@ -27,8 +27,10 @@ pub struct ClientConfig {
     pub ping_interval: Duration,
     /// No line from the server for this long means it is gone: `disconnected{server-silent}`.
     pub server_timeout: Duration,
-    /// First `msg` retransmission delay; doubles after each try.
+    /// First `msg` retransmission delay; doubles after each try, up to `msg_retry_max`.
     pub msg_retry: Duration,
+    /// The longest wait between two tries of a `msg`: on a lossy path the tries keep coming.
+    pub msg_retry_max: Duration,
     /// `msg` datagrams sent before `failed{timeout}`.
     pub msg_tries: u32,
     /// Sending to a peer with no direct path known to work searches for one (an introduction,
@@ -100,7 +102,8 @@ impl ClientConfig {
             ping_interval: Duration::from_secs(20),
             server_timeout: Duration::from_secs(60),
             msg_retry: Duration::from_millis(300),
-            msg_tries: 6,
+            msg_retry_max: Duration::from_secs(2),
+            msg_tries: 12,
             relay_after: Duration::from_secs(2),
             path_idle: Duration::from_secs(15),
             probe_interval: Duration::from_secs(1),

@@ -76,9 +76,8 @@ labelled! {
     FailReason {
         /// No ack within the retry budget (it may still have been shown).
         Timeout => "timeout",
-        /// The peer left before acknowledging.
-        PeerOffline => "peer-offline",
-        /// We logged out (or lost the server) with the message unacknowledged.
+        /// The client ended (logged out, or disconnected for good) with the message
+        /// unacknowledged and no store to keep it in for the next run.
         LoggedOut => "logged-out",
         /// It waited 7 days for its recipient to come online.
         Expired => "expired",
@@ -267,9 +266,9 @@ pub enum ClientEvent {
 /// Why `send_message` refused at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendError {
-    /// Not online (yet, or any more).
+    /// Never logged in yet, or ended.
     NotLoggedIn,
-    /// No such user online.
+    /// Nobody of that name is online or a contact.
     NoSuchUser,
     /// Messages to oneself are not sent.
     ToSelf,
@@ -290,7 +289,7 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::NotLoggedIn => f.write_str("not logged in"),
-            SendError::NoSuchUser => f.write_str("no such user online"),
+            SendError::NoSuchUser => f.write_str("no such user online or among your contacts"),
             SendError::ToSelf => f.write_str("cannot send to yourself"),
             SendError::EmptyText => f.write_str("empty message"),
             SendError::TooLong { max } => write!(f, "message too long (at most {max} bytes)"),

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 
 use crate::client::{
-    Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, FailReason,
-    MessageId, Outcome, Record, SendError, TrustError,
+    Client, ClientConfig, ClientEvent, ClientState, ClientStats, ClientTransmit, MessageId,
+    Outcome, Record, SendError, TrustError,
 };
 use crate::wire::{
     canonical, decode_utf16le, is_classic_datagram, is_sealed, max_text_len, ClassicDatagram,
@@ -505,11 +505,6 @@ impl ClientModel {
                     "{id} to a classic peer failed"
                 );
                 assert!(self.resolved.insert(id), "{id} resolved twice");
-                assert_ne!(
-                    reason,
-                    FailReason::PeerOffline,
-                    "{id} failed for a peer leaving"
-                );
                 assert_eq!(
                     self.resolutions.get(&id),
                     Some(&Outcome::Failed(reason)),

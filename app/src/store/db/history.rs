@@ -39,7 +39,7 @@ pub enum HistoryStatus {
     Queued,
     /// Ours, acknowledged by the recipient.
     Delivered,
-    /// Ours, given up, for this reason (`timeout`, `peer-offline`, `logged-out`, `expired`; kept
+    /// Ours, given up, for this reason (`timeout`, `logged-out`, `expired`; kept
     /// as text so that reasons of other versions read back as they were written).
     Failed(String),
 }

@@ -378,7 +378,8 @@ impl Outgoing {
                 id: next.id,
             });
         }
-        let backoff = Backoff::start(now, config.msg_retry, config.msg_tries);
+        let backoff =
+            Backoff::start(now, config.msg_retry, config.msg_tries).capped(config.msg_retry_max);
         self.timers
             .set(backoff.deadline(), (peer.clone(), generation));
         queue.in_flight = Some(InFlight {

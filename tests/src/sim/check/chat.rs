@@ -298,7 +298,7 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
         let plausible = match reason {
             FailReason::Timeout => !chat.must_deliver,
             // A peer leaving no longer fails anything (it waits in the outbox), nor does a week pass.
-            FailReason::PeerOffline | FailReason::Expired => false,
+            FailReason::Expired => false,
             FailReason::LoggedOut => {
                 sender.logout_at.is_some()
                     || world

@@ -135,7 +135,6 @@ fn outcome() -> impl Strategy<Value = Outcome> {
     prop_oneof![
         Just(Outcome::Delivered),
         Just(Outcome::Failed(FailReason::Timeout)),
-        Just(Outcome::Failed(FailReason::PeerOffline)),
         Just(Outcome::Failed(FailReason::LoggedOut)),
         Just(Outcome::Failed(FailReason::Expired)),
     ]

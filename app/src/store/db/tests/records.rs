@@ -47,7 +47,7 @@ fn every_record_kind_survives_a_reopen() {
                 queued(2, "bob", 7, 2, "still there?", 1_001),
                 queued(3, "carol", 7, 1, "yo", 1_002),
                 delivered(1, 1_100),
-                failed(3, FailReason::PeerOffline, 1_200),
+                failed(3, FailReason::Expired, 1_200),
                 shown("bob", 9, 5, "back", true, 1_300),
                 // A lower seq of the same stream (say, a copy) never lowers `last_shown`.
                 shown("bob", 9, 3, "late", true, 1_301),
