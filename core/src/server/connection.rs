@@ -6,8 +6,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::wire::{
-    encode_snapshot, ClientLine, Dialect, ErrorReason, Name, PublicKey, ServerLine, UserEntry,
-    WireError, MAX_RELAY_LINE,
+    ClientLine, ErrorReason, Name, PublicKey, ServerLine, UserEntry, WireError, MAX_RELAY_LINE,
 };
 
 use super::sources::Limit;
@@ -228,34 +227,10 @@ impl Server {
             };
             c.decoder.set_max_line(MAX_RELAY_LINE);
         }
-        let mut snapshot = Vec::with_capacity(self.sessions.len() * 32);
-        encode_snapshot(
-            &mut snapshot,
-            self.sessions
-                .values()
-                .map(|s| (&s.entry.name, s.entry.endpoint)),
-        );
-        for classic in self.sessions.values().filter(|s| s.conn.is_none()) {
-            ServerLine::Dialect {
-                name: classic.entry.name.clone(),
-                dialect: Dialect::Classic,
-            }
-            .encode(&mut snapshot);
-        }
-        for (name, key) in self
-            .sessions
-            .values()
-            .filter_map(|s| Some((&s.entry.name, s.key?)))
-        {
-            ServerLine::Key {
-                name: name.clone(),
-                key,
-            }
-            .encode(&mut snapshot);
-        }
+        let snapshot = self.sessions.snapshot();
         self.transmits.push_back(ServerTransmit::Snapshot {
             conn,
-            data: Bytes::from(snapshot),
+            data: snapshot,
         });
         self.timers
             .set(now + self.config.idle_timeout, Timer::Idle { epoch });
@@ -319,7 +294,7 @@ impl Server {
 
     /// Removes the session and broadcasts exactly one `logout` for it. A stale epoch is a no-op.
     pub(super) fn depart(&mut self, epoch: Epoch, reason: LeaveReason) {
-        let Some(session) = self.sessions.remove(&epoch) else {
+        let Some(session) = self.sessions.remove(epoch) else {
             return;
         };
         self.forget_login(session.entry.endpoint.ip(), session.is_classic());

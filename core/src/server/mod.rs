@@ -10,6 +10,7 @@ mod classic;
 mod config;
 mod connection;
 mod login;
+mod online;
 mod output;
 mod relay;
 mod sources;
@@ -29,8 +30,9 @@ use crate::wire::{
     canonical, encode_utf16le, ClassicDatagram, Dialect, Name, PublicKey, ServerDatagram,
     ServerLine, UserEntry,
 };
+use online::Online;
 use sources::Sources;
-use state::{Conn, Epoch, Pending, Role, Session, Timer};
+use state::{Conn, Epoch, Pending, Role, Timer};
 
 /// Counters of what the server holds, refused or dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -74,7 +76,7 @@ pub struct Server {
     /// The same in UTF-16LE, for classic logins.
     accept_classic: Bytes,
     /// Online sessions in registration order (the epoch grows with every registration).
-    sessions: BTreeMap<Epoch, Session>,
+    sessions: Online,
     by_name: HashMap<Name, Epoch>,
     pending: HashMap<Name, Pending>,
     /// The classic logins pending from each IP by epoch, so the oldest is first: what a silent
@@ -122,7 +124,7 @@ impl Server {
             config,
             accept,
             accept_classic: Bytes::from(accept_classic),
-            sessions: BTreeMap::new(),
+            sessions: Online::default(),
             by_name: HashMap::new(),
             pending: HashMap::new(),
             classic_pending: HashMap::new(),
@@ -233,7 +235,7 @@ impl Server {
             }
             self.transmits.push_back(ServerTransmit::Close { conn });
         }
-        for (_, session) in std::mem::take(&mut self.sessions) {
+        for session in self.sessions.take_all() {
             self.events.push_back(ServerEvent::Left {
                 name: session.entry.name,
                 endpoint: session.entry.endpoint,

@@ -44,8 +44,8 @@ pub use sealed::{
     MAX_SEALED_PLAINTEXT, RESPONSE_NOISE_LEN,
 };
 pub use tcp::{
-    encode_snapshot, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE, MAX_RELAY_LINE,
-    MAX_SERVER_LINE,
+    encode_snapshot, encode_snapshot_entry, ClientLine, Dialect, ServerLine, MAX_CLIENT_LINE,
+    MAX_RELAY_LINE, MAX_SERVER_LINE,
 };
 pub use udp::{ClientDatagram, ServerDatagram};
 

@@ -286,12 +286,24 @@ pub fn encode_snapshot<'a>(
     entries: impl IntoIterator<Item = (&'a Name, std::net::SocketAddr)>,
 ) {
     for (name, ep) in entries {
-        out.extend_from_slice(name.as_bytes());
-        out.push(b',');
-        super::fields::write_endpoint(out, ep);
-        out.push(b';');
+        write_snapshot_entry(out, name, ep);
     }
     out.extend_from_slice(b"end\n");
+}
+
+/// One entry of a snapshot, `name,endpoint;`: what a server keeps encoded per session, so that a
+/// snapshot is a concatenation.
+pub fn encode_snapshot_entry(name: &Name, ep: std::net::SocketAddr) -> Vec<u8> {
+    let mut out = Vec::with_capacity(name.as_str().len() + 2 + 47);
+    write_snapshot_entry(&mut out, name, ep);
+    out
+}
+
+fn write_snapshot_entry(out: &mut Vec<u8>, name: &Name, ep: std::net::SocketAddr) {
+    out.extend_from_slice(name.as_bytes());
+    out.push(b',');
+    super::fields::write_endpoint(out, ep);
+    out.push(b';');
 }
 
 /// Parses `n1,ep1;...;end` in one pass: linear in the line's length, whatever the entry count.

@@ -1,7 +1,6 @@
 //! The task that owns the [`ServerMachine`]: it alone touches it, so no lock is needed and none
 //! is ever held across an await.
 
-use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use bytes::Bytes;
 use feige_app::driver::{Overflow, ServerIo, ServerMachine};
 use feige_core::server::ConnId;
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT};
+use rustc_hash::FxHashMap;
 use smol::channel::{Receiver, Sender};
 use smol::{future, Task};
 
@@ -85,9 +85,9 @@ pub(super) async fn run(
 /// The server's sockets: the UDP socket, and each connection's reader and writer tasks.
 pub(super) struct Sockets {
     udp: Arc<Async<UdpSocket>>,
-    conns: HashMap<ConnId, Connection>,
+    conns: FxHashMap<ConnId, Connection>,
     /// Connections refused at once, held only until their error line is written.
-    refused: HashMap<ConnId, Async<TcpStream>>,
+    refused: FxHashMap<ConnId, Async<TcpStream>>,
     limits: ConnLimits,
     /// For the connections' reader tasks.
     inputs: Sender<Input>,
@@ -105,8 +105,8 @@ impl Sockets {
     ) -> Self {
         Sockets {
             udp,
-            conns: HashMap::new(),
-            refused: HashMap::new(),
+            conns: FxHashMap::default(),
+            refused: FxHashMap::default(),
             limits: ConnLimits::server(max_queued_bytes),
             inputs,
             unannounced: Vec::new(),
