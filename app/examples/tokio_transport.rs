@@ -37,6 +37,11 @@ impl Transport for TokioTransport {
             on_event,
             metrics,
         } = setup;
+        if options.cluster_url.is_some() {
+            return Err(io::Error::other(
+                "the tokio example serves alone, not in a cluster",
+            ));
+        }
         let udp = std::net::UdpSocket::bind(options.udp)?;
         let listener = std::net::TcpListener::bind(options.tcp)?;
         udp.set_nonblocking(true)?;
@@ -166,6 +171,8 @@ async fn drain_server(
                 }
             }
             ServerTransmit::Close { conn } => drop(writers.remove(&conn)),
+            // Never asked: this server is not in a cluster.
+            ServerTransmit::Store(_) => {}
         }
     }
 }

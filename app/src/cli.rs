@@ -82,6 +82,10 @@ pub struct ServerArgs {
     /// path through their NATs; `off` refuses them.
     #[arg(long, value_enum, default_value_t = Switch::On)]
     pub relay: Switch,
+    /// Join the cluster of coordinators sharing this Redis (`redis://HOST:PORT`): one namespace
+    /// of names, everyone's presence on every coordinator (see docs/cluster.md).
+    #[arg(long, value_name = "URL")]
+    pub cluster: Option<String>,
 }
 
 /// A feature switched on or off.

@@ -218,6 +218,8 @@ pub struct ServerOptions {
     pub max_queued_bytes: usize,
     /// Limits and timers; `tcp_port` is replaced by the port actually bound.
     pub config: ServerConfig,
+    /// The Redis of the cluster (`config.cluster` says which coordinator this is).
+    pub cluster_url: Option<String>,
 }
 
 impl ServerOptions {
@@ -229,6 +231,7 @@ impl ServerOptions {
             metrics: None,
             max_queued_bytes: 8 << 20,
             config: ServerConfig::default(),
+            cluster_url: None,
         }
     }
 }

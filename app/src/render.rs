@@ -248,6 +248,14 @@ enum ServerJson<'a> {
     EventsDropped {
         count: u64,
     },
+    /// The cluster's store can be reached (`up`) or not (`down`).
+    Cluster {
+        store: &'static str,
+    },
+    /// Another coordinator lost its lease: its members are unlisted everywhere.
+    NodeLost {
+        node: String,
+    },
 }
 
 impl<'a> From<&'a LogLine> for ServerJson<'a> {
@@ -296,6 +304,12 @@ impl<'a> From<&'a LogLine> for ServerJson<'a> {
             ServerEvent::ConnectionRefused { conn, reason } => ServerJson::ConnectionRefused {
                 conn: conn.0,
                 reason: reason.as_str(),
+            },
+            ServerEvent::Store { up } => ServerJson::Cluster {
+                store: if *up { "up" } else { "down" },
+            },
+            ServerEvent::Reaping { node } => ServerJson::NodeLost {
+                node: node.to_string(),
             },
         }
     }
@@ -569,6 +583,15 @@ pub fn log_line(line: &LogLine, format: Format) -> String {
         } => format!("left {} ({endpoint}): {reason}", printable(name.as_str())),
         ServerEvent::ConnectionRefused { conn, reason } => {
             format!("refused connection #{}: {reason}", conn.0)
+        }
+        ServerEvent::Store { up: true } => {
+            "the cluster's store is reached: presence is shared".to_owned()
+        }
+        ServerEvent::Store { up: false } => {
+            "the cluster's store is out of reach: logins are refused until it is back".to_owned()
+        }
+        ServerEvent::Reaping { node } => {
+            format!("coordinator {node} lost its lease: its users are unlisted")
         }
     }
 }

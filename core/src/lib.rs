@@ -48,6 +48,8 @@
 //!                 ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } =>
 //!                     clients[conn.0 as usize].handle_tcp_bytes(now, &data),
 //!                 ServerTransmit::Close { conn } => clients[conn.0 as usize].handle_tcp_closed(now),
+//!                 // Only a server configured with a cluster asks its store.
+//!                 ServerTransmit::Store(_) => unreachable!("a server alone"),
 //!             }
 //!         }
 //!         let mut outbox = Vec::new();

@@ -4,15 +4,13 @@
 //! Every case takes a [`Pair`] (which binary serves, which one chats), so one suite covers each
 //! transport alone and mixed: add a line to the `suite!` list at the bottom for a new pair.
 
+use feige_tests::proc::{
+    binary_path, names, restart_server, start_server, ChatProc, Pair, Proc, RawTcp, RawUdp,
+};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::thread;
-use std::time::{Duration, Instant};
-
-use feige_tests::proc::{
-    binary_path, names, restart_server, start_server, ChatProc, Pair, Proc, RawTcp, RawUdp, STEP,
-};
-use serde_json::Value;
 
 fn event_is(v: &Value, event: &str, name: &str) -> bool {
     v["event"] == event && v["name"] == name
@@ -166,7 +164,7 @@ fn server_restart_brings_everyone_back(pair: &Pair) {
             listed.insert(name, back["endpoint"].clone());
         }
         for client in &mut clients {
-            wait_for_list(client, &listed);
+            client.wait_for_list(&listed);
         }
     }
     for client in &mut clients {
@@ -176,31 +174,6 @@ fn server_restart_brings_everyone_back(pair: &Pair) {
             "{} never gave up",
             client.label()
         );
-    }
-}
-
-/// Asks for the list until it is exactly `expected` (name → endpoint); the last ones to log in
-/// again may take a moment to be listed.
-fn wait_for_list(client: &mut ChatProc, expected: &BTreeMap<String, Value>) {
-    let deadline = Instant::now() + STEP;
-    loop {
-        client.send_line("/list");
-        let users = client.wait_event("users");
-        let listed: BTreeMap<String, Value> = users["users"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|u| Some((u["name"].as_str()?.to_owned(), u["endpoint"].clone())))
-            .collect();
-        if &listed == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: the list stays {listed:?}, not {expected:?}",
-            client.label()
-        );
-        thread::sleep(Duration::from_millis(100));
     }
 }
 

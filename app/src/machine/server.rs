@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use feige_core::server::cluster::{StoreCommand, StoreEvent};
 use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
 
 use crate::driver::ServerEvents;
@@ -43,6 +44,8 @@ pub enum ServerInput<S> {
     },
     /// The operator asked for a graceful shutdown.
     Shutdown,
+    /// The cluster's store said something.
+    Store(StoreEvent),
 }
 
 /// A connection's output passed its bound: the transport has torn it down.
@@ -85,6 +88,10 @@ pub trait ServerIo {
 
     /// The bound on a connection's unsent output, for the operator's log.
     fn max_queued_bytes(&self) -> usize;
+
+    /// Hands a command to the cluster's store, in order (a server is asked only if it was
+    /// started with a cluster, which its transport then links to).
+    fn store(&mut self, command: StoreCommand);
 }
 
 /// A [`Server`] whose events go to the application, and whose doings are counted.
@@ -148,6 +155,7 @@ impl ServerMachine {
                 }
             }
             ServerInput::Shutdown => return false,
+            ServerInput::Store(event) => self.server.handle_store(now, event),
         }
         true
     }
@@ -176,6 +184,7 @@ impl ServerMachine {
                     io.send_snapshot(conn, data);
                 }
                 ServerTransmit::Close { conn } => io.close(conn),
+                ServerTransmit::Store(command) => io.store(command),
             }
         }
         self.metrics.observe_stats(&self.server.stats());

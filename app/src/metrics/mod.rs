@@ -23,6 +23,9 @@
 //! | `feige_relayed_datagrams_total` | counter | chat datagrams relayed between sessions |
 //! | `feige_relayed_bytes_total` | counter | bytes of the `relay` lines sent for them |
 //! | `feige_relay_refused_total` | counter | `relay` lines dropped (relay off, past the sender's budget, or naming no other native session) |
+//! | `feige_cluster_store_up` | gauge | 1 while the cluster's Redis can be reached (0 alone, and while it cannot) |
+//! | `feige_cluster_members_remote` | gauge | users online on the other coordinators of the cluster |
+//! | `feige_cluster_nodes_lost_total` | counter | other coordinators found without their lease, whose members were unlisted |
 
 pub mod http;
 
@@ -70,6 +73,9 @@ pub struct ServerMetrics {
     relayed_bytes: Total,
     relay_refused: Total,
     events_dropped: Counter,
+    cluster_store_up: Gauge,
+    cluster_remote: Gauge,
+    cluster_nodes_lost: Counter,
 }
 
 /// A counter that follows one of the core's running totals.
@@ -175,7 +181,25 @@ impl Default for ServerMetrics {
                 )
             })
             .collect();
+        let cluster_store_up = gauge(
+            &mut registry,
+            "cluster_store_up",
+            "1 while the cluster's Redis can be reached",
+        );
+        let cluster_remote = gauge(
+            &mut registry,
+            "cluster_members_remote",
+            "Users online on the other coordinators of the cluster",
+        );
+        let cluster_nodes_lost = counter(
+            &mut registry,
+            "cluster_nodes_lost",
+            "Other coordinators found without their lease",
+        );
         ServerMetrics {
+            cluster_store_up,
+            cluster_remote,
+            cluster_nodes_lost,
             online,
             pending,
             unclaimed,
@@ -252,6 +276,12 @@ impl ServerMetrics {
             ServerEvent::Left { reason, .. } => bump(&self.ended, reason),
             ServerEvent::ConnectionRefused { reason, .. } => bump(&self.refused, reason),
             ServerEvent::Joined { .. } => {}
+            ServerEvent::Store { up } => {
+                self.cluster_store_up.set(i64::from(*up));
+            }
+            ServerEvent::Reaping { .. } => {
+                self.cluster_nodes_lost.inc();
+            }
         }
     }
 
@@ -261,6 +291,7 @@ impl ServerMetrics {
             gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
         };
         set(&self.online, stats.online);
+        set(&self.cluster_remote, stats.remote);
         set(&self.pending, stats.pending);
         set(&self.unclaimed, stats.unclaimed_connections);
         set(&self.timers, stats.timers);

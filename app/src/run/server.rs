@@ -5,11 +5,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use feige_core::server::cluster::{ClusterConfig, NodeId};
+
 use crate::cli::ServerArgs;
 use crate::driver::{ServerOptions, ServerSetup, Transport};
 use crate::metrics::ServerMetrics;
 use crate::output::print_line;
 use crate::render::{self, Format};
+use crate::store::random_bytes;
 use crate::{interrupt, server_log};
 
 /// How often refused logins are summed up per source.
@@ -26,6 +29,17 @@ pub(super) fn run(transport: &dyn Transport, args: &ServerArgs) -> ExitCode {
     options.max_queued_bytes = args.max_queued_bytes;
     options.metrics = args.metrics;
     options.config.relay = args.relay.is_on();
+    if let Some(url) = &args.cluster {
+        let node = match random_bytes() {
+            Ok(bytes) => NodeId(u64::from_le_bytes(bytes)),
+            Err(e) => {
+                eprintln!("{program} server: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        options.config.cluster = Some(ClusterConfig::new(node));
+        options.cluster_url = Some(url.clone());
+    }
     for warning in transport.prepare_server(&mut options) {
         eprintln!("{program} server: warning: {warning}");
     }

@@ -110,6 +110,7 @@ impl ServerModel {
                 let view = self.open_conn(conn, "close");
                 view.open = false;
             }
+            ServerTransmit::Store(command) => panic!("a server alone asked a store: {command:?}"),
         }
     }
 
@@ -152,6 +153,9 @@ impl ServerModel {
 
     pub(super) fn event(&mut self, event: ServerEvent) {
         match event {
+            ServerEvent::Store { .. } | ServerEvent::Reaping { .. } => {
+                panic!("a server alone spoke of a cluster: {event:?}")
+            }
             ServerEvent::Joined { name, endpoint } => {
                 assert!(
                     self.online.iter().all(|e| e.name != name),

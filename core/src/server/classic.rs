@@ -29,13 +29,9 @@ impl Server {
         self.by_name.insert(entry.name.clone(), epoch);
         let session = Session::new(entry.clone(), None, None, now, &self.config);
         self.sessions.insert(epoch, session);
+        self.publish_join(epoch);
         let mut list = Vec::with_capacity(self.sessions.len() * 32);
-        encode_classic_list(
-            self.sessions
-                .values()
-                .map(|s| (&s.entry.name, s.entry.endpoint)),
-            &mut list,
-        );
+        encode_classic_list(self.listed().map(|e| (&e.name, e.endpoint)), &mut list);
         self.conns.remove(&conn);
         self.transmits.push_back(ServerTransmit::Snapshot {
             conn,

@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub intros_per_sec: u32,
     /// The burst of the above.
     pub intro_burst: u32,
+    /// The cluster this coordinator belongs to (`server --cluster`); `None`: it serves alone.
+    pub cluster: Option<super::cluster::ClusterConfig>,
 }
 
 impl Default for ServerConfig {
@@ -105,6 +107,7 @@ impl Default for ServerConfig {
             relay_burst_bytes: 256 * 1024,
             intros_per_sec: 4,
             intro_burst: 16,
+            cluster: None,
         }
     }
 }

@@ -227,7 +227,8 @@ impl Server {
             };
             c.decoder.set_max_line(MAX_RELAY_LINE);
         }
-        let snapshot = self.sessions.snapshot();
+        self.publish_join(epoch);
+        let snapshot = self.snapshot();
         self.transmits.push_back(ServerTransmit::Snapshot {
             conn,
             data: snapshot,
@@ -303,6 +304,7 @@ impl Server {
         let name = session.entry.name.clone();
         if self.by_name.get(&name) == Some(&epoch) {
             self.by_name.remove(&name);
+            self.publish_leave(&name);
         }
         self.broadcast_presence(Presence::Leave, &session.entry, false, None);
         self.events.push_back(ServerEvent::Left {

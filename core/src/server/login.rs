@@ -80,6 +80,9 @@ impl Server {
             Some(_) => true,
             None => false,
         };
+        if let Some(reason) = self.cluster_refuses(&name) {
+            return self.reject(origin, reason);
+        }
         // Past its expiry a pending login is gone, whether or not its timer has fired yet.
         if self.pending.get(&name).is_some_and(|p| p.expires <= now) {
             self.drop_pending(&name);
@@ -88,6 +91,10 @@ impl Server {
             if pending.origin == origin {
                 let window = now + self.config.pending_timeout;
                 pending.expires = window.min(pending.born + self.config.pending_max_life);
+                if !pending.claimed {
+                    // Accepted once the cluster's store grants the name.
+                    return;
+                }
                 self.accept(origin);
                 self.events.push_back(ServerEvent::Accepted {
                     name,
@@ -119,7 +126,11 @@ impl Server {
         {
             return self.reject(origin, RejectReason::RateLimited);
         }
-        self.add_pending(now, origin, name.clone());
+        let epoch = self.add_pending(now, origin, name.clone());
+        if self.claim_in_store(&name, epoch) {
+            // Accepted once the cluster's store grants the name.
+            return;
+        }
         self.accept(origin);
         self.events.push_back(ServerEvent::Accepted {
             name,
@@ -150,8 +161,8 @@ impl Server {
         (!admitted).then_some(RejectReason::RateLimited)
     }
 
-    /// Records a new pending login and arms its expiry.
-    fn add_pending(&mut self, now: Instant, origin: Origin, name: Name) {
+    /// Records a new pending login and arms its expiry; its epoch.
+    fn add_pending(&mut self, now: Instant, origin: Origin, name: Name) -> Epoch {
         let epoch = self.new_epoch();
         let ip = origin.listed.ip();
         self.pending_sources.add(ip);
@@ -181,8 +192,10 @@ impl Server {
                 origin,
                 born: now,
                 expires: now + window,
+                claimed: self.cluster.is_none(),
             },
         );
+        epoch
     }
 
     /// A UDP logout counts only from the endpoint the user is listed at (for a classic user,
@@ -251,10 +264,13 @@ impl Server {
     fn drop_pending(&mut self, name: &Name) {
         if let Some(pending) = self.take_pending(name) {
             self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
+            if pending.claimed {
+                self.unclaim(name);
+            }
         }
     }
 
-    fn accept(&mut self, origin: Origin) {
+    pub(super) fn accept(&mut self, origin: Origin) {
         let data = if origin.classic {
             self.accept_classic.clone()
         } else {
@@ -266,7 +282,7 @@ impl Server {
         });
     }
 
-    fn reject(&mut self, origin: Origin, reason: RejectReason) {
+    pub(super) fn reject(&mut self, origin: Origin, reason: RejectReason) {
         self.stats.rejected_logins += 1;
         let mut data = Vec::new();
         if origin.classic {

@@ -7,14 +7,17 @@
 
 mod budget;
 mod classic;
+pub mod cluster;
 mod config;
 mod connection;
+mod listing;
 mod login;
 mod online;
 mod output;
 mod relay;
 mod sources;
 mod state;
+mod store;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -37,8 +40,10 @@ use state::{Conn, Epoch, Pending, Role, Timer};
 /// Counters of what the server holds, refused or dropped.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ServerStats {
-    /// Users online.
+    /// Users online here.
     pub online: usize,
+    /// Users online on the other coordinators of the cluster, as listed here.
+    pub remote: usize,
     /// Logins accepted and waiting for their TCP claim.
     pub pending: usize,
     /// TCP connections not (yet) bound to a session.
@@ -96,6 +101,8 @@ pub struct Server {
     transmits: VecDeque<ServerTransmit>,
     events: VecDeque<ServerEvent>,
     stats: ServerStats,
+    /// The other coordinators' members, with a cluster.
+    cluster: Option<cluster::Cluster>,
 }
 
 static PONG: &[u8] = b"pong\n";
@@ -120,6 +127,7 @@ impl Server {
         encode_utf16le(&format!("Accept,{}", config.tcp_port), &mut accept_classic);
         let (v4, v6) = (config.prefix_v4, config.prefix_v6);
         let sources = || Sources::new(v4, v6);
+        let cluster = config.cluster.map(cluster::Cluster::new);
         Server {
             config,
             accept,
@@ -138,6 +146,7 @@ impl Server {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: ServerStats::default(),
+            cluster,
         }
     }
 
@@ -217,6 +226,9 @@ impl Server {
                 }
                 Timer::Idle { epoch } => self.check_idle(now, epoch),
                 Timer::ClassicLease { epoch } => self.check_lease(now, epoch),
+                Timer::Heartbeat => self.on_heartbeat(now),
+                Timer::CheckNodes => self.on_check_nodes(now),
+                Timer::ConfirmRemote => self.on_confirm_remote(now),
             }
         }
     }
@@ -236,6 +248,8 @@ impl Server {
             self.transmits.push_back(ServerTransmit::Close { conn });
         }
         for session in self.sessions.take_all() {
+            // The other coordinators need not wait for our lease to run out.
+            self.publish_leave(&session.entry.name);
             self.events.push_back(ServerEvent::Left {
                 name: session.entry.name,
                 endpoint: session.entry.endpoint,
@@ -283,6 +297,7 @@ impl Server {
     pub fn stats(&self) -> ServerStats {
         ServerStats {
             online: self.sessions.len(),
+            remote: self.cluster.as_ref().map_or(0, |c| c.remote.len()),
             pending: self.pending.len(),
             unclaimed_connections: self.unclaimed_sources.total(),
             timers: self.timers.len(),
@@ -294,6 +309,25 @@ impl Server {
         let epoch = self.next_epoch;
         self.next_epoch += 1;
         epoch
+    }
+
+    /// The native snapshot: our sessions, then the other coordinators' members.
+    fn snapshot(&mut self) -> Bytes {
+        let remote = self.cluster.as_mut().map(|c| c.remote.sections());
+        let local = self.sessions.sections();
+        Bytes::from(match remote {
+            Some(remote) => listing::Sections::snapshot(&[local, remote]),
+            None => listing::Sections::snapshot(&[local]),
+        })
+    }
+
+    /// Everyone listed, here and (in a cluster) on the other coordinators, in snapshot order.
+    fn listed(&self) -> impl Iterator<Item = &UserEntry> + '_ {
+        let remote = self.cluster.iter().flat_map(|c| c.remote.members());
+        self.sessions
+            .values()
+            .map(|s| &s.entry)
+            .chain(remote.map(|m| &m.entry))
     }
 
     /// Tells every online session that `entry` joined (announcing its dialect and key to native

@@ -1,62 +1,16 @@
-//! Everyone online, in registration order, with the native snapshot kept encoded. Each session's
-//! part of the snapshot (its `name,endpoint;` entry, its `dialect` line if classic, its `key`
-//! line) is formatted once, when it registers, and appended to three running buffers; a snapshot
-//! is then three copies. A departure leaves a hole: the buffers are rebuilt from the sessions'
-//! own encoded parts (copies again, no formatting) before the next snapshot. In a login storm,
-//! where every login sends an O(N) snapshot, this is the difference between formatting N
-//! endpoints per login and copying N·25 bytes.
+//! Everyone online here, in registration order, with their part of the native snapshot kept
+//! encoded (see [`super::listing`]).
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-
+use super::listing::{Listed, Sections};
 use super::state::{Epoch, Session};
-use crate::wire::{encode_snapshot_entry, Dialect, ServerLine};
 
-/// A session's part of the snapshot, encoded.
-#[derive(Debug)]
-pub(crate) struct Listed {
-    entry: Box<[u8]>,
-    /// `dialect,<name>,classic\n` for a classic user.
-    dialect: Option<Box<[u8]>>,
-    /// `key,<name>,<hex>\n` for a user that announced a key.
-    key: Option<Box<[u8]>>,
-}
-
-impl Listed {
-    fn of(session: &Session) -> Self {
-        let name = &session.entry.name;
-        let line = |line: ServerLine| Some(line.to_vec().into_boxed_slice());
-        Listed {
-            entry: encode_snapshot_entry(name, session.entry.endpoint).into_boxed_slice(),
-            dialect: session
-                .is_classic()
-                .then(|| {
-                    line(ServerLine::Dialect {
-                        name: name.clone(),
-                        dialect: Dialect::Classic,
-                    })
-                })
-                .flatten(),
-            key: session.key.and_then(|key| {
-                line(ServerLine::Key {
-                    name: name.clone(),
-                    key,
-                })
-            }),
-        }
-    }
-}
-
-/// The sessions, by epoch (so in registration order), and the snapshot's three sections.
+/// The sessions, by epoch (so in registration order), and their snapshot sections.
 #[derive(Debug, Default)]
 pub(crate) struct Online {
     sessions: BTreeMap<Epoch, (Session, Listed)>,
-    entries: Vec<u8>,
-    dialects: Vec<u8>,
-    keys: Vec<u8>,
-    /// A session left since the sections were built: they hold it still.
-    stale: bool,
+    sections: Sections,
 }
 
 impl Online {
@@ -68,21 +22,20 @@ impl Online {
             .keys()
             .next_back()
             .is_none_or(|&last| last < epoch));
-        let listed = Listed::of(&session);
-        if !self.stale {
-            append(
-                &listed,
-                &mut self.entries,
-                &mut self.dialects,
-                &mut self.keys,
-            );
-        }
+        let entry = &session.entry;
+        let listed = Listed::new(
+            &entry.name,
+            entry.endpoint,
+            session.is_classic(),
+            session.key,
+        );
+        self.sections.append(&listed);
         self.sessions.insert(epoch, (session, listed));
     }
 
     pub(crate) fn remove(&mut self, epoch: Epoch) -> Option<Session> {
         let (session, _) = self.sessions.remove(&epoch)?;
-        self.stale = true;
+        self.sections.remove();
         Some(session)
     }
 
@@ -111,42 +64,18 @@ impl Online {
         self.sessions.values().map(|(session, _)| session)
     }
 
-    /// The native snapshot: every entry, `end`, then the classic users' `dialect` lines and the
-    /// `key` lines, each section in registration order.
-    pub(crate) fn snapshot(&mut self) -> Bytes {
-        if self.stale {
-            self.entries.clear();
-            self.dialects.clear();
-            self.keys.clear();
-            for (_, listed) in self.sessions.values() {
-                append(
-                    listed,
-                    &mut self.entries,
-                    &mut self.dialects,
-                    &mut self.keys,
-                );
-            }
-            self.stale = false;
-        }
-        const END: &[u8] = b"end\n";
-        let mut out = Vec::with_capacity(
-            self.entries.len() + END.len() + self.dialects.len() + self.keys.len(),
-        );
-        out.extend_from_slice(&self.entries);
-        out.extend_from_slice(END);
-        out.extend_from_slice(&self.dialects);
-        out.extend_from_slice(&self.keys);
-        Bytes::from(out)
+    /// With their epochs, in registration order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (Epoch, &Session)> + '_ {
+        self.sessions
+            .iter()
+            .map(|(&epoch, (session, _))| (epoch, session))
     }
-}
 
-fn append(listed: &Listed, entries: &mut Vec<u8>, dialects: &mut Vec<u8>, keys: &mut Vec<u8>) {
-    entries.extend_from_slice(&listed.entry);
-    if let Some(line) = &listed.dialect {
-        dialects.extend_from_slice(line);
-    }
-    if let Some(line) = &listed.key {
-        keys.extend_from_slice(line);
+    /// The sections, up to date.
+    pub(crate) fn sections(&mut self) -> &Sections {
+        self.sections
+            .refresh(self.sessions.values().map(|(_, listed)| listed));
+        &self.sections
     }
 }
 
@@ -160,7 +89,7 @@ mod tests {
     use super::*;
     use crate::server::config::ServerConfig;
     use crate::server::output::ConnId;
-    use crate::wire::{encode_snapshot, Name, PublicKey, UserEntry};
+    use crate::wire::{encode_snapshot, Dialect, Name, PublicKey, ServerLine, UserEntry};
 
     fn session(i: u16, classic: bool, keyed: bool) -> Session {
         let name = Name::new(&format!("user{i}")).expect("a valid name");
@@ -169,6 +98,10 @@ mod tests {
         let key = keyed.then(|| PublicKey::from_bytes([i as u8; 32]));
         let entry = UserEntry { name, endpoint };
         Session::new(entry, conn, key, Instant::now(), &ServerConfig::default())
+    }
+
+    fn snapshot(online: &mut Online) -> Vec<u8> {
+        Sections::snapshot(&[online.sections()])
     }
 
     /// The snapshot formatted from scratch, as the server did before it kept one encoded.
@@ -222,12 +155,12 @@ mod tests {
                     }
                     _ => {
                         let expected = formatted(&online);
-                        prop_assert_eq!(&online.snapshot()[..], &expected[..]);
+                        prop_assert_eq!(snapshot(&mut online), expected);
                     }
                 }
             }
             let expected = formatted(&online);
-            prop_assert_eq!(&online.snapshot()[..], &expected[..]);
+            prop_assert_eq!(snapshot(&mut online), expected);
         }
     }
 }

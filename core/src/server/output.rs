@@ -47,6 +47,8 @@ pub enum ServerTransmit {
         /// The connection.
         conn: ConnId,
     },
+    /// Ask the cluster's store (only with [`ServerConfig::cluster`](super::ServerConfig)).
+    Store(super::cluster::StoreCommand),
 }
 
 /// Why the transport reports a connection gone.
@@ -149,5 +151,15 @@ pub enum ServerEvent {
         conn: ConnId,
         /// Why.
         reason: ErrorReason,
+    },
+    /// The cluster's store can be reached again (`up`), or no more.
+    Store {
+        /// Whether it can.
+        up: bool,
+    },
+    /// Another coordinator of the cluster lost its lease: its members are being unlisted.
+    Reaping {
+        /// The coordinator.
+        node: super::cluster::NodeId,
     },
 }

@@ -1,6 +1,7 @@
 //! Helping peers find each other across NATs (protocol.md 8.2): introductions, which make both
 //! sides probe each other at once, and the relay, which carries their sealed datagrams over the
 //! two TCP sessions when no direct path works. The server reads neither: a payload is opaque.
+//! In a cluster, a member of another coordinator is reached through it (mail by the store).
 
 use std::time::Instant;
 
@@ -8,8 +9,15 @@ use bytes::Bytes;
 
 use crate::wire::{Name, RelayPayload, ServerLine};
 
+use super::cluster::{Mail, NodeId};
 use super::state::Epoch;
-use super::{Server, ServerTransmit};
+use super::{ConnId, Server, ServerTransmit};
+
+/// Where a native member is reached: on one of our connections, or through its coordinator.
+enum Reach {
+    Here(ConnId),
+    Node(NodeId),
+}
 
 impl Server {
     /// `intro,<target>` from the session `epoch`: each side is told the other's endpoint, in the
@@ -20,23 +28,43 @@ impl Server {
             return;
         };
         let target_epoch = self.by_name.get(target).copied();
-        let found = target_epoch
-            .filter(|&e| e != epoch)
-            .and_then(|e| self.native_session(e));
+        let found = match target_epoch {
+            Some(e) => (e != epoch)
+                .then(|| self.native_session(e))
+                .flatten()
+                .map(|(entry, conn)| (entry, Reach::Here(conn))),
+            None => self
+                .remote_native(target)
+                .map(|m| (m.entry, Reach::Node(m.node))),
+        };
         let within_budget = found.is_some()
             && self
                 .sessions
                 .get_mut(&epoch)
                 .is_some_and(|s| s.intros.spend(now, 1));
-        let (Some((target, to_target)), true) = (found, within_budget) else {
+        let (Some((target, reach)), true) = (found, within_budget) else {
             self.stats.introductions_refused += 1;
             return;
         };
         self.stats.introductions += 1;
-        for (conn, about) in [(to_asker, target), (to_target, asker)] {
-            let data = Bytes::from(ServerLine::Intro(about).to_vec());
-            self.transmits
-                .push_back(ServerTransmit::Send { conn, data });
+        let data = Bytes::from(ServerLine::Intro(target.clone()).to_vec());
+        self.transmits.push_back(ServerTransmit::Send {
+            conn: to_asker,
+            data,
+        });
+        match reach {
+            Reach::Here(conn) => {
+                let data = Bytes::from(ServerLine::Intro(asker).to_vec());
+                self.transmits
+                    .push_back(ServerTransmit::Send { conn, data });
+            }
+            Reach::Node(node) => self.send_mail(
+                node,
+                Mail::Intro {
+                    from: asker,
+                    to: target.name,
+                },
+            ),
         }
     }
 
@@ -44,15 +72,16 @@ impl Server {
     /// sender's name. Dropped (and counted) when relaying is off, past the sender's byte budget,
     /// or when `to` is not a native session online.
     pub(super) fn relay(&mut self, now: Instant, epoch: Epoch, to: &Name, payload: &RelayPayload) {
-        let target = self
-            .by_name
-            .get(to)
-            .copied()
-            .filter(|&e| e != epoch)
-            .and_then(|e| self.native_session(e));
+        let target = match self.by_name.get(to).copied() {
+            Some(e) => (e != epoch)
+                .then(|| self.native_session(e))
+                .flatten()
+                .map(|(_, conn)| Reach::Here(conn)),
+            None => self.remote_native(to).map(|m| Reach::Node(m.node)),
+        };
         let sender = self.sessions.get_mut(&epoch);
         let cost = u32::try_from(payload.as_str().len()).unwrap_or(u32::MAX);
-        let (Some((_, conn)), Some(sender), true) = (target, sender, self.config.relay) else {
+        let (Some(reach), Some(sender), true) = (target, sender, self.config.relay) else {
             self.stats.relay_refused += 1;
             return;
         };
@@ -60,21 +89,35 @@ impl Server {
             self.stats.relay_refused += 1;
             return;
         }
-        let line = ServerLine::Relay {
-            from: sender.entry.name.clone(),
-            payload: payload.clone(),
+        let from = sender.entry.name.clone();
+        match reach {
+            Reach::Here(conn) => {
+                let line = ServerLine::Relay {
+                    from,
+                    payload: payload.clone(),
+                }
+                .to_vec();
+                self.stats.relayed += 1;
+                self.stats.relayed_bytes += line.len() as u64;
+                self.transmits.push_back(ServerTransmit::Send {
+                    conn,
+                    data: Bytes::from(line),
+                });
+            }
+            // Counted where it is delivered.
+            Reach::Node(node) => self.send_mail(
+                node,
+                Mail::Relay {
+                    from,
+                    to: to.clone(),
+                    payload: payload.clone(),
+                },
+            ),
         }
-        .to_vec();
-        self.stats.relayed += 1;
-        self.stats.relayed_bytes += line.len() as u64;
-        self.transmits.push_back(ServerTransmit::Send {
-            conn,
-            data: Bytes::from(line),
-        });
     }
 
-    /// The entry and connection of a native session online.
-    fn native_session(&self, epoch: Epoch) -> Option<(crate::wire::UserEntry, super::ConnId)> {
+    /// The entry and connection of a native session online here.
+    fn native_session(&self, epoch: Epoch) -> Option<(crate::wire::UserEntry, ConnId)> {
         let session = self.sessions.get(&epoch)?;
         Some((session.entry.clone(), session.conn?))
     }

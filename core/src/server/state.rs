@@ -36,6 +36,9 @@ pub(crate) struct Pending {
     pub(crate) born: Instant,
     /// A repeated login pushes this back, so its `Accept` never arrives after the expiry.
     pub(crate) expires: Instant,
+    /// The name is ours: always, alone; in a cluster, once the store granted it (the login is
+    /// accepted then).
+    pub(crate) claimed: bool,
 }
 
 /// Someone online.
@@ -122,9 +125,26 @@ impl Conn {
 /// what it watches goes away, so the timers follow the live logins, sessions and connections.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Timer {
-    PendingExpiry { name: Name, epoch: Epoch },
-    SilentClaim { conn: ConnId },
-    ClaimDeadline { conn: ConnId },
-    Idle { epoch: Epoch },
-    ClassicLease { epoch: Epoch },
+    PendingExpiry {
+        name: Name,
+        epoch: Epoch,
+    },
+    SilentClaim {
+        conn: ConnId,
+    },
+    ClaimDeadline {
+        conn: ConnId,
+    },
+    Idle {
+        epoch: Epoch,
+    },
+    ClassicLease {
+        epoch: Epoch,
+    },
+    /// Renew this coordinator's lease in the cluster's store.
+    Heartbeat,
+    /// Ask after the other coordinators' leases.
+    CheckNodes,
+    /// Drop the other coordinators' members the store did not list again in time.
+    ConfirmRemote,
 }

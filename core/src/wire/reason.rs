@@ -54,6 +54,9 @@ reason_enum! {
         RateLimited => "rate-limited",
         /// The datagram is not a well-formed login.
         BadRequest => "bad-request",
+        /// The server belongs to a cluster whose shared store it cannot reach now, so it cannot
+        /// make sure the name is free on every coordinator: try again later.
+        Unavailable => "unavailable",
     }
 }
 
@@ -76,6 +79,9 @@ reason_enum! {
         Replaced => "replaced",
         /// The server is shutting down.
         Shutdown => "shutdown",
+        /// Another coordinator of the cluster holds the name (found when the cluster's store
+        /// came back after an outage).
+        NameTaken => "name-taken",
         /// The server holds as many connections as it can, or as many unclaimed ones from this
         /// address or its network as it allows: refused at once, before any claim.
         TooManyConnections => "too-many-connections",

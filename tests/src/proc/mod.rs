@@ -6,6 +6,7 @@ mod binary;
 mod child;
 mod pair;
 mod raw;
+mod redis;
 mod roles;
 mod scratch;
 
@@ -13,6 +14,7 @@ pub use binary::binary_path;
 pub use child::Proc;
 pub use pair::Pair;
 pub use raw::{sample, scrape, RawTcp, RawUdp};
+pub use redis::RedisProc;
 pub use roles::{
     names, restart_server, start_chat, start_chat_with, start_server, start_server_with, ChatProc,
     ServerProc,

@@ -1,12 +1,17 @@
 //! The two ways a user runs the binary: a server and a chat client, both with `--json`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
 
 use serde_json::Value;
 
+use std::thread;
+use std::time::{Duration, Instant};
+
 use super::child::Proc;
+use super::STEP;
 
 /// A running `server --json`, with the addresses from its `listening` line.
 pub struct ServerProc {
@@ -100,6 +105,31 @@ pub struct ChatProc {
 }
 
 impl ChatProc {
+    /// Asks for the list until it is exactly `expected` (name → endpoint), within [`STEP`]: the
+    /// last to log in, or to be unlisted, may take a moment.
+    pub fn wait_for_list(&mut self, expected: &BTreeMap<String, Value>) {
+        let deadline = Instant::now() + STEP;
+        loop {
+            self.send_line("/list");
+            let users = self.wait_event("users");
+            let listed: BTreeMap<String, Value> = users["users"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|u| Some((u["name"].as_str()?.to_owned(), u["endpoint"].clone())))
+                .collect();
+            if &listed == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: the list stays {listed:?}, not {expected:?}",
+                self.label()
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Our endpoint as the server listed it.
     pub fn endpoint(&self) -> &str {
         self.logged_in["endpoint"].as_str().unwrap_or_default()

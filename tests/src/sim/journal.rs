@@ -359,6 +359,8 @@ fn hash_server_event(event: &ServerEvent, h: &mut impl Hasher) {
             name.as_str().hash(h);
             from.hash(h);
         }
+        ServerEvent::Store { up } => up.hash(h),
+        ServerEvent::Reaping { node } => node.hash(h),
         ServerEvent::Rejected { from, reason } => {
             from.hash(h);
             reason.hash(h);

@@ -848,6 +848,7 @@ impl World {
                 self.tcp
                     .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
             }
+            ServerTransmit::Store(command) => panic!("no cluster in this world: {command:?}"),
         }
     }
 

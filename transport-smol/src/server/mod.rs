@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_io::Async;
 use feige_app::driver::{Listening, ServerInput, ServerMachine, ServerSetup, ServerThread};
 use feige_core::server::Server;
+use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::SERVER_INBOX;
 use smol::channel;
 
@@ -49,13 +50,23 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         .as_ref()
         .map(|l| l.get_ref().local_addr())
         .transpose()?;
+    let (tx, rx) = channel::bounded(SERVER_INBOX);
+    let store = match (&options.cluster_url, options.config.cluster) {
+        (Some(url), Some(cluster)) => {
+            let inbox = tx.clone();
+            let deliver: Deliver = Arc::new(move |event| {
+                let _ = inbox.send_blocking(Input::Store(event));
+            });
+            Some(StoreLink::start(url, cluster.node, deliver).map_err(io::Error::other)?)
+        }
+        _ => None,
+    };
     (setup.on_listening)(Listening {
         udp,
         tcp,
         metrics: metrics_at,
     });
 
-    let (tx, rx) = channel::bounded(SERVER_INBOX);
     let receiving = runtime::spawn(udp::receive(
         Arc::clone(&udp_socket),
         tx.clone(),
@@ -67,7 +78,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let mut config = options.config;
     config.tcp_port = tcp.port();
     let machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics);
-    let sockets = Sockets::new(udp_socket, options.max_queued_bytes, tx.clone());
+    let sockets = Sockets::new(udp_socket, options.max_queued_bytes, tx.clone(), store);
     let owner = move || {
         let feeders = [Some(receiving), Some(accepting), scraping];
         async_io::block_on(owner::run(machine, sockets, rx, feeders));

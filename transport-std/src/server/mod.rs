@@ -17,7 +17,9 @@ use bytes::Bytes;
 use feige_app::driver::{
     Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
+use feige_core::server::cluster::StoreCommand;
 use feige_core::server::{ConnId, Server};
+use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT, SERVER_INBOX};
 
 use crate::conn::{Connection, Writers};
@@ -36,13 +38,23 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let udp = udp_socket.local_addr()?;
     let tcp = listener.local_addr()?;
     let metrics_at = scrapes.as_ref().map(TcpListener::local_addr).transpose()?;
+    let (tx, rx) = mpsc::sync_channel(SERVER_INBOX);
+    let store = match (&options.cluster_url, options.config.cluster) {
+        (Some(url), Some(cluster)) => {
+            let inbox = tx.clone();
+            let deliver: Deliver = Arc::new(move |event| {
+                let _ = inbox.send(Input::Store(event));
+            });
+            Some(StoreLink::start(url, cluster.node, deliver).map_err(io::Error::other)?)
+        }
+        _ => None,
+    };
     (setup.on_listening)(Listening {
         udp,
         tcp,
         metrics: metrics_at,
     });
 
-    let (tx, rx) = mpsc::sync_channel(SERVER_INBOX);
     let stop = Arc::new(AtomicBool::new(false));
     let scraping = scrapes
         .map(|scrapes| metrics::spawn(scrapes, Arc::clone(&setup.metrics), Arc::clone(&stop)))
@@ -69,9 +81,16 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         writers: Writers::default(),
         inputs: tx.clone(),
         to_wake: Vec::new(),
+        store,
     };
     let owner = move || {
         run(&mut machine, &mut sockets, &rx);
+        // Our members' leaves reach the cluster before we go. No input is read any more: the
+        // link's threads must not wait to hand one over.
+        drop(rx);
+        if let Some(link) = sockets.store.take() {
+            link.stop(Instant::now() + SERVER_FLUSH_AT_EXIT);
+        }
         stop.store(true, Ordering::Relaxed);
         accept::wake(tcp);
         if let Some(at) = metrics_at {
@@ -151,6 +170,8 @@ struct Sockets {
     /// Connections given lines this turn whose writer may be asleep: each is woken once, when
     /// the turn ends, to write all of them together.
     to_wake: Vec<ConnId>,
+    /// The link to the cluster's Redis, with a cluster.
+    store: Option<StoreLink>,
 }
 
 impl Sockets {
@@ -244,5 +265,12 @@ impl ServerIo for Sockets {
 
     fn max_queued_bytes(&self) -> usize {
         self.limits.max_queued_bytes
+    }
+
+    fn store(&mut self, command: StoreCommand) {
+        match &self.store {
+            Some(link) => link.send(command),
+            None => tracing::error!("no cluster to ask: {command:?}"),
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! theme, sharing the harness below.
 
 mod classic;
+mod cluster;
 mod limits;
 mod login;
 mod paths;

@@ -22,6 +22,7 @@ fn nobody_hears_of_leaving(out: &[ServerTransmit], name: &str, conn: ConnId) {
                 assert!(!classic.contains(&leaving), "{name} said to leave: {t:?}");
             }
             ServerTransmit::Close { conn: c } => assert_ne!(*c, conn, "{name}'s session closed"),
+            ServerTransmit::Store(command) => panic!("no cluster here: {command:?}"),
         }
     }
 }

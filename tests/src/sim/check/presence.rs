@@ -99,6 +99,10 @@ fn replay(world: &World, out: &mut Findings) -> Vec<Registered> {
         }
         let at = seen.at;
         match &seen.event {
+            ServerEvent::Store { .. } | ServerEvent::Reaping { .. } => out.push(format!(
+                "the server alone spoke of a cluster: {:?}",
+                seen.event
+            )),
             ServerEvent::Accepted { name, from } => pending.push((name.clone(), *from, at)),
             ServerEvent::Rejected { from, reason } => {
                 let forgers = matches!(seen.via, Via::Datagram(source)

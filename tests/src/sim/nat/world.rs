@@ -296,6 +296,7 @@ impl World {
                     self.tcp
                         .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
                 }
+                ServerTransmit::Store(command) => panic!("no cluster here: {command:?}"),
             }
         }
         while self.server.poll_event().is_some() {}

@@ -1,0 +1,389 @@
+//! A coordinator in a cluster, its store played by hand: names claimed before a login is
+//! accepted, members published and read, the store going away and coming back, dead
+//! coordinators reaped, and relay and introductions across coordinators.
+
+use super::*;
+use crate::server::cluster::{ClusterConfig, Mail, Member, NodeId, StoreCommand, StoreEvent};
+use crate::wire::{Name, RelayPayload, UserEntry};
+
+const ME: NodeId = NodeId(1);
+const OTHER: NodeId = NodeId(2);
+
+fn name(n: &str) -> Name {
+    Name::new(n).unwrap()
+}
+
+fn member(node: NodeId, n: &str, endpoint: &str) -> Member {
+    Member {
+        node,
+        entry: UserEntry {
+            name: name(n),
+            endpoint: ep(endpoint),
+        },
+        key: None,
+        classic: false,
+    }
+}
+
+fn store(command: StoreCommand) -> ServerTransmit {
+    ServerTransmit::Store(command)
+}
+
+impl Harness {
+    /// A coordinator whose store is up and synced, empty.
+    fn clustered() -> Self {
+        let mut h = Harness::with(ServerConfig {
+            cluster: Some(ClusterConfig::new(ME)),
+            ..ServerConfig::default()
+        });
+        h.store_says(StoreEvent::Up);
+        h.store_says(StoreEvent::Synced(Vec::new()));
+        h
+    }
+
+    fn store_says(&mut self, event: StoreEvent) -> Vec<ServerTransmit> {
+        self.server.handle_store(self.now, event);
+        self.drain()
+    }
+
+    /// A login granted by the store, then claimed by TCP; the store told of the join.
+    fn clustered_login(&mut self, n: &str, source: &str) -> ConnId {
+        let claim = self.datagram(source, &format!("login,{n},{source}"));
+        let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
+            panic!("a claim first, not {claim:?}");
+        };
+        let granted = StoreEvent::Claimed {
+            name: name(n),
+            ticket,
+            granted: true,
+        };
+        assert_eq!(
+            self.store_says(granted),
+            vec![datagram(source, "Accept,9001")]
+        );
+        let conn = self.open(&SocketAddr::new(ep(source).ip(), 50000).to_string());
+        let out = self.bytes(conn, &format!("login,{n},{source}\n"));
+        assert!(
+            out.contains(&store(StoreCommand::Join(member(ME, n, source)))),
+            "{out:?}"
+        );
+        conn
+    }
+}
+
+#[test]
+fn a_login_is_accepted_only_once_the_store_grants_its_name() {
+    let mut h = Harness::clustered();
+    let out = h.datagram("198.51.100.1:4000", "login,alice,198.51.100.1:4000");
+    assert_eq!(
+        out,
+        vec![store(StoreCommand::Claim {
+            name: name("alice"),
+            ticket: 1
+        })]
+    );
+    // Repeated while the store thinks: still nothing.
+    assert_eq!(
+        h.datagram("198.51.100.1:4000", "login,alice,198.51.100.1:4000"),
+        vec![]
+    );
+    // Refused: another coordinator holds the name.
+    let refused = StoreEvent::Claimed {
+        name: name("alice"),
+        ticket: 1,
+        granted: false,
+    };
+    assert_eq!(
+        h.store_says(refused),
+        vec![datagram("198.51.100.1:4000", "Reject,name-taken")]
+    );
+    assert_eq!(h.server.stats().pending, 0);
+    // A late grant for a login that is gone gives the name back.
+    let late = StoreEvent::Claimed {
+        name: name("alice"),
+        ticket: 1,
+        granted: true,
+    };
+    assert_eq!(
+        h.store_says(late),
+        vec![store(StoreCommand::Release {
+            name: name("alice")
+        })]
+    );
+}
+
+#[test]
+fn members_come_and_go_in_the_order_the_store_logs_them() {
+    let mut h = Harness::clustered();
+    let alice = h.clustered_login("alice", "198.51.100.1:4000");
+    h.drain();
+    let bob = member(OTHER, "bob", "203.0.113.5:7000");
+    assert_eq!(
+        h.store_says(StoreEvent::Joined(bob.clone())),
+        vec![send(alice, "login,bob,203.0.113.5:7000\n")]
+    );
+    // Our own joins come back through the log: nothing twice.
+    assert_eq!(
+        h.store_says(StoreEvent::Joined(member(ME, "alice", "198.51.100.1:4000"))),
+        vec![]
+    );
+    assert_eq!(h.store_says(StoreEvent::Joined(bob)), vec![], "no change");
+    // The newcomer's snapshot holds the whole cluster.
+    let carol = h.clustered_login("carol", "198.51.100.3:4000");
+    let out = h.drain();
+    assert!(out.is_empty(), "{out:?}");
+    let _ = carol;
+    // A leave of bob from another node than his is stale: ignored.
+    assert_eq!(
+        h.store_says(StoreEvent::Left {
+            node: NodeId(9),
+            name: name("bob")
+        }),
+        vec![]
+    );
+    let left = h.store_says(StoreEvent::Left {
+        node: OTHER,
+        name: name("bob"),
+    });
+    assert_eq!(left.len(), 2, "alice and carol told: {left:?}");
+    assert!(left.contains(&send(alice, "logout,bob,203.0.113.5:7000\n")));
+    // A name another coordinator lists is refused at once.
+    h.store_says(StoreEvent::Joined(member(
+        OTHER,
+        "dave",
+        "203.0.113.6:7000",
+    )));
+    h.drain();
+    assert_eq!(
+        h.datagram("198.51.100.4:4000", "login,dave,198.51.100.4:4000"),
+        vec![datagram("198.51.100.4:4000", "Reject,name-taken")]
+    );
+}
+
+#[test]
+fn the_snapshot_lists_every_coordinator() {
+    let mut h = Harness::clustered();
+    h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
+    let source = "198.51.100.1:4000";
+    let claim = h.datagram(source, &format!("login,alice,{source}"));
+    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
+        panic!("{claim:?}");
+    };
+    h.store_says(StoreEvent::Claimed {
+        name: name("alice"),
+        ticket,
+        granted: true,
+    });
+    let conn = h.open("198.51.100.1:50000");
+    let out = h.bytes(conn, &format!("login,alice,{source}\n"));
+    assert!(
+        out.contains(&snapshot(
+            conn,
+            "alice,198.51.100.1:4000;bob,203.0.113.5:7000;end\n"
+        )),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn while_the_store_is_away_logins_are_refused_and_sessions_stay() {
+    let mut h = Harness::clustered();
+    let alice = h.clustered_login("alice", "198.51.100.1:4000");
+    h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
+    // A login waiting for its claim when the store goes: refused.
+    h.datagram("198.51.100.2:4000", "login,carol,198.51.100.2:4000");
+    let down = h.store_says(StoreEvent::Down);
+    assert_eq!(
+        down,
+        vec![datagram("198.51.100.2:4000", "Reject,unavailable")]
+    );
+    assert_eq!(
+        h.datagram("198.51.100.3:4000", "login,dave,198.51.100.3:4000"),
+        vec![datagram("198.51.100.3:4000", "Reject,unavailable")]
+    );
+    h.advance(Duration::from_secs(30));
+    h.bytes(alice, "ping\n");
+    assert_eq!(online(&h), ["alice,198.51.100.1:4000"]);
+    assert_eq!(h.server.stats().remote, 1, "bob stays while nobody knows");
+    // Back: our lease, our names claimed again, then the registry.
+    let up = h.store_says(StoreEvent::Up);
+    assert_eq!(
+        up,
+        vec![
+            store(StoreCommand::Heartbeat {
+                lease: Duration::from_secs(5)
+            }),
+            store(StoreCommand::Claim {
+                name: name("alice"),
+                ticket: 2
+            }),
+            store(StoreCommand::Sync),
+        ]
+    );
+    // alice's name is ours again: she is published again.
+    let granted = h.store_says(StoreEvent::Claimed {
+        name: name("alice"),
+        ticket: 2,
+        granted: true,
+    });
+    assert_eq!(
+        granted,
+        vec![store(StoreCommand::Join(member(
+            ME,
+            "alice",
+            "198.51.100.1:4000"
+        )))]
+    );
+    // The registry lost bob (the store restarted) and still holds zed, who left here meanwhile.
+    let synced = h.store_says(StoreEvent::Synced(vec![
+        member(ME, "alice", "198.51.100.1:4000"),
+        member(ME, "zed", "198.51.100.9:4000"),
+    ]));
+    assert_eq!(
+        synced,
+        vec![store(StoreCommand::Leave { name: name("zed") })]
+    );
+    // bob is kept a while for his coordinator to publish him again; it does not, so he goes.
+    h.advance(Duration::from_secs(6));
+    assert_eq!(h.server.stats().remote, 1);
+    h.advance(Duration::from_secs(2));
+    assert_eq!(h.server.stats().remote, 0);
+    assert!(h
+        .drain()
+        .contains(&send(alice, "logout,bob,203.0.113.5:7000\n")));
+}
+
+#[test]
+fn a_member_published_again_in_time_never_leaves() {
+    let mut h = Harness::clustered();
+    let alice = h.clustered_login("alice", "198.51.100.1:4000");
+    let bob = member(OTHER, "bob", "203.0.113.5:7000");
+    h.store_says(StoreEvent::Joined(bob.clone()));
+    h.store_says(StoreEvent::Down);
+    h.store_says(StoreEvent::Up);
+    h.store_says(StoreEvent::Synced(Vec::new()));
+    h.advance(Duration::from_secs(3));
+    h.drain();
+    assert_eq!(h.store_says(StoreEvent::Joined(bob)), vec![]);
+    h.advance(Duration::from_secs(10));
+    h.bytes(alice, "ping\n");
+    assert_eq!(h.server.stats().remote, 1);
+    let told: Vec<_> = h.drain();
+    assert!(!told.contains(&send(alice, "logout,bob,203.0.113.5:7000\n")));
+}
+
+#[test]
+fn a_coordinator_without_its_lease_twice_is_reaped() {
+    let mut h = Harness::clustered();
+    h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
+    h.advance(Duration::from_secs(1));
+    let out = h.drain();
+    assert!(
+        out.contains(&store(StoreCommand::CheckNodes(vec![OTHER]))),
+        "{out:?}"
+    );
+    // Once: suspected only (a store that restarted lost every lease).
+    assert_eq!(
+        h.store_says(StoreEvent::Checked { dead: vec![OTHER] }),
+        vec![]
+    );
+    h.advance(Duration::from_secs(1));
+    h.drain();
+    // Alive again: forgiven.
+    assert_eq!(h.store_says(StoreEvent::Checked { dead: vec![] }), vec![]);
+    h.advance(Duration::from_secs(1));
+    h.drain();
+    assert_eq!(
+        h.store_says(StoreEvent::Checked { dead: vec![OTHER] }),
+        vec![]
+    );
+    h.advance(Duration::from_secs(2));
+    h.drain();
+    assert_eq!(
+        h.store_says(StoreEvent::Checked { dead: vec![OTHER] }),
+        vec![store(StoreCommand::Reap(OTHER))]
+    );
+    assert!(h.events().contains(&ServerEvent::Reaping { node: OTHER }));
+}
+
+#[test]
+fn relay_and_introductions_cross_coordinators_as_mail() {
+    let mut h = Harness::clustered();
+    let alice = h.clustered_login("alice", "198.51.100.1:4000");
+    h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
+    h.drain();
+    let payload = RelayPayload::encode(b"\x01sealed").unwrap();
+    assert_eq!(
+        h.bytes(alice, &format!("relay,bob,{}\n", payload.as_str())),
+        vec![store(StoreCommand::Mail {
+            to: OTHER,
+            mail: Mail::Relay {
+                from: name("alice"),
+                to: name("bob"),
+                payload: payload.clone()
+            }
+        })]
+    );
+    assert_eq!(
+        h.bytes(alice, "intro,bob\n"),
+        vec![
+            send(alice, "intro,bob,203.0.113.5:7000\n"),
+            store(StoreCommand::Mail {
+                to: OTHER,
+                mail: Mail::Intro {
+                    from: UserEntry {
+                        name: name("alice"),
+                        endpoint: ep("198.51.100.1:4000")
+                    },
+                    to: name("bob")
+                }
+            }),
+        ]
+    );
+    // Mail for our member is delivered; for someone not here, dropped and counted.
+    let relay = |to: &str| StoreEvent::Mail {
+        from: OTHER,
+        mail: Mail::Relay {
+            from: name("bob"),
+            to: name(to),
+            payload: payload.clone(),
+        },
+    };
+    assert_eq!(
+        h.store_says(relay("alice")),
+        vec![send(alice, &format!("relay,bob,{}\n", payload.as_str()))]
+    );
+    assert_eq!(h.store_says(relay("nobody")), vec![]);
+    let stats = h.server.stats();
+    assert_eq!((stats.relayed, stats.relay_refused), (1, 1));
+}
+
+#[test]
+fn a_departure_and_a_shutdown_are_published() {
+    let mut h = Harness::clustered();
+    let alice = h.clustered_login("alice", "198.51.100.1:4000");
+    h.clustered_login("bob", "198.51.100.2:4000");
+    h.drain();
+    let out = h.bytes(alice, "logout,alice,198.51.100.1:4000\n");
+    assert!(
+        out.contains(&store(StoreCommand::Leave {
+            name: name("alice")
+        })),
+        "{out:?}"
+    );
+    h.server.shutdown(h.now);
+    assert!(h
+        .drain()
+        .contains(&store(StoreCommand::Leave { name: name("bob") })));
+}
+
+#[test]
+fn a_server_alone_ignores_the_store() {
+    let mut h = Harness::new();
+    assert_eq!(h.store_says(StoreEvent::Up), vec![]);
+    h.login("alice", "198.51.100.1:4000");
+    assert!(h
+        .drain()
+        .iter()
+        .all(|t| !matches!(t, ServerTransmit::Store(_))));
+}

@@ -1,0 +1,233 @@
+//! Coordinators sharing presence through a real `redis-server` (started by each test on a free
+//! loopback port, persistence off, killed by its pid), with the real binaries mixed: lists exact
+//! on every coordinator, a name unique across them, a killed coordinator's users gone everywhere
+//! within the lease, and a Redis restart that drops no session. Without `redis-server` each test
+//! says so and passes (`.ci/run` installs it).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use feige_tests::proc::{
+    binary_path, start_chat, start_server_with, ChatProc, RedisProc, ServerProc,
+};
+use serde_json::Value;
+
+/// The binaries of the three coordinators: both transports in one cluster.
+const COORDINATORS: [&str; 3] = ["feige-smol", "feige", "feige-smol"];
+
+/// A coordinator that dies loses its users everywhere within this (protocol: a 5 s lease,
+/// confirmed 2 s later, checked every second).
+const LEASE_BOUND: Duration = Duration::from_secs(10);
+
+fn redis_ready(test: &str) -> Option<RedisProc> {
+    match RedisProc::unavailable() {
+        Some(why) => {
+            println!("skipped {test}: {why}");
+            None
+        }
+        None => Some(RedisProc::start()),
+    }
+}
+
+/// A coordinator of the cluster at `redis`, once it has reached it.
+fn coordinator(binary: &str, redis: &RedisProc) -> ServerProc {
+    let url = redis.url();
+    let mut server = start_server_with(
+        &binary_path(binary),
+        "127.0.0.1",
+        &["--cluster", &url],
+        true,
+    );
+    server.wait_for("the store reached", is_store("up"));
+    server
+}
+
+fn is_store(state: &'static str) -> impl Fn(&Value) -> bool {
+    move |v| v["event"] == "cluster" && v["store"] == state
+}
+
+/// A client of `coordinator`, logged in, with the binary the coordinator does not use.
+fn client(name: &str, coordinator: &ServerProc, index: usize) -> ChatProc {
+    let binary = COORDINATORS[(index + 1) % COORDINATORS.len()];
+    start_chat(&binary_path(binary), name, coordinator.udp)
+}
+
+/// Everyone, name → endpoint, as their own clients were listed.
+fn truth(clients: &[&ChatProc]) -> BTreeMap<String, Value> {
+    clients
+        .iter()
+        .map(|c| {
+            let name = c.logged_in["name"].as_str().unwrap_or_default().to_owned();
+            (name, Value::from(c.endpoint()))
+        })
+        .collect()
+}
+
+fn left(name: &str) -> impl Fn(&Value) -> bool + '_ {
+    move |v| v["event"] == "left" && v["name"] == name
+}
+
+/// Three coordinators, two users on each: every list on every coordinator is the whole cluster,
+/// chat crosses coordinators (peer to peer, as ever), a name online on one coordinator is refused
+/// on another, and a leave on one reaches everyone.
+#[test]
+fn coordinators_act_as_one() {
+    let Some(redis) = redis_ready("coordinators_act_as_one") else {
+        return;
+    };
+    let coordinators: Vec<ServerProc> = COORDINATORS
+        .iter()
+        .map(|b| coordinator(b, &redis))
+        .collect();
+    let names = ["alice", "bob", "小明", "dave", "eve", "frank smith"];
+    let mut clients: Vec<ChatProc> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| client(name, &coordinators[i % 3], i))
+        .collect();
+    let everyone = truth(&clients.iter().collect::<Vec<_>>());
+    for c in &mut clients {
+        c.wait_for_list(&everyone);
+    }
+
+    // alice (coordinator 0) writes to bob (coordinator 1).
+    clients[0].send_line("/msg bob across coordinators");
+    let shown = clients[1].wait_for("alice's message", |v| v["event"] == "message");
+    assert_eq!(shown["text"], "across coordinators");
+    clients[0].wait_event("delivered");
+
+    // alice is online on coordinator 0: coordinator 2 refuses the name.
+    let mut again = feige_tests::proc::Proc::spawn(
+        "alice again",
+        &binary_path("feige"),
+        &[
+            "chat",
+            "alice",
+            "--json",
+            "--ephemeral",
+            "--server",
+            &coordinators[2].udp.to_string(),
+        ],
+    );
+    let failed = again.wait_event("login_failed");
+    assert_eq!(failed["reason"], "name-taken", "{failed}");
+
+    // 小明 (coordinator 2) logs out: everyone else sees it, once.
+    clients[2].send_line("/quit");
+    clients[2].wait_event("logged_out");
+    let mut rest: Vec<ChatProc> = clients
+        .into_iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 2)
+        .map(|(_, c)| c)
+        .collect();
+    let remaining = truth(&rest.iter().collect::<Vec<_>>());
+    for c in &mut rest {
+        c.wait_for("小明 to leave", left("小明"));
+        c.wait_for_list(&remaining);
+        assert_eq!(c.seen(left("小明")), 1);
+    }
+}
+
+/// `kill -9` of a coordinator: its users leave on every other coordinator within the lease, the
+/// others stay, and their names are free again.
+#[test]
+fn a_killed_coordinator_loses_its_users_everywhere() {
+    let Some(redis) = redis_ready("a_killed_coordinator_loses_its_users_everywhere") else {
+        return;
+    };
+    let mut coordinators: Vec<ServerProc> = COORDINATORS
+        .iter()
+        .map(|b| coordinator(b, &redis))
+        .collect();
+    let mut alice = client("alice", &coordinators[0], 0);
+    let bob = client("bob", &coordinators[1], 1);
+    let mut carol = client("carol", &coordinators[2], 2);
+    let everyone = truth(&[&alice, &bob, &carol]);
+    alice.wait_for_list(&everyone);
+    carol.wait_for_list(&everyone);
+
+    let killed = Instant::now();
+    coordinators[1].kill();
+    for c in [&mut alice, &mut carol] {
+        c.wait_for("bob to leave", left("bob"));
+        let took = killed.elapsed();
+        assert!(took <= LEASE_BOUND, "bob left after {took:?}");
+    }
+    let survivors = truth(&[&alice, &carol]);
+    alice.wait_for_list(&survivors);
+    carol.wait_for_list(&survivors);
+    drop(bob);
+
+    // The name is free: bob logs in again, on another coordinator.
+    let bob = client("bob", &coordinators[0], 0);
+    let everyone = truth(&[&alice, &bob, &carol]);
+    alice.wait_for_list(&everyone);
+    carol.wait_for_list(&everyone);
+}
+
+/// Redis is killed and started again, empty: no coordinator drops a session (no client hears of
+/// a leave or loses its server), logins meanwhile are refused as `unavailable`, a logout meanwhile
+/// reaches everyone once Redis is back, and the lists converge to the truth.
+#[test]
+fn a_redis_restart_drops_no_session_and_lists_converge() {
+    let Some(mut redis) = redis_ready("a_redis_restart_drops_no_session_and_lists_converge") else {
+        return;
+    };
+    let mut coordinators: Vec<ServerProc> = COORDINATORS
+        .iter()
+        .map(|b| coordinator(b, &redis))
+        .collect();
+    let mut alice = client("alice", &coordinators[0], 0);
+    let mut bob = client("bob", &coordinators[1], 1);
+    let mut carol = client("carol", &coordinators[2], 2);
+    let mut dave = client("dave", &coordinators[0], 0);
+    let everyone = truth(&[&alice, &bob, &carol, &dave]);
+    for c in [&mut alice, &mut bob, &mut carol, &mut dave] {
+        c.wait_for_list(&everyone);
+    }
+
+    redis.kill();
+    for c in &mut coordinators {
+        c.wait_for("the store lost", is_store("down"));
+    }
+    let mut refused = feige_tests::proc::Proc::spawn(
+        "eve meanwhile",
+        &binary_path("feige"),
+        &[
+            "chat",
+            "eve",
+            "--json",
+            "--ephemeral",
+            "--server",
+            &coordinators[2].udp.to_string(),
+        ],
+    );
+    let failed = refused.wait_event("login_failed");
+    assert_eq!(failed["reason"], "unavailable", "{failed}");
+    dave.send_line("/quit");
+    dave.wait_event("logged_out");
+
+    redis.restart();
+    for c in &mut coordinators {
+        c.wait_for("the store back", is_store("up"));
+    }
+    let survivors = truth(&[&alice, &bob, &carol]);
+    for c in [&mut alice, &mut bob, &mut carol] {
+        c.wait_for_list(&survivors);
+    }
+    let eve = client("eve", &coordinators[2], 2);
+    let everyone = truth(&[&alice, &bob, &carol, &eve]);
+    for c in [&mut alice, &mut bob, &mut carol] {
+        c.wait_for_list(&everyone);
+        for name in ["alice", "bob", "carol"] {
+            assert_eq!(c.seen(left(name)), 0, "{} heard {name} leave", c.label());
+        }
+        assert_eq!(
+            c.seen(|v| v["event"] == "reconnecting"),
+            0,
+            "{} lost its coordinator",
+            c.label()
+        );
+    }
+}
