@@ -190,3 +190,21 @@ fn every_pair_of_nat_kinds() {
     }
     assert!(findings.is_empty(), "{}", findings.join("\n"));
 }
+
+/// Several coordinators sharing presence through a model of the store, with the store slow, away
+/// or restarted empty and coordinators killed and restarted as new nodes: after the faults stop,
+/// no name online twice and every list exactly the cluster's truth (see `sim::cluster`).
+#[test]
+fn a_cluster_converges_whatever_its_store_and_coordinators_did() {
+    let seeds = env_u64("FEIGE_SIM_CLUSTER_SEEDS").unwrap_or(60);
+    let start = base();
+    let mut failing = Vec::new();
+    for seed in start..start + seeds {
+        let violations = feige_tests::sim::cluster::run(seed);
+        if !violations.is_empty() {
+            eprintln!("cluster seed {seed}:\n  {}", violations.join("\n  "));
+            failing.push(seed);
+        }
+    }
+    assert!(failing.is_empty(), "failing cluster seeds: {failing:?}");
+}

@@ -288,7 +288,8 @@ impl Server {
         self.timers.next_deadline()
     }
 
-    /// Everyone online, in registration order.
+    /// Everyone online on this server, in registration order (see [`listed`](Self::listed) for
+    /// the whole cluster).
     pub fn online(&self) -> impl Iterator<Item = &UserEntry> + '_ {
         self.sessions.values().map(|s| &s.entry)
     }
@@ -322,7 +323,7 @@ impl Server {
     }
 
     /// Everyone listed, here and (in a cluster) on the other coordinators, in snapshot order.
-    fn listed(&self) -> impl Iterator<Item = &UserEntry> + '_ {
+    pub fn listed(&self) -> impl Iterator<Item = &UserEntry> + '_ {
         let remote = self.cluster.iter().flat_map(|c| c.remote.members());
         self.sessions
             .values()

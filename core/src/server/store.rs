@@ -108,8 +108,10 @@ impl Server {
         let lease = cluster.config.lease;
         self.events.push_back(ServerEvent::Store { up: true });
         self.store(StoreCommand::Heartbeat { lease });
-        // Everything the store may have lost: our names, then our members (once their names are
+        // Everything the store may have lost or kept wrongly: our names (what we no longer want
+        // is given up, what we want claimed again), then our members (once their names are
         // granted again), then everyone else's.
+        self.store(StoreCommand::Forget);
         let mut claims: Vec<(Name, Epoch)> = self
             .sessions
             .iter()

@@ -166,6 +166,7 @@ struct Runner {
 struct Scripts {
     claim: Script,
     release: Script,
+    forget: Script,
     join: Script,
     leave: Script,
     reap: Script,
@@ -185,6 +186,7 @@ impl Runner {
             scripts: Scripts {
                 claim: Script::new(scripts::CLAIM),
                 release: Script::new(scripts::RELEASE),
+                forget: Script::new(scripts::FORGET),
                 join: Script::new(scripts::JOIN),
                 leave: Script::new(scripts::LEAVE),
                 reap: Script::new(scripts::REAP),
@@ -272,6 +274,9 @@ impl Runner {
                     .arg(name.as_str())
                     .arg(me)
                     .invoke(conn)?;
+            }
+            StoreCommand::Forget => {
+                let _: i64 = s.forget.key(NAMES).key(USERS).arg(me).invoke(conn)?;
             }
             StoreCommand::Join(member) => {
                 let _: i64 = s

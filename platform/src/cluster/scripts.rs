@@ -59,6 +59,22 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 ";
 
+/// KEYS names users; ARGV node. Gives up every name `node` holds with no member of it listed.
+pub const FORGET: &str = r"
+local names = redis.call('HGETALL', KEYS[1])
+local forgotten = 0
+for i = 1, #names, 2 do
+  if names[i + 1] == ARGV[1] then
+    local member = redis.call('HGET', KEYS[2], names[i])
+    if not member or string.sub(member, 1, 16) ~= ARGV[1] then
+      redis.call('HDEL', KEYS[1], names[i])
+      forgotten = forgotten + 1
+    end
+  end
+end
+return forgotten
+";
+
 /// KEYS names users log; ARGV name node endpoint key classic log-max. Lists the member, holds
 /// its name, logs the join.
 pub const JOIN: &str = r"

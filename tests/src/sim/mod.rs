@@ -36,6 +36,7 @@ pub mod addresses;
 pub mod agenda;
 pub mod attacker;
 pub mod check;
+pub mod cluster;
 pub mod dice;
 pub mod event;
 pub mod identity;

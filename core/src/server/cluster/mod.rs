@@ -130,6 +130,10 @@ pub enum StoreCommand {
         /// The name.
         name: Name,
     },
+    /// Give up every name this coordinator holds with no member of it listed: a release lost
+    /// while the store was away, or a claim granted whose answer never came. Sent first when the
+    /// store is back, before the names still wanted are claimed again.
+    Forget,
     /// List the member (of this coordinator) and publish its join.
     Join(Member),
     /// Unlist this coordinator's member `name`, publish its leave and give up the name.

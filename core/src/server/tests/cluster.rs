@@ -213,6 +213,7 @@ fn while_the_store_is_away_logins_are_refused_and_sessions_stay() {
             store(StoreCommand::Heartbeat {
                 lease: Duration::from_secs(5)
             }),
+            store(StoreCommand::Forget),
             store(StoreCommand::Claim {
                 name: name("alice"),
                 ticket: 2
