@@ -6,6 +6,7 @@
 //! each suite reports the generator's own CPU time to show it was not the bottleneck.
 
 mod chart;
+mod cluster;
 mod decoys;
 mod feige;
 mod login;
@@ -53,6 +54,8 @@ struct Cli {
 enum Command {
     /// Login storm of N clients, then one join at a time, against a feige server binary.
     Feige(FeigeArgs),
+    /// Login storm of N clients spread over k coordinators sharing one Redis.
+    Cluster(ClusterArgs),
     /// The same N receivers on Redis pub/sub: one event at a time, then a burst.
     Redis(RedisArgs),
     /// The same N receivers on a minimal raw-TCP fan-out server in this process.
@@ -67,6 +70,28 @@ enum Command {
         #[arg(long, default_value = "docs/bench")]
         out: PathBuf,
     },
+}
+
+#[derive(Args)]
+struct ClusterArgs {
+    /// Coordinator binary (`feige` or `feige-smol`).
+    #[arg(long)]
+    bin: String,
+    /// The redis-server binary.
+    #[arg(long, default_value = "redis-server")]
+    redis: String,
+    /// Coordinators.
+    #[arg(short, long, default_value_t = 2)]
+    coordinators: usize,
+    /// Sessions online, spread over the coordinators.
+    #[arg(short, long, default_value_t = 1000)]
+    n: usize,
+    /// Logins in flight at once during the storm.
+    #[arg(long, default_value_t = 64)]
+    window: usize,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -190,6 +215,7 @@ fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Feige(args) => feige_command(&args, limit),
+        Command::Cluster(args) => cluster_command(&args, limit),
         Command::Redis(args) => {
             let run = peers::redis(&args.bin, &peer_params(&args.peer));
             print_peer("redis", run, args.peer.json)
@@ -225,6 +251,43 @@ fn feige_command(args: &FeigeArgs, limit: u64) -> io::Result<()> {
         return print_json(&run);
     }
     println!("{}", feige_text(&args.bin, &run));
+    Ok(())
+}
+
+fn cluster_command(args: &ClusterArgs, limit: u64) -> io::Result<()> {
+    check_limit(args.n, limit)?;
+    let run = cluster::run(&cluster::ClusterParams {
+        bin: args.bin.clone(),
+        redis: args.redis.clone(),
+        coordinators: args.coordinators,
+        n: args.n,
+        window: args.window,
+        server_cpu: SERVER_CPU,
+    })?;
+    if args.json {
+        return print_json(&run);
+    }
+    let per: Vec<String> = run
+        .coordinator_cpu_seconds
+        .iter()
+        .zip(&run.coordinator_peak_rss)
+        .map(|(cpu, rss)| format!("{cpu:.2} s CPU / {:.1} MiB peak", *rss as f64 / 1048576.0))
+        .collect();
+    println!(
+        "{} x{} N={}: storm {:.3} s, {} of {} lists complete, wrong entries {}, {} presence \
+         lines; coordinators: {}; redis {:.2} s CPU; loadgen CPU {:.0}% of the storm",
+        args.bin,
+        run.coordinators,
+        run.n,
+        run.storm_seconds,
+        run.complete_clients,
+        run.n,
+        run.wrong_entries,
+        run.presence_lines,
+        per.join(", "),
+        run.redis_cpu_seconds,
+        100.0 * run.loadgen_cpu_seconds / run.storm_seconds.max(1e-9)
+    );
     Ok(())
 }
 

@@ -34,9 +34,28 @@ impl ServerProcess {
     /// Starts `bin server` on loopback ports chosen by the kernel, pinned to `cpu`, and reads
     /// the `listening` line. Its further stdout is drained so it can never block on a full pipe.
     pub fn feige(bin: &str, cpu: usize) -> io::Result<ServerProcess> {
+        ServerProcess::feige_with(bin, cpu, &[], |_| true)
+    }
+
+    /// A coordinator of the cluster at `url`, once it says it has reached it.
+    pub fn coordinator(bin: &str, cpu: usize, url: &str) -> io::Result<ServerProcess> {
+        ServerProcess::feige_with(bin, cpu, &["--cluster", url], |line| {
+            line.contains(r#""event":"cluster","store":"up""#)
+        })
+    }
+
+    /// Starts `bin server` with `extra` arguments, and reads its output until a line after
+    /// `listening` satisfies `ready` (at once, for a `ready` that is always true).
+    fn feige_with(
+        bin: &str,
+        cpu: usize,
+        extra: &[&str],
+        ready: impl Fn(&str) -> bool,
+    ) -> io::Result<ServerProcess> {
         let mut child = Command::new("taskset")
             .args(["-c", &cpu.to_string(), bin, "server"])
             .args(["--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--json"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -65,6 +84,20 @@ impl ServerProcess {
                 "{bin}: first event is not listening"
             )));
         }
+        if !ready("") {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(io::Error::other(format!("{bin} server ended before ready")));
+                }
+                if ready(&line) {
+                    break;
+                }
+            }
+        }
         thread::spawn(move || io::copy(&mut reader, &mut io::sink()));
         Ok(ServerProcess {
             child,
@@ -76,6 +109,11 @@ impl ServerProcess {
     /// Starts `redis-server` on a free loopback port, persistence off, pinned to `cpu`, and
     /// waits until it accepts connections.
     pub fn redis(bin: &str, cpu: usize) -> io::Result<ServerProcess> {
+        ServerProcess::redis_with(bin, cpu, &[])
+    }
+
+    /// The same with `extra` arguments.
+    pub fn redis_with(bin: &str, cpu: usize, extra: &[&str]) -> io::Result<ServerProcess> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new("taskset")
             .args(["-c", &cpu.to_string(), bin])
@@ -84,6 +122,7 @@ impl ServerProcess {
             .args(["--protected-mode", "no"])
             .args(["--port", &port.to_string(), "--maxclients", "20000"])
             .args(["--daemonize", "no", "--loglevel", "warning"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -1,7 +1,7 @@
-//! The login storm: N raw clients log in to one server at once (at most `window` of them
-//! between their login datagram and their snapshot), and each checks that its list becomes
-//! complete and exact: every one of the N names, each with the endpoint it logged in from,
-//! once.
+//! The login storm: N raw clients log in at once (at most `window` of them between their login
+//! datagram and their snapshot) to one server, or spread over the coordinators of a cluster,
+//! and each checks that its list becomes complete and exact: every one of the N names, each with
+//! the endpoint it logged in from, once.
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -26,7 +26,8 @@ const PING_EVERY: Duration = Duration::from_secs(20);
 /// What the storm clients share.
 struct Shared {
     n: usize,
-    server_udp: SocketAddr,
+    /// Client `i` logs in to `servers[i % len]`.
+    servers: Vec<SocketAddr>,
     /// Endpoint of client `i` as text, known once its socket is bound (before its login).
     endpoints: RefCell<Vec<Option<String>>>,
     window: Semaphore,
@@ -57,16 +58,20 @@ pub struct Storm {
     pub sessions: Vec<Async<TcpStream>>,
 }
 
-/// Runs a storm of `n` clients named `u0`…; `window` bounds the logins in flight.
+/// Runs a storm of `n` clients named `u0`…, spread over `servers` in turn; `window` bounds the
+/// logins in flight.
 pub async fn run(
     ex: &LocalExecutor<'static>,
-    server_udp: SocketAddr,
+    servers: &[SocketAddr],
     n: usize,
     window: usize,
 ) -> io::Result<Storm> {
+    if servers.is_empty() {
+        return Err(io::Error::other("a storm needs a server"));
+    }
     let shared = Rc::new(Shared {
         n,
-        server_udp,
+        servers: servers.to_vec(),
         endpoints: RefCell::new(vec![None; n]),
         window: Semaphore::new(window.max(1)),
         presence_lines: Cell::new(0),
@@ -143,7 +148,8 @@ async fn client(i: usize, shared: Rc<Shared>) -> io::Result<ClientDone> {
     if let Some(slot) = shared.endpoints.borrow_mut().get_mut(i) {
         *slot = Some(pending.endpoint.to_string());
     }
-    let mut stream = pending.login(shared.server_udp, &format!("u{i}")).await?;
+    let server = shared.servers[i % shared.servers.len()];
+    let mut stream = pending.login(server, &format!("u{i}")).await?;
     let mut roster = Roster::new(shared.n);
     let mut permit = Some(permit);
     let mut buf = vec![0u8; 16 * 1024];
