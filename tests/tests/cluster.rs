@@ -7,6 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use feige_core::server::cluster::{Mail, Member, NodeId, StoreCommand, StoreEvent};
+use feige_core::wire::{Name, PublicKey, RelayPayload, UserEntry};
+use feige_platform::cluster::{Deliver, StoreLink};
 use feige_tests::proc::{
     binary_path, start_chat, start_server_with, ChatProc, RedisProc, ServerProc,
 };
@@ -230,4 +233,174 @@ fn a_redis_restart_drops_no_session_and_lists_converge() {
             c.label()
         );
     }
+}
+
+/// Events from one link, waited for with a bound.
+struct Heard(std::sync::mpsc::Receiver<StoreEvent>);
+
+impl Heard {
+    fn next(&self, what: &str, matches: impl Fn(&StoreEvent) -> bool) -> StoreEvent {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = self
+                .0
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no {what} within 10 s"));
+            if matches(&event) {
+                return event;
+            }
+        }
+    }
+}
+
+fn link(redis: &RedisProc, node: NodeId) -> (StoreLink, Heard) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let deliver: Deliver = std::sync::Arc::new(move |event| {
+        let _ = tx.lock().map(|tx| tx.send(event));
+    });
+    let link = StoreLink::start(&redis.url(), node, deliver).expect("a link");
+    let heard = Heard(rx);
+    heard.next("up", |e| *e == StoreEvent::Up);
+    (link, heard)
+}
+
+fn member(node: NodeId, name: &str, endpoint: &str) -> Member {
+    Member {
+        node,
+        entry: UserEntry {
+            name: Name::new(name).expect("a name"),
+            endpoint: endpoint.parse().expect("an endpoint"),
+        },
+        key: Some(PublicKey::from_bytes([9; 32])),
+        classic: false,
+    }
+}
+
+/// Every command of the link against a real Redis, from two nodes: claims granted and refused,
+/// joins and leaves through the log in order, a sync, mail, liveness, a reap, and a forgotten
+/// claim — what the scripts of `platform/src/cluster` promise, checked where they run.
+#[test]
+fn the_link_carries_every_command_through_a_real_redis() {
+    let Some(redis) = redis_ready("the_link_carries_every_command_through_a_real_redis") else {
+        return;
+    };
+    let (a, b) = (NodeId(0xa), NodeId(0xb));
+    let (link_a, heard_a) = link(&redis, a);
+    let (link_b, heard_b) = link(&redis, b);
+    let name = |n: &str| Name::new(n).expect("a name");
+    let claimed = |heard: &Heard, n: &str| match heard
+        .next("a claim", |e| matches!(e, StoreEvent::Claimed { .. }))
+    {
+        StoreEvent::Claimed {
+            name: got, granted, ..
+        } => {
+            assert_eq!(got.as_str(), n);
+            granted
+        }
+        _ => unreachable!(),
+    };
+    let lease = Duration::from_millis(400);
+    link_a.send(StoreCommand::Heartbeat {
+        lease: Duration::from_secs(60),
+    });
+    link_b.send(StoreCommand::Heartbeat { lease });
+    link_a.send(StoreCommand::Sync);
+    link_b.send(StoreCommand::Sync);
+    heard_a.next("a's sync", |e| *e == StoreEvent::Synced(Vec::new()));
+    heard_b.next("b's sync", |e| *e == StoreEvent::Synced(Vec::new()));
+
+    link_a.send(StoreCommand::Claim {
+        name: name("alice"),
+        ticket: 1,
+    });
+    assert!(claimed(&heard_a, "alice"), "a free name is granted");
+    link_b.send(StoreCommand::Claim {
+        name: name("alice"),
+        ticket: 2,
+    });
+    assert!(!claimed(&heard_b, "alice"), "a live node's name is refused");
+
+    let alice = member(a, "alice", "198.51.100.1:4000");
+    link_a.send(StoreCommand::Join(alice.clone()));
+    assert_eq!(
+        heard_b.next("alice's join", |e| matches!(e, StoreEvent::Joined(_))),
+        StoreEvent::Joined(alice.clone())
+    );
+    link_a.send(StoreCommand::Mail {
+        to: b,
+        mail: Mail::Relay {
+            from: name("alice"),
+            to: name("bob"),
+            payload: RelayPayload::encode(b"sealed").expect("small"),
+        },
+    });
+    assert!(matches!(
+        heard_b.next("mail", |e| matches!(e, StoreEvent::Mail { .. })),
+        StoreEvent::Mail { from, .. } if from == a
+    ));
+
+    // b's registry read at one point of the log holds alice; b then hears her leave.
+    link_b.send(StoreCommand::Sync);
+    heard_b.next("a sync listing alice", |e| {
+        *e == StoreEvent::Synced(vec![alice.clone()])
+    });
+    link_a.send(StoreCommand::Leave {
+        name: name("alice"),
+    });
+    assert_eq!(
+        heard_b.next("alice's leave", |e| matches!(e, StoreEvent::Left { .. })),
+        StoreEvent::Left {
+            node: a,
+            name: name("alice")
+        }
+    );
+
+    // A claim never used is forgotten: the name is free again for another node.
+    link_a.send(StoreCommand::Claim {
+        name: name("carol"),
+        ticket: 3,
+    });
+    assert!(claimed(&heard_a, "carol"));
+    link_a.send(StoreCommand::Forget);
+    // A's commands run in order: once its sync is answered, the forget is done.
+    link_a.send(StoreCommand::Sync);
+    heard_a.next("a's sync", |e| matches!(e, StoreEvent::Synced(_)));
+    link_b.send(StoreCommand::Claim {
+        name: name("carol"),
+        ticket: 4,
+    });
+    assert!(
+        claimed(&heard_b, "carol"),
+        "forgotten by a, so b may have it"
+    );
+
+    // b lists dave and stops renewing its lease: a finds it dead and reaps it.
+    link_b.send(StoreCommand::Join(member(b, "dave", "198.51.100.4:4000")));
+    heard_a.next(
+        "dave's join",
+        |e| matches!(e, StoreEvent::Joined(m) if m.node == b),
+    );
+    link_b.stop(Instant::now() + Duration::from_secs(2));
+    std::thread::sleep(lease * 2);
+    link_a.send(StoreCommand::CheckNodes(vec![a, b]));
+    assert_eq!(
+        heard_a.next("the check", |e| matches!(e, StoreEvent::Checked { .. })),
+        StoreEvent::Checked { dead: vec![b] }
+    );
+    link_a.send(StoreCommand::Reap(b));
+    assert_eq!(
+        heard_a.next("dave's leave", |e| matches!(e, StoreEvent::Left { .. })),
+        StoreEvent::Left {
+            node: b,
+            name: name("dave")
+        }
+    );
+    link_a.send(StoreCommand::Claim {
+        name: name("carol"),
+        ticket: 5,
+    });
+    assert!(claimed(&heard_a, "carol"), "a dead node's names are free");
+    link_a.stop(Instant::now() + Duration::from_secs(2));
 }
