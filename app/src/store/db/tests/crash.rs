@@ -28,10 +28,13 @@ fn child_applies_then_waits_to_be_killed() {
     db.apply(&delivered(2, 1_002)).unwrap();
     db.apply(&shown("bob", 9, 4, "shown", true, 1_003)).unwrap();
     fs::write(dir.join(READY), "").unwrap();
-    loop {
-        thread::sleep(Duration::from_secs(1));
-    }
+    // Killed long before this; bounded so that a child whose test died without killing it (its
+    // own runner killed, say) ends by itself.
+    thread::sleep(CHILD_LIFETIME);
 }
+
+/// The longest a child waits to be killed.
+const CHILD_LIFETIME: Duration = Duration::from_secs(90);
 
 /// The child, killed however the test ends (a failed assertion included), never left running.
 struct Killed(Child);
