@@ -11,7 +11,7 @@ use feige_core::server::cluster::{Mail, Member, NodeId, StoreCommand, StoreEvent
 use feige_core::wire::{Name, PublicKey, RelayPayload, UserEntry};
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_tests::proc::{
-    binary_path, start_chat, start_server_with, ChatProc, RedisProc, ServerProc,
+    binary_path, start_chat, start_server_with, ChatProc, Proc, RedisProc, ServerProc,
 };
 use serde_json::Value;
 
@@ -66,6 +66,15 @@ fn truth(clients: &[&ChatProc]) -> BTreeMap<String, Value> {
         .collect()
 }
 
+/// A `feige chat NAME` that `coordinator` must refuse: the reason of its `login_failed`.
+fn refused_login(name: &str, coordinator: &ServerProc) -> String {
+    let server = coordinator.udp.to_string();
+    let args = ["chat", name, "--json", "--ephemeral", "--server", &server];
+    let mut refused = Proc::spawn(name, &binary_path("feige"), &args);
+    let failed = refused.wait_event("login_failed");
+    failed["reason"].as_str().unwrap_or_default().to_owned()
+}
+
 fn left(name: &str) -> impl Fn(&Value) -> bool + '_ {
     move |v| v["event"] == "left" && v["name"] == name
 }
@@ -100,20 +109,7 @@ fn coordinators_act_as_one() {
     clients[0].wait_event("delivered");
 
     // alice is online on coordinator 0: coordinator 2 refuses the name.
-    let mut again = feige_tests::proc::Proc::spawn(
-        "alice again",
-        &binary_path("feige"),
-        &[
-            "chat",
-            "alice",
-            "--json",
-            "--ephemeral",
-            "--server",
-            &coordinators[2].udp.to_string(),
-        ],
-    );
-    let failed = again.wait_event("login_failed");
-    assert_eq!(failed["reason"], "name-taken", "{failed}");
+    assert_eq!(refused_login("alice", &coordinators[2]), "name-taken");
 
     // 小明 (coordinator 2) logs out: everyone else sees it, once.
     clients[2].send_line("/quit");
@@ -194,20 +190,7 @@ fn a_redis_restart_drops_no_session_and_lists_converge() {
     for c in &mut coordinators {
         c.wait_for("the store lost", is_store("down"));
     }
-    let mut refused = feige_tests::proc::Proc::spawn(
-        "eve meanwhile",
-        &binary_path("feige"),
-        &[
-            "chat",
-            "eve",
-            "--json",
-            "--ephemeral",
-            "--server",
-            &coordinators[2].udp.to_string(),
-        ],
-    );
-    let failed = refused.wait_event("login_failed");
-    assert_eq!(failed["reason"], "unavailable", "{failed}");
+    assert_eq!(refused_login("eve", &coordinators[2]), "unavailable");
     dave.send_line("/quit");
     dave.wait_event("logged_out");
 

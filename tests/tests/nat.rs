@@ -96,7 +96,7 @@ fn check_kind(kind: NatKind) {
 
     let independent_mapping = kind != NatKind::Symmetric;
     let independent_filtering = matches!(kind, NatKind::None | NatKind::FullCone);
-    let label = kind.label();
+    let label = kind.to_string();
 
     // 1. Unsolicited, before the host sent anything.
     sent_before(&mut stranger, &mut witness, public, "early");

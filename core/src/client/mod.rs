@@ -35,6 +35,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+pub use chat::SESSIONS_KEPT_PER_PEER;
 pub use command::{parse_command, Command, CommandError};
 pub use config::ClientConfig;
 pub use keyring::TrustError;

@@ -15,13 +15,14 @@
 mod codec;
 pub mod scripts;
 
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use feige_core::server::cluster::{NodeId, StoreCommand, StoreEvent};
+use feige_core::server::cluster::{ClusterConfig, NodeId, StoreCommand, StoreEvent};
 use redis::{Connection, RedisError, Script};
 
 use scripts::{LOG, LOG_MAX, MAIL_MAX, NAMES, USERS};
@@ -115,6 +116,25 @@ impl StoreLink {
             shared,
             threads: vec![runner, reader],
         })
+    }
+
+    /// The link of a server: none when it serves alone (`cluster` and `url` both unset), one to
+    /// `url` for the coordinator `cluster` names; an error when only one of the two is set, or
+    /// the URL cannot be a Redis address.
+    pub fn for_server(
+        url: Option<&str>,
+        cluster: Option<ClusterConfig>,
+        deliver: Deliver,
+    ) -> io::Result<Option<StoreLink>> {
+        match (url, cluster) {
+            (None, None) => Ok(None),
+            (Some(url), Some(cluster)) => StoreLink::start(url, cluster.node, deliver)
+                .map(Some)
+                .map_err(io::Error::other),
+            _ => Err(io::Error::other(
+                "a coordinator needs both its place in the cluster and the cluster's Redis",
+            )),
+        }
     }
 
     /// Hands a command to the link, in order.

@@ -39,7 +39,7 @@ pub mod program;
 pub mod report;
 pub mod topology;
 
-use std::process::{Command, Stdio};
+use crate::proc::runs;
 
 pub use nat::{NatKind, Site};
 pub use topology::{Host, Lab};
@@ -49,14 +49,6 @@ pub fn unavailable() -> Option<String> {
     if !rustix::process::geteuid().is_root() {
         return Some("the NAT lab needs root (network namespaces, nftables)".to_owned());
     }
-    let runs = |program: &str, arg: &str| {
-        Command::new(program)
-            .arg(arg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success())
-    };
     if !runs("ip", "-V") {
         return Some("the NAT lab needs `ip` (package iproute2)".to_owned());
     }

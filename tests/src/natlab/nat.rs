@@ -36,41 +36,8 @@ pub const LAN: &str = "lan";
 /// A host's only interface (toward its router, or the public network for [`NatKind::None`]).
 pub const HOST_IF: &str = "eth0";
 
-/// How a client's host reaches the public network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum NatKind {
-    /// No NAT: the host has a public address of its own.
-    None,
-    /// Endpoint-independent mapping, address-and-port-dependent filtering (a typical home
-    /// router).
-    Cone,
-    /// A new public port for every destination address and port, and the same filtering as
-    /// [`Cone`](NatKind::Cone) (carrier-grade and corporate NATs).
-    Symmetric,
-    /// Endpoint-independent mapping and filtering: once the host has sent anything, anyone may
-    /// send to its public port.
-    FullCone,
-}
-
-impl NatKind {
-    /// Every kind, in the order of the matrix.
-    pub const ALL: [NatKind; 4] = [
-        NatKind::None,
-        NatKind::Cone,
-        NatKind::Symmetric,
-        NatKind::FullCone,
-    ];
-
-    /// A short name for tables and messages.
-    pub fn label(self) -> &'static str {
-        match self {
-            NatKind::None => "none",
-            NatKind::Cone => "cone",
-            NatKind::Symmetric => "symmetric",
-            NatKind::FullCone => "full-cone",
-        }
-    }
-}
+/// The kinds of router, shared with the simulator's (`sim::nat`), which models the same four.
+pub use crate::sim::nat::NatKind;
 
 /// A client's site: what its host sits behind, and the share of its UDP datagrams lost at its
 /// edge (each way).

@@ -4,7 +4,6 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -41,13 +40,8 @@ for line in sys.stdin:
 
 /// Why probes cannot run here, if they cannot (python3 is missing).
 pub fn unavailable() -> Option<String> {
-    let works = Command::new("python3")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    (!works).then(|| "python3 is not installed (the lab's self-tests use it)".to_owned())
+    (!crate::proc::runs("python3", "--version"))
+        .then(|| "python3 is not installed (the lab's self-tests use it)".to_owned())
 }
 
 /// A UDP socket on a lab host, driven through a python3 child.

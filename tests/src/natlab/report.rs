@@ -19,7 +19,7 @@ pub fn matrix(cells: &[(Exchange, Outcome)]) -> (String, Vec<String>) {
     );
     let mut failures = Vec::new();
     for (exchange, outcome) in cells {
-        let (alice, bob) = (exchange.alice.nat.label(), exchange.bob.nat.label());
+        let (alice, bob) = (exchange.alice.nat.to_string(), exchange.bob.nat.to_string());
         let (problems, paths) = match outcome {
             Ok(run) => (judge::problems(run), paths(run)),
             Err(panic) => (vec![format!("panicked: {panic}")], "-".to_owned()),
@@ -113,8 +113,8 @@ pub fn measurements(cells: &[(Exchange, Outcome)]) -> String {
         let _ = writeln!(
             table,
             "| {binary} | {} | {} | {passed}/{} | {} | {} | {share} | {} |",
-            alice.label(),
-            bob.label(),
+            alice,
+            bob,
             outcomes.len(),
             path_summary.join(", "),
             millis(first),

@@ -26,3 +26,14 @@ use std::time::Duration;
 /// The bound on any single wait in these tests: generous, since a loaded CI machine is slow, and
 /// only ever reached when something is broken.
 pub const STEP: Duration = Duration::from_secs(15);
+
+/// Whether `program arg` runs and succeeds here: how a test finds out that a tool it needs is
+/// installed (and says why it skips when it is not).
+pub fn runs(program: &str, arg: &str) -> bool {
+    std::process::Command::new(program)
+        .arg(arg)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}

@@ -19,13 +19,7 @@ pub struct RedisProc {
 impl RedisProc {
     /// Why no Redis can run here, if none can: `redis-server` is not installed.
     pub fn unavailable() -> Option<String> {
-        let installed = Command::new("redis-server")
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        (!installed).then(|| {
+        (!super::runs("redis-server", "--version")).then(|| {
             "redis-server is not installed (Debian: apt-get install redis-server; .ci/run does)"
                 .to_owned()
         })

@@ -156,6 +156,22 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// What incarnation `inc` reported, in order (nothing for one that never ran).
+    pub fn events_of(&self, inc: IncId) -> &[Seen] {
+        self.client_log
+            .get(inc.0)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The keyring inputs of incarnation `inc`, in order.
+    pub fn key_inputs_of(&self, inc: IncId) -> &[Noted] {
+        self.key_inputs
+            .get(inc.0)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     /// Mixes one step into the trace hash.
     pub fn trace(&mut self, at: SimTime, tag: &str, payload: &[u8]) {
         self.trace_keyed(at, tag, &(), payload);

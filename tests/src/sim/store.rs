@@ -10,13 +10,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use feige_core::client::{MessageId, Record, Restored, SavedMessage, SavedStream};
+use feige_core::client::{
+    MessageId, Record, Restored, SavedMessage, SavedStream, SESSIONS_KEPT_PER_PEER,
+};
 use feige_core::wire::{Name, SessionId};
 
 use super::event::IncId;
 
-/// Streams remembered per peer (the store prunes the least recently updated beyond it).
-pub const STREAMS_PER_PEER: usize = 16;
+/// Streams remembered per peer, as many as the client remembers (the least recently updated
+/// pruned beyond it).
+pub const STREAMS_PER_PEER: usize = SESSIONS_KEPT_PER_PEER;
 
 /// One install's store.
 #[derive(Debug, Default)]

@@ -266,14 +266,14 @@ impl World {
             });
         } else if let Some(inc) = self.book.holder(to) {
             let before = self.clients.get(inc.0).and_then(|n| {
-                let events = self.journal.client_log.get(inc.0).map_or(0, Vec::len);
+                let events = self.journal.events_of(inc).len();
                 self.watch.before(from, &data, n.machine.stats(), events)
             });
             self.with_client(inc, Via::Datagram(from), |c, now| {
                 c.handle_datagram(now, from, &data)
             });
             if let (Some(before), Some(node)) = (before, self.clients.get(inc.0)) {
-                let events = self.journal.client_log.get(inc.0).map_or(0, Vec::len);
+                let events = self.journal.events_of(inc).len();
                 if let Some(wrong) = self.watch.after(inc, before, node.machine.stats(), events) {
                     self.journal.anomaly(self.now, wrong);
                 }

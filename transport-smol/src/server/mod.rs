@@ -51,16 +51,15 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         .map(|l| l.get_ref().local_addr())
         .transpose()?;
     let (tx, rx) = channel::bounded(SERVER_INBOX);
-    let store = match (&options.cluster_url, options.config.cluster) {
-        (Some(url), Some(cluster)) => {
-            let inbox = tx.clone();
-            let deliver: Deliver = Arc::new(move |event| {
-                let _ = inbox.send_blocking(Input::Store(event));
-            });
-            Some(StoreLink::start(url, cluster.node, deliver).map_err(io::Error::other)?)
-        }
-        _ => None,
-    };
+    let inbox = tx.clone();
+    let deliver: Deliver = Arc::new(move |event| {
+        let _ = inbox.send_blocking(Input::Store(event));
+    });
+    let store = StoreLink::for_server(
+        options.cluster_url.as_deref(),
+        options.config.cluster,
+        deliver,
+    )?;
     (setup.on_listening)(Listening {
         udp,
         tcp,

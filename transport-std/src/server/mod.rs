@@ -39,16 +39,15 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let tcp = listener.local_addr()?;
     let metrics_at = scrapes.as_ref().map(TcpListener::local_addr).transpose()?;
     let (tx, rx) = mpsc::sync_channel(SERVER_INBOX);
-    let store = match (&options.cluster_url, options.config.cluster) {
-        (Some(url), Some(cluster)) => {
-            let inbox = tx.clone();
-            let deliver: Deliver = Arc::new(move |event| {
-                let _ = inbox.send(Input::Store(event));
-            });
-            Some(StoreLink::start(url, cluster.node, deliver).map_err(io::Error::other)?)
-        }
-        _ => None,
-    };
+    let inbox = tx.clone();
+    let deliver: Deliver = Arc::new(move |event| {
+        let _ = inbox.send(Input::Store(event));
+    });
+    let store = StoreLink::for_server(
+        options.cluster_url.as_deref(),
+        options.config.cluster,
+        deliver,
+    )?;
     (setup.on_listening)(Listening {
         udp,
         tcp,

@@ -1,6 +1,6 @@
 //! The core's writes ([`Record`]s), each made durable before [`Database::apply`] returns.
 
-use feige_core::client::{Outcome, Record, SavedMessage};
+use feige_core::client::{Outcome, Record, SavedMessage, SESSIONS_KEPT_PER_PEER};
 use feige_core::wire::{Name, SessionId};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
@@ -14,11 +14,11 @@ use super::{Database, StoreError};
 /// handed to the core at every start) would grow by one stream per peer per login, forever. A
 /// stream is only needed while its sender may still send a copy of something we showed — a
 /// message it resent after either side restarted, which it does only from its outbox until the
-/// message is resolved — and a sender that logged in 16 more times since has had every chance to
+/// message is resolved — and a sender that logged in this many more times since has had every chance to
 /// resolve it. The cost of forgetting too early is a duplicate shown, never a message lost.
 ///
 /// [`Restored`]: feige_core::client::Restored
-pub(super) const STREAMS_PER_PEER: i64 = 16;
+pub(super) const STREAMS_PER_PEER: i64 = SESSIONS_KEPT_PER_PEER as i64;
 
 impl Database {
     /// Makes `record` durable: one transaction, committed before this returns (the core's next

@@ -6,8 +6,10 @@ use crate::wire::{Name, SessionId};
 
 /// Sender sessions remembered per peer. A peer gets a new session id each time it starts, and
 /// its outbox may still hold messages of earlier sessions (sent again with their own session
-/// id), so a few more than a handful; the oldest is forgotten first. The store keeps as many.
-pub(crate) const SESSIONS_KEPT_PER_PEER: usize = 16;
+/// id), so a few more than a handful; the oldest is forgotten first. A store keeps as many
+/// (the least recently updated pruned first), so a restart forgets nothing the client would
+/// have remembered.
+pub const SESSIONS_KEPT_PER_PEER: usize = 16;
 
 /// Peers that left whose streams are still remembered. A peer that leaves and comes back (from
 /// the same endpoint, say) may still have old datagrams in flight; remembering its streams a

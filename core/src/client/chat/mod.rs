@@ -27,7 +27,6 @@ pub(crate) trait Wire {
     fn unix_ms(&self, now: Instant) -> u64;
 }
 
-#[cfg(test)]
-pub(crate) use incoming::SESSIONS_KEPT_PER_PEER;
+pub use incoming::SESSIONS_KEPT_PER_PEER;
 pub(crate) use incoming::{Incoming, Verdict};
 pub(crate) use outgoing::{NewMessage, Outgoing};

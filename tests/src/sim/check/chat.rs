@@ -50,12 +50,7 @@ pub fn check(world: &World, out: &mut Findings) {
     // Shown message indexes, per (receiver, sender), in show order.
     let mut streams: BTreeMap<(IncId, IncId), Vec<usize>> = BTreeMap::new();
     for node in &world.clients {
-        let log = world
-            .journal
-            .client_log
-            .get(node.inc.0)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let log = world.journal.events_of(node.inc);
         check_lanes(node, log, out);
         for seen in log {
             match &seen.event {
@@ -303,10 +298,8 @@ fn check_message(world: &World, chat: &Chat, fate: &Fate, out: &mut Findings) {
                 sender.logout_at.is_some()
                     || world
                         .journal
-                        .client_log
-                        .get(chat.sender.0)
-                        .into_iter()
-                        .flatten()
+                        .events_of(chat.sender)
+                        .iter()
                         .any(|s| matches!(s.event, ClientEvent::Disconnected(_)))
             }
         };

@@ -29,18 +29,8 @@ pub fn check(world: &World, out: &mut Findings) {
         announced.entry(&node.name).or_default().insert(node.key);
     }
     for node in &world.clients {
-        let log = world
-            .journal
-            .client_log
-            .get(node.inc.0)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let inputs = world
-            .journal
-            .key_inputs
-            .get(node.inc.0)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let log = world.journal.events_of(node.inc);
+        let inputs = world.journal.key_inputs_of(node.inc);
         let view = replay(world, node, log, inputs, &announced, out);
         let held = view.held();
         if node.is_running() && !held.is_empty() {

@@ -13,12 +13,7 @@ use super::Findings;
 /// Checks every incarnation.
 pub fn check(world: &World, out: &mut Findings) {
     for node in &world.clients {
-        let log = world
-            .journal
-            .client_log
-            .get(node.inc.0)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
+        let log = world.journal.events_of(node.inc);
         check_one(world, node, log, out);
     }
 }
