@@ -28,9 +28,18 @@ impl KeyModel {
         }
     }
 
-    /// A `key` line the client reads while online, for a listed user other than us.
-    pub(super) fn key_line(&mut self, name: Name, key: PublicKey) {
-        self.listed.insert(name, key);
+    /// A `key` line the client reads while online, for a listed user other than us; what was
+    /// listed for that user before it.
+    pub(super) fn key_line(&mut self, name: Name, key: PublicKey) -> Option<PublicKey> {
+        self.listed.insert(name, key)
+    }
+
+    /// Undoes a [`key_line`](Self::key_line) the client turned out not to read.
+    pub(super) fn unread(&mut self, name: Name, before: Option<PublicKey>) {
+        match before {
+            Some(key) => self.listed.insert(name, key),
+            None => self.listed.remove(&name),
+        };
     }
 
     /// The user left (or moved): its key is no longer listed; the pin stays.

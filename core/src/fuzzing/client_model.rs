@@ -79,6 +79,10 @@ pub(super) struct ClientModel {
     seq_of: HashMap<MessageId, u64>,
     next_seq: HashMap<String, u64>,
     keys: KeyModel,
+    /// The `key` line of the current operation, with what was listed before it: if the link is
+    /// lost in the same operation, the line completed a bad one (or came after it) and was never
+    /// read, so it is undone.
+    key_read: Option<(Name, Option<PublicKey>)>,
     stats: ClientStats,
 }
 
@@ -102,6 +106,7 @@ impl ClientModel {
     pub(super) fn new(config: ClientConfig) -> Self {
         ClientModel {
             tcp: Tcp::NotAsked,
+            key_read: None,
             lines_sent: 0,
             announced: HashSet::new(),
             list: None,
@@ -176,7 +181,8 @@ impl ClientModel {
             .as_ref()
             .is_some_and(|l| l.iter().any(|e| e.name == name));
         if self.online() && listed && name != self.config.name {
-            self.keys.key_line(name, key);
+            let before = self.keys.key_line(name.clone(), key);
+            self.key_read = Some((name, before));
         }
     }
 
@@ -529,6 +535,9 @@ impl ClientModel {
             }
             ClientEvent::Reconnecting { attempt, .. } => {
                 assert!(attempt >= 1, "attempt {attempt}");
+                if let Some((name, before)) = self.key_read.take() {
+                    self.keys.unread(name, before);
+                }
                 self.online_list("reconnecting");
                 assert!(!self.classic(), "a textbook session reconnecting");
                 // The next connection is a new one, claimed again.
@@ -603,6 +612,8 @@ impl ClientModel {
 
     /// The invariants that must hold once every output is drained.
     pub(super) fn check(&mut self, client: &Client) {
+        // The operation's events are in: its key line, if any, was read.
+        self.key_read = None;
         let users: Vec<UserEntry> = client.users().cloned().collect();
         assert_unique(&users);
         let state = client.state();
