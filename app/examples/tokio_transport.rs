@@ -15,7 +15,7 @@ use feige_app::driver::{
     RunningServer, ServerMachine, ServerSetup, ServerThread, Stopper, Transport,
 };
 use feige_core::client::{Client, ClientTransmit};
-use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
+use feige_core::server::{CloseCause, ConnId, Roster, Server, ServerTransmit};
 use feige_platform::address::local_endpoint;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{tcp::OwnedWriteHalf, TcpListener, TcpStream, UdpSocket};
@@ -115,9 +115,10 @@ async fn serve(
 ) -> io::Result<()> {
     let (bytes_tx, mut bytes_rx) = mpsc::unbounded_channel::<(ConnId, Option<Vec<u8>>)>();
     let mut writers: HashMap<ConnId, OwnedWriteHalf> = HashMap::new();
+    let mut roster = Roster::default();
     let (mut next_conn, mut buf) = (0, vec![0u8; 65_536]);
     loop {
-        drain_server(&mut machine, &udp, &mut writers).await;
+        drain_server(&mut machine, &udp, &mut writers, &mut roster).await;
         let now = Instant::now;
         tokio::select! {
             received = udp.recv_from(&mut buf) => {
@@ -144,6 +145,7 @@ async fn serve(
                 Some(data) => machine.server().handle_bytes(now(), conn, &data),
                 None => {
                     writers.remove(&conn);
+                    roster.remove(conn);
                     machine.server().handle_connection_closed(now(), conn, CloseCause::Closed);
                 }
             },
@@ -152,28 +154,43 @@ async fn serve(
         }
     }
     machine.server().shutdown(Instant::now());
-    drain_server(&mut machine, &udp, &mut writers).await;
+    drain_server(&mut machine, &udp, &mut writers, &mut roster).await;
     Ok(())
 }
 
-/// The drain contract; each write is awaited in turn (a real transport bounds and batches them).
+/// The drain contract, each broadcast fanned out over the roster (a real transport bounds and
+/// batches the writes).
 async fn drain_server(
     machine: &mut ServerMachine,
     udp: &UdpSocket,
     writers: &mut HashMap<ConnId, OwnedWriteHalf>,
+    roster: &mut Roster,
 ) {
     while let Some(transmit) = machine.poll_transmit() {
-        match transmit {
-            ServerTransmit::Datagram { to, data } => _ = udp.send_to(&data, to).await,
-            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
-                if let Some(writer) = writers.get_mut(&conn) {
-                    _ = writer.write_all(&data).await;
-                }
-            }
-            ServerTransmit::Close { conn } => drop(writers.remove(&conn)),
-            // Never asked: this server is not in a cluster.
-            ServerTransmit::Store(_) => {}
+        let fanned: Vec<_> = roster.fan_out(transmit).collect();
+        for transmit in fanned {
+            transmit_one(transmit, udp, writers).await;
         }
+    }
+}
+
+/// One transmit, a broadcast already fanned out; each write is awaited in turn.
+async fn transmit_one(
+    transmit: ServerTransmit,
+    udp: &UdpSocket,
+    writers: &mut HashMap<ConnId, OwnedWriteHalf>,
+) {
+    match transmit {
+        ServerTransmit::Datagram { to, data } => _ = udp.send_to(&data, to).await,
+        ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
+            if let Some(writer) = writers.get_mut(&conn) {
+                _ = writer.write_all(&data).await;
+            }
+        }
+        ServerTransmit::Close { conn } => drop(writers.remove(&conn)),
+        // Never asked: this server is not in a cluster.
+        ServerTransmit::Store(_) => {}
+        ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
     }
 }
 

@@ -10,6 +10,7 @@ mod cluster;
 mod decoys;
 mod feige;
 mod login;
+mod mux;
 mod net;
 mod peers;
 mod report;

@@ -4,17 +4,18 @@
 //! the endpoint it logged in from, once.
 
 use std::cell::{Cell, RefCell};
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use smol::channel::unbounded;
-use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::lock::Semaphore;
+use smol::lock::{Semaphore, SemaphoreGuardArc};
 use smol::{future, Async, LocalExecutor, Timer};
 
 use crate::login::Pending;
+use crate::mux::Mux;
 use crate::net::source_ip;
 
 /// A storm still unfinished after this is cut short and reported as such.
@@ -30,7 +31,11 @@ struct Shared {
     servers: Vec<SocketAddr>,
     /// Endpoint of client `i` as text, known once its socket is bound (before its login).
     endpoints: RefCell<Vec<Option<String>>>,
-    window: Semaphore,
+    window: Arc<Semaphore>,
+    /// Every logged-in client's session, read by one task.
+    mux: Mux,
+    /// Client `i`'s reading state, from its login until its list is complete.
+    reading: RefCell<Vec<Option<Reading>>>,
     /// `login` lines and snapshots received by all clients.
     presence_lines: Cell<u64>,
     /// Clients that have their snapshot, and those whose list is complete: what a stalled
@@ -73,40 +78,40 @@ pub async fn run(
         n,
         servers: servers.to_vec(),
         endpoints: RefCell::new(vec![None; n]),
-        window: Semaphore::new(window.max(1)),
+        window: Arc::new(Semaphore::new(window.max(1))),
+        mux: Mux::new()?,
+        reading: RefCell::new((0..n).map(|_| None).collect()),
         presence_lines: Cell::new(0),
         with_snapshot: Cell::new(0),
         complete: Cell::new(0),
         wrong: Cell::new(0),
     });
     let start = Instant::now();
-    let (results, finished) = unbounded();
+    let (failures, failed) = unbounded();
     let tasks: Vec<_> = (0..n)
         .map(|i| {
             let shared = Rc::clone(&shared);
-            let results = results.clone();
+            let failures = failures.clone();
             ex.spawn(async move {
-                let _ = results.send(client(i, shared).await).await;
+                if let Err(e) = log_in(i, shared).await {
+                    let _ = failures.send(e).await;
+                }
             })
         })
         .collect();
-    // Results in the order they come, so the first failure is reported at once.
-    let collect = async {
-        let mut done = Vec::with_capacity(n);
-        while done.len() < n {
-            let result = finished
-                .recv()
-                .await
-                .map_err(|_| io::Error::other("storm clients vanished"))?;
-            done.push(result?);
+    // The first failure is reported at once.
+    let first_failure = async {
+        match failed.recv().await {
+            Ok(e) => Err(e),
+            Err(_) => future::pending().await,
         }
-        Ok::<_, io::Error>(Some(done))
     };
+    let all_read = async { read_all(&shared).await.map(Some) };
     let give_up = async {
         Timer::after(STORM_LIMIT).await;
         Ok(None)
     };
-    let outcome = future::or(collect, give_up).await;
+    let outcome = future::or(future::or(all_read, first_failure), give_up).await;
     drop(tasks);
     let Some(done) = outcome? else {
         return Ok(Storm {
@@ -124,7 +129,7 @@ pub async fn run(
     for client in done {
         last = last.max(client.complete_at);
         wrong_entries += client.wrong_entries;
-        sessions.push(client.stream);
+        sessions.push(Async::new(client.stream)?);
     }
     Ok(Storm {
         seconds: last.duration_since(start).as_secs_f64(),
@@ -137,79 +142,145 @@ pub async fn run(
 }
 
 struct ClientDone {
-    stream: Async<TcpStream>,
+    stream: TcpStream,
     complete_at: Instant,
     wrong_entries: u64,
 }
 
-async fn client(i: usize, shared: Rc<Shared>) -> io::Result<ClientDone> {
-    let permit = shared.window.acquire().await;
+/// One client from its login until its list is complete.
+struct Reading {
+    stream: TcpStream,
+    roster: Roster,
+    /// Held until the snapshot arrives: the window's place of this login.
+    permit: Option<SemaphoreGuardArc>,
+    /// The start of a line not yet complete.
+    partial: Vec<u8>,
+    reported_wrong: u64,
+    last_ping: Instant,
+}
+
+/// Logs client `i` in, then leaves its session to [`read_all`].
+async fn log_in(i: usize, shared: Rc<Shared>) -> io::Result<()> {
+    let permit = shared.window.acquire_arc().await;
     let pending = Pending::bind(source_ip(i))?;
     if let Some(slot) = shared.endpoints.borrow_mut().get_mut(i) {
         *slot = Some(pending.endpoint.to_string());
     }
     let server = shared.servers[i % shared.servers.len()];
-    let mut stream = pending.login(server, &format!("u{i}")).await?;
-    let mut roster = Roster::new(shared.n);
-    let mut permit = Some(permit);
-    let mut buf = vec![0u8; 16 * 1024];
-    let mut pending_bytes: Vec<u8> = Vec::new();
-    let mut reported_wrong = 0;
-    let mut last_ping = Instant::now();
-    loop {
-        let read = stream.read(&mut buf).await?;
-        if read == 0 {
-            let last = String::from_utf8_lossy(&pending_bytes).into_owned();
-            return Err(io::Error::other(format!(
-                "u{i}: server closed the session with {} of {} online (unfinished line {last:?})",
-                roster.count, shared.n
-            )));
-        }
-        pending_bytes.extend_from_slice(buf.get(..read).unwrap_or_default());
-        let mut consumed = 0;
-        while let Some(end) = pending_bytes
-            .get(consumed..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-        {
-            let line = pending_bytes
-                .get(consumed..consumed + end)
-                .unwrap_or_default();
-            consumed += end + 1;
-            if line.starts_with(b"error,") {
-                return Err(io::Error::other(format!(
-                    "u{i}: server closed the session: {}",
-                    String::from_utf8_lossy(line)
-                )));
+    let stream = pending
+        .login(server, &format!("u{i}"))
+        .await?
+        .into_inner()?;
+    shared.mux.add(i, &stream)?;
+    if let Some(slot) = shared.reading.borrow_mut().get_mut(i) {
+        *slot = Some(Reading {
+            stream,
+            roster: Roster::new(shared.n),
+            permit: Some(permit),
+            partial: Vec::new(),
+            reported_wrong: 0,
+            last_ping: Instant::now(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads every logged-in session as bytes arrive, until every list is complete.
+async fn read_all(shared: &Shared) -> io::Result<Vec<ClientDone>> {
+    let mut done = Vec::with_capacity(shared.n);
+    let (mut ready, mut events) = (Vec::new(), Vec::new());
+    let mut buf = vec![0u8; 64 * 1024];
+    while done.len() < shared.n {
+        shared.mux.ready(&mut ready, &mut events).await?;
+        for &i in &ready {
+            let mut reading = shared.reading.borrow_mut();
+            let Some(client) = reading.get_mut(i).and_then(Option::as_mut) else {
+                continue;
+            };
+            if read_some(i, client, shared, &mut buf)? {
+                let client = reading.get_mut(i).and_then(Option::take);
+                if let Some(client) = client {
+                    shared.mux.remove(&client.stream)?;
+                    shared.complete.set(shared.complete.get() + 1);
+                    done.push(ClientDone {
+                        stream: client.stream,
+                        complete_at: Instant::now(),
+                        wrong_entries: client.roster.wrong,
+                    });
+                }
             }
-            let endpoints = shared.endpoints.borrow();
-            if roster.apply(line, &endpoints) {
-                shared.presence_lines.set(shared.presence_lines.get() + 1);
-            }
-            if roster.has_snapshot && permit.take().is_some() {
-                // Logged in: let the next client start.
-                shared.with_snapshot.set(shared.with_snapshot.get() + 1);
-            }
-        }
-        pending_bytes.drain(..consumed);
-        if last_ping.elapsed() >= PING_EVERY {
-            stream.write_all(b"ping\n").await?;
-            last_ping = Instant::now();
-        }
-        if roster.wrong > reported_wrong {
-            shared
-                .wrong
-                .set(shared.wrong.get() + roster.wrong - reported_wrong);
-            reported_wrong = roster.wrong;
-        }
-        if roster.count == shared.n {
-            shared.complete.set(shared.complete.get() + 1);
-            return Ok(ClientDone {
-                stream,
-                complete_at: Instant::now(),
-                wrong_entries: roster.wrong,
-            });
         }
     }
+    Ok(done)
+}
+
+/// Reads what client `i`'s session has (more than one buffer's worth only if it filled one)
+/// and applies every whole line; true once its list is complete.
+fn read_some(i: usize, client: &mut Reading, shared: &Shared, buf: &mut [u8]) -> io::Result<bool> {
+    loop {
+        let read = match client.stream.read(buf) {
+            Ok(read) => read,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if read == 0 {
+            let last = String::from_utf8_lossy(&client.partial).into_owned();
+            return Err(io::Error::other(format!(
+                "u{i}: server closed the session with {} of {} online (unfinished line {last:?})",
+                client.roster.count, shared.n
+            )));
+        }
+        let bytes = buf.get(..read).unwrap_or_default();
+        apply(i, client, shared, bytes)?;
+        if client.last_ping.elapsed() >= PING_EVERY {
+            client.stream.write_all(b"ping\n")?;
+            client.last_ping = Instant::now();
+        }
+        if client.roster.wrong > client.reported_wrong {
+            let more = client.roster.wrong - client.reported_wrong;
+            shared.wrong.set(shared.wrong.get() + more);
+            client.reported_wrong = client.roster.wrong;
+        }
+        if client.roster.count == shared.n {
+            return Ok(true);
+        }
+        if read < buf.len() {
+            return Ok(false);
+        }
+    }
+}
+
+/// Applies the whole lines of `bytes` (after what an earlier read left unfinished).
+fn apply(i: usize, client: &mut Reading, shared: &Shared, bytes: &[u8]) -> io::Result<()> {
+    let endpoints = shared.endpoints.borrow();
+    let mut rest = bytes;
+    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+        let (head, tail) = rest.split_at(end);
+        rest = tail.get(1..).unwrap_or_default();
+        let line = if client.partial.is_empty() {
+            head
+        } else {
+            client.partial.extend_from_slice(head);
+            client.partial.as_slice()
+        };
+        if line.starts_with(b"error,") {
+            return Err(io::Error::other(format!(
+                "u{i}: server closed the session: {}",
+                String::from_utf8_lossy(line)
+            )));
+        }
+        if client.roster.apply(line, &endpoints) {
+            shared.presence_lines.set(shared.presence_lines.get() + 1);
+        }
+        client.partial.clear();
+        if client.roster.has_snapshot && client.permit.take().is_some() {
+            // Logged in: let the next client start.
+            shared.with_snapshot.set(shared.with_snapshot.get() + 1);
+        }
+    }
+    client.partial.extend_from_slice(rest);
+    Ok(())
 }
 
 /// One client's view of who is online, checked against what each client declared.

@@ -28,25 +28,29 @@
 //! use std::time::Instant;
 //!
 //! use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
-//! use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerTransmit};
+//! use feige_core::server::{CloseCause, ConnId, Roster, Server, ServerConfig, ServerTransmit};
 //! use feige_core::wire::{Name, SessionId};
 //!
 //! const SERVER: &str = "127.0.0.1:9000";
 //!
 //! /// Moves every queued output to its destination until the network is quiet.
-//! fn pump(server: &mut Server, clients: &mut [Client], eps: &[SocketAddr], now: Instant,
-//!         seen: &mut Vec<(usize, ClientEvent)>) {
+//! fn pump(server: &mut Server, roster: &mut Roster, clients: &mut [Client], eps: &[SocketAddr],
+//!         now: Instant, seen: &mut Vec<(usize, ClientEvent)>) {
 //!     let server_udp: SocketAddr = SERVER.parse().unwrap();
 //!     let at = |to: SocketAddr| eps.iter().position(|e| *e == to).unwrap();
 //!     loop {
 //!         let mut quiet = true;
 //!         while let Some(t) = server.poll_transmit() {
 //!             quiet = false;
+//!             roster.observe(&t); // whom a broadcast reaches: every session told its snapshot
 //!             match t {
 //!                 ServerTransmit::Datagram { to, data } =>
 //!                     clients[at(to)].handle_datagram(now, server_udp, &data),
 //!                 ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } =>
 //!                     clients[conn.0 as usize].handle_tcp_bytes(now, &data),
+//!                 ServerTransmit::Broadcast { data } => for conn in roster.iter() {
+//!                     clients[conn.0 as usize].handle_tcp_bytes(now, &data);
+//!                 },
 //!                 ServerTransmit::Close { conn } => clients[conn.0 as usize].handle_tcp_closed(now),
 //!                 // Only a server configured with a cluster asks its store.
 //!                 ServerTransmit::Store(_) => unreachable!("a server alone"),
@@ -70,7 +74,10 @@
 //!                     clients[i].handle_connected(now);
 //!                 }
 //!                 ClientTransmit::Send { data } => server.handle_bytes(now, conn, &data),
-//!                 ClientTransmit::Close => server.handle_connection_closed(now, conn, CloseCause::Closed),
+//!                 ClientTransmit::Close => {
+//!                     roster.remove(conn);
+//!                     server.handle_connection_closed(now, conn, CloseCause::Closed);
+//!                 }
 //!                 // A real driver makes the record durable here, before the next transmit.
 //!                 ClientTransmit::Persist(_record) => {}
 //!             }
@@ -84,6 +91,7 @@
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let now = Instant::now();
 //! let mut server = Server::new(ServerConfig::default());
+//! let mut roster = Roster::default();
 //! let eps: Vec<SocketAddr> = vec!["127.0.0.1:5001".parse()?, "127.0.0.1:5002".parse()?];
 //! let mut clients: Vec<Client> = ["alice", "bob"]
 //!     .into_iter()
@@ -97,16 +105,16 @@
 //!     })
 //!     .collect::<Result<_, Box<dyn std::error::Error>>>()?;
 //! let mut seen = Vec::new();
-//! pump(&mut server, &mut clients, &eps, now, &mut seen);
+//! pump(&mut server, &mut roster, &mut clients, &eps, now, &mut seen);
 //! assert_eq!(clients[0].users().count(), 2, "alice sees bob join");
 //!
 //! let id = clients[0].send_message(now, "bob", "你好, bob")?;
-//! pump(&mut server, &mut clients, &eps, now, &mut seen);
+//! pump(&mut server, &mut roster, &mut clients, &eps, now, &mut seen);
 //! assert!(seen.contains(&(1, ClientEvent::Message { from: Name::new("alice")?, text: "你好, bob".into(), encrypted: true })));
 //! assert!(seen.contains(&(0, ClientEvent::Delivered { to: Name::new("bob")?, id, encrypted: true })));
 //!
 //! clients[1].logout(now);
-//! pump(&mut server, &mut clients, &eps, now, &mut seen);
+//! pump(&mut server, &mut roster, &mut clients, &eps, now, &mut seen);
 //! assert!(seen.iter().any(|(who, e)| *who == 0 && matches!(e, ClientEvent::Left(u) if u.name == "bob")));
 //! assert_eq!(server.online().count(), 1);
 //!

@@ -6,15 +6,18 @@
 //! buffer) at rest, a one-slot doorbell and the two tasks: reads go through one scratch buffer
 //! per executor thread, so ten thousand idle sessions cost little memory.
 //!
-//! The owner's side is built for broadcasts: during a turn it appends each short line to a
-//! buffer of its own per connection (a copy of a few dozen bytes, no lock, no reference count),
-//! and hands the turn's output to the writer under one lock when it wakes it. A turn's presence
-//! lines then leave as one contiguous slice of one vectored write.
+//! The owner's side is built for broadcasts. A turn's presence lines are appended once to a
+//! log the owner keeps ([`TurnLog`](crate::server)); each connection on the roster only
+//! remembers where in that log it started following it, and where its own lines (a snapshot, a
+//! reply, a relayed datagram) fall between log lines. When the turn ends the log is frozen into
+//! one shared buffer and every connection hands its writer slices of it under one lock: no copy
+//! and no work per line per session, and a turn's lines leave as one vectored write.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice, Read, Write};
 use std::mem;
 use std::net::{Shutdown, TcpStream};
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -34,10 +37,6 @@ const READ_CHUNK: usize = 16 << 10;
 thread_local! {
     static SCRATCH: RefCell<Box<[u8]>> = RefCell::new(vec![0u8; READ_CHUNK].into_boxed_slice());
 }
-
-/// Lines shorter than this are copied into the turn's buffer; longer output (a snapshot, a
-/// relayed datagram) is queued as it is.
-const COALESCE_BELOW: usize = 512;
 
 #[derive(Default)]
 struct Outbox {
@@ -77,6 +76,9 @@ pub struct Connection {
     limits: ConnLimits,
     /// This turn's output, in order, not yet handed to the writer.
     turn: Turn,
+    /// Where in the turn's log this connection's share not yet placed in `turn` starts; `None`
+    /// while it is not on the roster.
+    following: Option<usize>,
     /// The writer's unwritten bytes as last read: it only goes down, so checking the bound
     /// against it never lets too much through, and the shared counter (a cache miss per
     /// connection in a broadcast) is read again only when the bound seems reached.
@@ -84,29 +86,22 @@ pub struct Connection {
     exempt_seen: usize,
 }
 
+/// A part of a turn's output.
+enum Piece {
+    /// The connection's own.
+    Own(Bytes),
+    /// A stretch of the turn's log.
+    Log(Range<usize>),
+}
+
 /// What the owner queued for one connection since it last woke the writer.
 #[derive(Default)]
 struct Turn {
-    /// Whole pieces, in order; the short lines after the last of them are in `lines`.
-    pieces: Vec<Bytes>,
-    lines: Vec<u8>,
-    /// Of all of it.
+    pieces: Vec<Piece>,
+    /// Of its own pieces.
     bytes: usize,
     /// Of `bytes`, queued whole.
     exempt: usize,
-}
-
-impl Turn {
-    fn is_empty(&self) -> bool {
-        self.bytes == 0
-    }
-
-    /// The short lines so far become one piece, after the pieces before them.
-    fn seal_lines(&mut self) {
-        if !self.lines.is_empty() {
-            self.pieces.push(Bytes::from(mem::take(&mut self.lines)));
-        }
-    }
 }
 
 impl Connection {
@@ -141,100 +136,176 @@ impl Connection {
             writer: Some(writer),
             limits,
             turn: Turn::default(),
+            following: None,
             unwritten_seen: 0,
             exempt_seen: 0,
         }
     }
 
     /// Queues bytes for the writer, which takes them once woken by
-    /// [`wake_writer`](Self::wake_writer): the owner wakes each writer once per turn, so a turn's
-    /// lines leave in one vectored write. Returns whether this is the first output since the last
-    /// wake (the caller then remembers to wake this one). Past the bound it refuses: drop the
-    /// connection then.
+    /// [`wake_writer`](Self::wake_writer) or [`hand_over`](Self::hand_over). Returns whether
+    /// this is the first output of the turn (the caller then remembers to hand this one over).
+    /// Past the bound it refuses: drop the connection then.
     pub fn send(&mut self, data: Bytes) -> Result<bool, Overflow> {
         self.queue(data, false)
     }
 
+    /// Like [`send`](Self::send), for a connection that may follow the turn's log, now `at` its
+    /// end: the log's lines so far come first.
+    pub fn send_after_log(&mut self, data: Bytes, at: usize) -> Result<bool, Overflow> {
+        self.catch_up(at);
+        self.send(data)
+    }
+
     /// Queues what the peer must get whole (its snapshot) whatever the bound, which then applies
-    /// to what follows; like [`send`](Self::send) otherwise.
-    pub fn send_whole(&mut self, data: Bytes) -> bool {
-        self.queue(data, true).unwrap_or(false)
+    /// to what follows; like [`send`](Self::send) otherwise. From then on the connection
+    /// follows the turn's log, now `at` its end, and every later turn's.
+    pub fn send_whole(&mut self, data: Bytes, at: usize) -> bool {
+        self.catch_up(at);
+        let first = self.queue(data, true).unwrap_or(false);
+        self.following.get_or_insert(at);
+        first
+    }
+
+    /// The connection leaves the roster, the turn's log now `at` its end: what it was owed of
+    /// the log so far stays in its turn, nothing later is. Returns whether it was on it.
+    pub fn unfollow(&mut self, at: usize) -> bool {
+        self.catch_up(at);
+        self.following.take().is_some()
+    }
+
+    /// Whether it is on the roster.
+    pub fn follows_log(&self) -> bool {
+        self.following.is_some()
+    }
+
+    /// Places the log's lines up to `at` that this connection follows before whatever comes next.
+    fn catch_up(&mut self, at: usize) {
+        if let Some(from) = self.following.filter(|&from| from < at) {
+            self.turn.pieces.push(Piece::Log(from..at));
+            self.following = Some(at);
+        }
     }
 
     fn queue(&mut self, data: Bytes, whole: bool) -> Result<bool, Overflow> {
         if data.is_empty() {
             return Ok(false);
         }
-        let first = self.turn.is_empty();
-        if !whole && self.over_bound(data.len()) {
-            // Perhaps only by an old count: look again.
-            self.unwritten_seen = self.shared.unwritten.load(Ordering::Relaxed);
-            self.exempt_seen = self.shared.exempt.load(Ordering::Relaxed);
-            if self.over_bound(data.len()) {
-                return Err(Overflow);
-            }
+        let first = self.turn.pieces.is_empty();
+        if !whole && self.over_bound(self.turn.bytes + data.len(), self.turn.exempt) {
+            return Err(Overflow);
         }
         self.turn.bytes += data.len();
         if whole {
             self.turn.exempt += data.len();
         }
-        if !whole && data.len() < COALESCE_BELOW {
-            if self.turn.lines.capacity() == 0 {
-                self.turn.lines.reserve(COALESCE_BELOW);
-            }
-            self.turn.lines.extend_from_slice(&data);
-        } else {
-            self.turn.seal_lines();
-            self.turn.pieces.push(data);
-        }
+        self.turn.pieces.push(Piece::Own(data));
         Ok(first)
     }
 
-    /// Whether `more` bytes would take the unwritten ones past the bound, by the last count.
-    fn over_bound(&self, more: usize) -> bool {
-        let unwritten = self.unwritten_seen + self.turn.bytes;
-        let exempt = self.exempt_seen + self.turn.exempt;
-        let bound = self.limits.max_queued_bytes.saturating_add(exempt);
-        unwritten.saturating_add(more) > bound
+    /// Whether `more` bytes, `more_exempt` of them queued whole, on top of the unwritten ones
+    /// would pass the bound. First by the last count, which may be old: only then is the
+    /// writer's count read again.
+    fn over_bound(&mut self, more: usize, more_exempt: usize) -> bool {
+        let max = self.limits.max_queued_bytes;
+        let over = |unwritten: usize, exempt: usize| {
+            unwritten.saturating_add(more) > max.saturating_add(exempt + more_exempt)
+        };
+        if !over(self.unwritten_seen, self.exempt_seen) {
+            return false;
+        }
+        self.unwritten_seen = self.shared.unwritten.load(Ordering::Relaxed);
+        self.exempt_seen = self.shared.exempt.load(Ordering::Relaxed);
+        over(self.unwritten_seen, self.exempt_seen)
     }
 
-    /// Hands the turn's output to the writer, under one lock, and wakes it to write it.
+    /// Hands the turn's output to the writer, with no log: for a connection that never follows
+    /// one (a client's).
     pub fn wake_writer(&mut self) {
-        if self.turn.is_empty() {
-            return;
+        // A connection on no roster holds no log pieces, so nothing can pass the bound here.
+        let _ = self.hand_over(&Bytes::new());
+    }
+
+    /// Hands the writer what is queued if none of it is in the log, which is still being written
+    /// (see [`hand_over`](Self::hand_over) for the rest). The connection still follows the log
+    /// where it did.
+    pub fn hand_over_own(&mut self) {
+        if self.owes_no_log() {
+            // Its own pieces were checked against the bound as they were queued.
+            let _ = self.give(&Bytes::new());
         }
-        let mut turn = mem::take(&mut self.turn);
-        turn.seal_lines();
+    }
+
+    /// Ends the log for this connection: its share of `log` (frozen) and its own pieces go to the
+    /// writer under one lock, and the writer is woken. Past the bound it refuses, handing
+    /// nothing: drop the connection then. A follower follows the next log from its start.
+    pub fn hand_over(&mut self, log: &Bytes) -> Result<(), Overflow> {
+        self.catch_up(log.len());
+        if self.following.is_some() {
+            self.following = Some(0);
+        }
+        self.give(log)
+    }
+
+    fn give(&mut self, log: &Bytes) -> Result<(), Overflow> {
+        if self.turn.pieces.is_empty() {
+            return Ok(());
+        }
+        let turn = mem::take(&mut self.turn);
+        let mut batch = Vec::with_capacity(turn.pieces.len());
+        let mut bytes = 0;
+        for piece in turn.pieces {
+            let data = match piece {
+                Piece::Own(data) => data,
+                Piece::Log(range) => log.slice(range),
+            };
+            bytes += data.len();
+            batch.push(data);
+        }
+        let logged = bytes - turn.bytes;
+        if logged > 0 && self.over_bound(bytes, turn.exempt) {
+            return Err(Overflow);
+        }
         {
             let mut outbox = self.shared.outbox();
             if outbox.closing {
-                return;
+                return Ok(());
             }
-            self.unwritten_seen = self
-                .shared
-                .unwritten
-                .fetch_add(turn.bytes, Ordering::Relaxed)
-                + turn.bytes;
+            self.unwritten_seen = self.shared.unwritten.fetch_add(bytes, Ordering::Relaxed) + bytes;
             self.exempt_seen =
                 self.shared.exempt.fetch_add(turn.exempt, Ordering::Relaxed) + turn.exempt;
             if outbox.queue.is_empty() {
-                outbox.queue = turn.pieces;
+                outbox.queue = batch;
             } else {
-                outbox.queue.append(&mut turn.pieces);
+                outbox.queue.append(&mut batch);
             }
         }
-        // Full means already rung: the writer takes everything queued when it wakes.
+        self.ring();
+        Ok(())
+    }
+
+    /// Wakes the writer. Already rung means it takes everything queued when it wakes.
+    fn ring(&self) {
         let _ = self.doorbell.try_send(());
     }
 
-    /// Flushes what is queued, then shuts the connection down (lingering; see [`ConnLimits`]).
-    /// The returned writer task ends when that is done: detach it or await it (dropping it would
-    /// cancel the flush).
-    pub fn close(mut self) -> Option<Task<()>> {
-        self.wake_writer();
+    /// Flushes what is queued (its share of `log` included), then shuts the connection down
+    /// (lingering; see [`ConnLimits`]). The returned writer task ends when that is done: detach
+    /// it or await it (dropping it would cancel the flush).
+    pub fn close(mut self, log: &Bytes) -> Option<Task<()>> {
+        let _ = self.hand_over(log);
         self.shared.outbox().closing = true;
-        let _ = self.doorbell.try_send(());
+        self.ring();
         self.writer.take()
+    }
+
+    /// Whether its pending output is all its own, none of it waiting for the log to be frozen.
+    pub fn owes_no_log(&self) -> bool {
+        !self
+            .turn
+            .pieces
+            .iter()
+            .any(|piece| matches!(piece, Piece::Log(_)))
     }
 }
 

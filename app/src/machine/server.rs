@@ -77,8 +77,18 @@ pub trait ServerIo {
     fn send(&mut self, conn: ConnId, data: Bytes) -> Result<(), Overflow>;
 
     /// Queues a session's snapshot on `conn` whatever its bound, which then applies to what
-    /// follows.
+    /// follows. From here on `conn` is on the roster: broadcasts reach it.
     fn send_snapshot(&mut self, conn: ConnId, data: Bytes);
+
+    /// Queues `data` on every connection of the roster: each given a snapshot and neither closed
+    /// nor forgotten since (see [`Roster`](feige_core::server::Roster)). A connection this takes
+    /// past its bound is torn down and pushed to `overflowed`, now or when the turn ends. Returns
+    /// how many it reached.
+    fn broadcast(&mut self, data: Bytes, overflowed: &mut Vec<ConnId>) -> usize;
+
+    /// The turn is over: everything queued goes to the writers. Connections found past their
+    /// bound only now are torn down and pushed to `overflowed`.
+    fn end_turn(&mut self, overflowed: &mut Vec<ConnId>);
 
     /// Flushes what is queued on `conn`, then closes it.
     fn close(&mut self, conn: ConnId);
@@ -163,20 +173,21 @@ impl ServerMachine {
     /// The drain contract: every transmit done through `io`, every event handed over; then the
     /// gauges are brought up to date.
     pub fn drain(&mut self, now: Instant, io: &mut impl ServerIo) {
+        let mut overflowed = Vec::new();
         while let Some(transmit) = self.poll_transmit() {
             match transmit {
                 ServerTransmit::Datagram { to, data } => io.send_datagram(to, &data),
                 ServerTransmit::Send { conn, data } => {
                     self.metrics.observe_sent(&data);
                     if io.send(conn, data) == Err(Overflow) {
-                        tracing::warn!(
-                            "dropped connection #{}: over {} bytes unsent",
-                            conn.0,
-                            io.max_queued_bytes()
-                        );
-                        self.metrics.observe_slow_consumer();
-                        self.server
-                            .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
+                        self.slow_consumer(now, conn, io.max_queued_bytes());
+                    }
+                }
+                ServerTransmit::Broadcast { data } => {
+                    let reached = io.broadcast(data.clone(), &mut overflowed);
+                    self.metrics.observe_sent_to(&data, reached);
+                    for conn in overflowed.drain(..) {
+                        self.slow_consumer(now, conn, io.max_queued_bytes());
                     }
                 }
                 ServerTransmit::Snapshot { conn, data } => {
@@ -188,6 +199,30 @@ impl ServerMachine {
             }
         }
         self.metrics.observe_stats(&self.server.stats());
+    }
+
+    /// Ends the transport's turn, telling the server of every connection found past its bound
+    /// then (whose leaving is broadcast in a turn of its own).
+    pub fn end_turn(&mut self, now: Instant, io: &mut impl ServerIo) {
+        let mut overflowed = Vec::new();
+        loop {
+            io.end_turn(&mut overflowed);
+            if overflowed.is_empty() {
+                return;
+            }
+            for conn in overflowed.drain(..) {
+                self.slow_consumer(now, conn, io.max_queued_bytes());
+            }
+            self.drain(now, io);
+        }
+    }
+
+    /// The transport tore `conn` down for its unsent output.
+    fn slow_consumer(&mut self, now: Instant, conn: ConnId, bound: usize) {
+        tracing::warn!("dropped connection #{}: over {bound} bytes unsent", conn.0);
+        self.metrics.observe_slow_consumer();
+        self.server
+            .handle_connection_closed(now, conn, CloseCause::SlowConsumer);
     }
 
     /// The next I/O to do, once every event before it has been handed over (and counted).

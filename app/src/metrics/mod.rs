@@ -307,9 +307,15 @@ impl ServerMetrics {
 
     /// Counts output queued on a connection.
     pub fn observe_sent(&self, data: &[u8]) {
-        self.bytes_sent.inc_by(data.len() as u64);
+        self.observe_sent_to(data, 1);
+    }
+
+    /// Counts output queued on each of `connections`.
+    pub fn observe_sent_to(&self, data: &[u8], connections: usize) {
+        let connections = connections as u64;
+        self.bytes_sent.inc_by(data.len() as u64 * connections);
         self.lines_sent
-            .inc_by(memchr::memchr_iter(b'\n', data).count() as u64);
+            .inc_by(memchr::memchr_iter(b'\n', data).count() as u64 * connections);
     }
 
     /// Counts an accepted connection the transport could not serve.

@@ -106,6 +106,19 @@ impl ServerModel {
             ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
                 self.send(conn, &data)
             }
+            ServerTransmit::Broadcast { data } => {
+                // Its recipients as a client sees them: every open connection that got its list.
+                let mut reached: Vec<ConnId> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, view)| view.open && view.list.is_some())
+                    .map(|(&conn, _)| conn)
+                    .collect();
+                reached.sort_unstable();
+                for conn in reached {
+                    self.send(conn, &data);
+                }
+            }
             ServerTransmit::Close { conn } => {
                 let view = self.open_conn(conn, "close");
                 view.open = false;

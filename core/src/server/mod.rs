@@ -15,6 +15,7 @@ mod login;
 mod online;
 mod output;
 mod relay;
+mod roster;
 mod sources;
 mod state;
 mod store;
@@ -27,6 +28,7 @@ use bytes::Bytes;
 
 pub use config::ServerConfig;
 pub use output::{CloseCause, ConnId, LeaveReason, ServerEvent, ServerTransmit};
+pub use roster::Roster;
 
 use crate::timer::DeadlineQueue;
 use crate::wire::{
@@ -332,8 +334,8 @@ impl Server {
     }
 
     /// Tells every online session that `entry` joined (announcing its dialect and key to native
-    /// sessions) or left. Each dialect's message is encoded once and the buffer shared by all its
-    /// recipients.
+    /// sessions) or left: one broadcast for the native sessions, whatever their number, and the
+    /// classic datagram, encoded once, to each classic user.
     fn broadcast_presence(
         &mut self,
         presence: Presence,
@@ -366,22 +368,20 @@ impl Server {
             }
             .encode(&mut native);
         }
-        let native = Bytes::from(native);
-        let mut classic: Option<Bytes> = None;
-        for session in self.sessions.values() {
-            let transmit = match session.conn {
-                Some(conn) => ServerTransmit::Send {
-                    conn,
-                    data: native.clone(),
-                },
-                None => ServerTransmit::Datagram {
+        let classic_count = self.sessions.classic_count();
+        if self.sessions.len() > classic_count {
+            self.transmits.push_back(ServerTransmit::Broadcast {
+                data: Bytes::from(native),
+            });
+        }
+        if classic_count > 0 {
+            let classic = Bytes::from(datagram.to_vec());
+            for session in self.sessions.values().filter(|s| s.is_classic()) {
+                self.transmits.push_back(ServerTransmit::Datagram {
                     to: session.entry.endpoint,
-                    data: classic
-                        .get_or_insert_with(|| Bytes::from(datagram.to_vec()))
-                        .clone(),
-                },
-            };
-            self.transmits.push_back(transmit);
+                    data: classic.clone(),
+                });
+            }
         }
     }
 }

@@ -11,6 +11,8 @@ use super::state::{Epoch, Session};
 pub(crate) struct Online {
     sessions: BTreeMap<Epoch, (Session, Listed)>,
     sections: Sections,
+    /// Of `sessions`, the classic ones: a broadcast looks for them only when there are some.
+    classic: usize,
 }
 
 impl Online {
@@ -30,12 +32,14 @@ impl Online {
             session.key,
         );
         self.sections.append(&listed);
+        self.classic += usize::from(session.is_classic());
         self.sessions.insert(epoch, (session, listed));
     }
 
     pub(crate) fn remove(&mut self, epoch: Epoch) -> Option<Session> {
         let (session, _) = self.sessions.remove(&epoch)?;
         self.sections.remove();
+        self.classic -= usize::from(session.is_classic());
         Some(session)
     }
 
@@ -57,6 +61,10 @@ impl Online {
 
     pub(crate) fn len(&self) -> usize {
         self.sessions.len()
+    }
+
+    pub(crate) fn classic_count(&self) -> usize {
+        self.classic
     }
 
     /// In registration order.
@@ -151,6 +159,8 @@ mod tests {
                             let epoch = epochs[usize::from(pick) % epochs.len()];
                             prop_assert!(online.remove(epoch).is_some());
                             prop_assert!(online.remove(epoch).is_none());
+                            let classic = online.values().filter(|s| s.is_classic()).count();
+                            prop_assert_eq!(online.classic_count(), classic);
                         }
                     }
                     _ => {

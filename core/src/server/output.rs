@@ -22,9 +22,8 @@ pub enum ServerTransmit {
         /// The datagram.
         data: Bytes,
     },
-    /// Queue bytes on a TCP connection. A broadcast hands every recipient the same buffer, so
-    /// cloning `data` is a reference-count increment. The transport should write everything queued
-    /// for a connection in one go (vectored) per loop turn.
+    /// Queue bytes on a TCP connection. The transport should write everything queued for a
+    /// connection in one go (vectored) per loop turn.
     Send {
         /// The connection.
         conn: ConnId,
@@ -39,6 +38,15 @@ pub enum ServerTransmit {
         /// The connection.
         conn: ConnId,
         /// The snapshot line(s), or the classic list.
+        data: Bytes,
+    },
+    /// Queue the same lines on every session's connection: each connection given a
+    /// [`Snapshot`](Self::Snapshot) and neither closed ([`Close`](Self::Close)) nor reported
+    /// closed since, as [`Roster`](super::Roster) follows them. One transmit for all recipients,
+    /// so a transport can append a turn's presence lines once to a log every writer reads,
+    /// instead of queuing a copy per session; a slow consumer is still bounded per connection.
+    Broadcast {
+        /// Whole lines, each ending in `\n`.
         data: Bytes,
     },
     /// Flush what is queued on the connection, then close it. The server has already forgotten

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use feige_core::client::Client;
-use feige_core::server::{ConnId, Server};
+use feige_core::server::{ConnId, Roster, Server};
 use feige_core::wire::{LineDecoder, Name, PublicKey, SessionId};
 
 use super::agenda::SimTime;
@@ -60,6 +60,8 @@ pub struct ServerNode {
     pub machine: Server,
     /// Its timer.
     pub alarm: Alarm,
+    /// Who its broadcasts reach.
+    pub roster: Roster,
 }
 
 /// Where a client process is in its life (as the simulator sees it, not the machine).

@@ -15,7 +15,9 @@ use bytes::Bytes;
 use feige_core::client::{
     Client, ClientConfig, ClientEvent, ClientState, ClientTransmit, SendError,
 };
-use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerEvent, ServerTransmit};
+use feige_core::server::{
+    CloseCause, ConnId, Roster, Server, ServerConfig, ServerEvent, ServerTransmit,
+};
 use feige_core::wire::{
     decode_classic_list, Dialect, LineDecoder, Name, ServerLine, SessionId, UserEntry,
 };
@@ -135,6 +137,7 @@ impl World {
             server: ServerNode {
                 machine: Server::new(config),
                 alarm: Alarm::default(),
+                roster: Roster::default(),
             },
             clients: Vec::new(),
             attacker: Attacker::new(Dice::new(seed, Stream::Attacker), params.spoofing),
@@ -235,9 +238,12 @@ impl World {
                 self.trace("closed", &(conn.0, toward.index()), b"");
                 self.say(|| format!("tcp {} {toward:?} <- close", conn.0));
                 match toward {
-                    End::Server => self.with_server(Via::Tcp(conn), |s, now| {
-                        s.handle_connection_closed(now, conn, CloseCause::Closed)
-                    }),
+                    End::Server => {
+                        self.server.roster.remove(conn);
+                        self.with_server(Via::Tcp(conn), |s, now| {
+                            s.handle_connection_closed(now, conn, CloseCause::Closed)
+                        })
+                    }
                     End::Client => self.with_client_end(conn, |world, inc| {
                         world.with_client(inc, Via::Tcp(conn), |c, now| c.handle_tcp_closed(now))
                     }),
@@ -416,6 +422,7 @@ impl World {
                 self.server = ServerNode {
                     machine: Server::new(config),
                     alarm: Alarm::default(),
+                    roster: Roster::default(),
                 };
                 for conn in self.tcp.open_conns() {
                     self.tcp
@@ -802,7 +809,10 @@ impl World {
                     snapshots.push((newcomer, *conn, true));
                 }
             }
-            self.server_transmit(t);
+            let fanned: Vec<_> = self.server.roster.fan_out(t).collect();
+            for t in fanned {
+                self.server_transmit(t);
+            }
         }
         while let Some(event) = self.server.machine.poll_event() {
             self.say(|| format!("server: {event:?}"));
@@ -849,6 +859,7 @@ impl World {
                     .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
             }
             ServerTransmit::Store(command) => panic!("no cluster in this world: {command:?}"),
+            ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
         }
     }
 

@@ -186,7 +186,7 @@ impl ClientIo for Sockets {
 
     fn close(&mut self) {
         self.connecting = None;
-        if let Some(writer) = self.tcp.take().and_then(Connection::close) {
+        if let Some(writer) = self.tcp.take().and_then(|tcp| tcp.close(&Bytes::new())) {
             self.flushing.push(writer);
         }
     }

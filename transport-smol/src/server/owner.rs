@@ -2,9 +2,10 @@
 //! is ever held across an await.
 
 use std::io::{self, Write};
+use std::mem;
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
@@ -25,6 +26,13 @@ use crate::udp;
 /// Most inputs handled in one turn, so timers and writers are never kept waiting long.
 const TURN_INPUTS: usize = 64;
 
+/// A round of writes to every session costs a system call each: rounds are spaced by this
+/// much per session on the roster (so a write carries more lines the more sessions there are)…
+const ROUND_GAP_PER_SESSION: Duration = Duration::from_micros(5);
+/// …but never more than this, nor while the log holds more than this many bytes.
+const MAX_ROUND_GAP: Duration = Duration::from_millis(50);
+const MAX_HELD_LOG: usize = 256 << 10;
+
 /// Serves until told to shut down; `feeders` (the UDP, accept and metrics tasks) end with it.
 ///
 /// Each turn handles the inputs already waiting (up to [`TURN_INPUTS`]), draining the core after
@@ -38,7 +46,11 @@ pub(super) async fn run(
 ) {
     let mut serving = true;
     while serving {
-        let first = match inbox::next(&inputs, machine.poll_timeout()).await {
+        let deadline = [machine.poll_timeout(), sockets.log_deadline()]
+            .into_iter()
+            .flatten()
+            .min();
+        let first = match inbox::next(&inputs, deadline).await {
             Next::Input(input) => Some(input),
             Next::Deadline => None,
             Next::Closed => break,
@@ -57,7 +69,7 @@ pub(super) async fn run(
             machine.handle_timeout(now);
             machine.drain(now, &mut sockets);
         }
-        sockets.wake_writers();
+        machine.end_turn(Instant::now(), &mut sockets);
     }
     // Cancelled and waited for, so that the listening sockets are closed once the server has
     // ended: a server started again at once can bind the same addresses.
@@ -68,7 +80,7 @@ pub(super) async fn run(
     sockets.flushing = Some(Vec::new());
     machine.shutdown(now);
     machine.drain(now, &mut sockets);
-    sockets.wake_writers();
+    machine.end_turn(now, &mut sockets);
     // The core closed every connection it knew; any other is torn down here.
     sockets.conns.clear();
     let flushing = sockets.flushing.take().unwrap_or_default();
@@ -99,8 +111,19 @@ pub(super) struct Sockets {
     limits: ConnLimits,
     /// For the connections' reader tasks.
     inputs: Sender<Input>,
-    /// Connections given output this turn, whose writers are woken at its end.
+    /// The broadcasts not yet handed to the writers, for every connection on the roster from
+    /// where it joined. A log started soon after the last round waits for the round's gap (see
+    /// [`ROUND_GAP_PER_SESSION`]): a broadcast after a quiet spell leaves at once, a storm's
+    /// lines leave in rounds, each write carrying many.
+    log: Vec<u8>,
+    /// When the writers were last handed a log.
+    last_round: Option<Instant>,
+    /// Connections on the roster (given a snapshot, not closed since).
+    roster: usize,
+    /// Connections given output of their own this turn, whose writers are woken at its end.
     unannounced: Vec<ConnId>,
+    /// Connections closed this turn: they get their share of its log before they close.
+    closing: Vec<Connection>,
     /// While shutting down, the writers still flushing, to wait for before exiting.
     flushing: Option<Vec<Task<()>>>,
     /// The link to the cluster's Redis, with a cluster.
@@ -120,18 +143,52 @@ impl Sockets {
             refused: FxHashMap::default(),
             limits: ConnLimits::server(max_queued_bytes),
             inputs,
+            log: Vec::new(),
+            last_round: None,
+            roster: 0,
             unannounced: Vec::new(),
+            closing: Vec::new(),
             flushing: None,
             store,
         }
     }
 
-    /// Wakes the writer of every connection given output since the last call.
-    fn wake_writers(&mut self) {
-        for conn in self.unannounced.drain(..) {
-            if let Some(connection) = self.conns.get_mut(&conn) {
-                connection.wake_writer();
-            }
+    /// When the next round may start.
+    fn next_round(&self) -> Option<Instant> {
+        let gap = (ROUND_GAP_PER_SESSION * u32::try_from(self.roster).unwrap_or(u32::MAX))
+            .min(MAX_ROUND_GAP);
+        self.last_round.map(|last| last + gap)
+    }
+
+    /// Whether the log goes to the writers now.
+    fn log_is_due(&self) -> bool {
+        self.log.len() >= MAX_HELD_LOG
+            || self.flushing.is_some()
+            || self.next_round().is_none_or(|at| at <= Instant::now())
+    }
+
+    /// When the log held back is due, if one is.
+    pub(super) fn log_deadline(&self) -> Option<Instant> {
+        self.next_round().filter(|_| !self.log.is_empty())
+    }
+
+    /// Drops a connection, which tears it down at once, unsent output discarded.
+    fn remove(&mut self, conn: ConnId) -> bool {
+        let Some(connection) = self.conns.remove(&conn) else {
+            return false;
+        };
+        self.roster -= usize::from(connection.follows_log());
+        true
+    }
+
+    /// Closes `connection` once it has its share of `log`.
+    fn close_with(&mut self, connection: Connection, log: &Bytes) {
+        let Some(writer) = connection.close(log) else {
+            return;
+        };
+        match &mut self.flushing {
+            Some(flushing) => flushing.push(writer),
+            None => writer.detach(),
         }
     }
 }
@@ -175,7 +232,7 @@ impl ServerIo for Sockets {
         let Some(connection) = self.conns.get_mut(&conn) else {
             return Ok(());
         };
-        match connection.send(data) {
+        match connection.send_after_log(data, self.log.len()) {
             Ok(first) => {
                 if first {
                     self.unannounced.push(conn);
@@ -183,8 +240,7 @@ impl ServerIo for Sockets {
                 Ok(())
             }
             Err(overflow) => {
-                // Dropping the connection tears it down at once, unsent output discarded.
-                self.conns.remove(&conn);
+                self.remove(conn);
                 Err(overflow)
             }
         }
@@ -192,9 +248,65 @@ impl ServerIo for Sockets {
 
     fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
         if let Some(connection) = self.conns.get_mut(&conn) {
-            if connection.send_whole(data) {
+            self.roster += usize::from(!connection.follows_log());
+            if connection.send_whole(data, self.log.len()) {
                 self.unannounced.push(conn);
             }
+        }
+    }
+
+    /// Appended once to the turn's log, whatever the number of recipients.
+    fn broadcast(&mut self, data: Bytes, _overflowed: &mut Vec<ConnId>) -> usize {
+        self.log.extend_from_slice(&data);
+        self.roster
+    }
+
+    /// Hands the writers what the turn queued. The log goes to every follower at once when its
+    /// round is due (or it grew large, or the server is ending); until then only output of a
+    /// connection's own that follows no log line is handed over, so a newcomer's snapshot never
+    /// waits.
+    fn end_turn(&mut self, overflowed: &mut Vec<ConnId>) {
+        if !self.log.is_empty() && !self.log_is_due() {
+            for conn in self.unannounced.drain(..) {
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    connection.hand_over_own();
+                }
+            }
+            let (ready, waiting) = mem::take(&mut self.closing)
+                .into_iter()
+                .partition(Connection::owes_no_log);
+            self.closing = waiting;
+            for connection in ready {
+                self.close_with(connection, &Bytes::new());
+            }
+            return;
+        }
+        let log = Bytes::from(mem::take(&mut self.log));
+        if !log.is_empty() {
+            self.last_round = Some(Instant::now());
+        }
+        let mut hand_over = |conn: ConnId, connection: &mut Connection| {
+            if connection.hand_over(&log).is_err() {
+                overflowed.push(conn);
+            }
+        };
+        if log.is_empty() {
+            for conn in self.unannounced.drain(..) {
+                if let Some(connection) = self.conns.get_mut(&conn) {
+                    hand_over(conn, connection);
+                }
+            }
+        } else {
+            self.unannounced.clear();
+            for (&conn, connection) in &mut self.conns {
+                hand_over(conn, connection);
+            }
+        }
+        for conn in overflowed.iter() {
+            self.remove(*conn);
+        }
+        for connection in mem::take(&mut self.closing) {
+            self.close_with(connection, &log);
         }
     }
 
@@ -202,17 +314,14 @@ impl ServerIo for Sockets {
         if self.refused.remove(&conn).is_some() {
             return;
         }
-        let Some(writer) = self.conns.remove(&conn).and_then(Connection::close) else {
-            return;
-        };
-        match &mut self.flushing {
-            Some(flushing) => flushing.push(writer),
-            None => writer.detach(),
+        if let Some(mut connection) = self.conns.remove(&conn) {
+            self.roster -= usize::from(connection.unfollow(self.log.len()));
+            self.closing.push(connection);
         }
     }
 
     fn forget(&mut self, conn: ConnId) -> bool {
-        self.conns.remove(&conn).is_some()
+        self.remove(conn)
     }
 
     fn max_queued_bytes(&self) -> usize {

@@ -18,7 +18,7 @@ use feige_app::driver::{
     Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
 use feige_core::server::cluster::StoreCommand;
-use feige_core::server::{ConnId, Server};
+use feige_core::server::{ConnId, Roster, Server};
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT, SERVER_INBOX};
 
@@ -80,6 +80,8 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         writers: Writers::default(),
         inputs: tx.clone(),
         to_wake: Vec::new(),
+        roster: Roster::default(),
+        recipients: Vec::new(),
         store,
     };
     let owner = move || {
@@ -148,12 +150,12 @@ fn run(machine: &mut ServerMachine, sockets: &mut Sockets, inputs: &Receiver<Inp
             machine.handle_timeout(now);
             machine.drain(now, sockets);
         }
-        sockets.wake_writers();
+        machine.end_turn(now, sockets);
     }
     let now = Instant::now();
     machine.shutdown(now);
     machine.drain(now, sockets);
-    sockets.wake_writers();
+    machine.end_turn(now, sockets);
 }
 
 /// The server's sockets: the UDP socket, and each TCP connection with its reader and writer.
@@ -169,6 +171,10 @@ struct Sockets {
     /// Connections given lines this turn whose writer may be asleep: each is woken once, when
     /// the turn ends, to write all of them together.
     to_wake: Vec<ConnId>,
+    /// Who a broadcast reaches.
+    roster: Roster,
+    /// The roster copied for a broadcast, kept for the next one.
+    recipients: Vec<ConnId>,
     /// The link to the cluster's Redis, with a cluster.
     store: Option<StoreLink>,
 }
@@ -234,6 +240,7 @@ impl ServerIo for Sockets {
             }
             Err(overflow) => {
                 self.conns.remove(&conn);
+                self.roster.remove(conn);
                 Err(overflow)
             }
         }
@@ -241,13 +248,35 @@ impl ServerIo for Sockets {
 
     fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
         if let Some(connection) = self.conns.get(&conn) {
+            self.roster.insert(conn);
             if connection.send_whole(data) {
                 self.to_wake.push(conn);
             }
         }
     }
 
+    /// One copy of the reference per recipient; each writer is woken once, when the turn ends.
+    fn broadcast(&mut self, data: Bytes, overflowed: &mut Vec<ConnId>) -> usize {
+        let mut recipients = std::mem::take(&mut self.recipients);
+        recipients.extend(self.roster.iter());
+        let mut reached = 0;
+        for &conn in &recipients {
+            match self.send(conn, data.clone()) {
+                Ok(()) => reached += 1,
+                Err(Overflow) => overflowed.push(conn),
+            }
+        }
+        recipients.clear();
+        self.recipients = recipients;
+        reached
+    }
+
+    fn end_turn(&mut self, _overflowed: &mut Vec<ConnId>) {
+        self.wake_writers();
+    }
+
     fn close(&mut self, conn: ConnId) {
+        self.roster.remove(conn);
         if let Some(connection) = self.conns.remove(&conn) {
             connection.close();
         }
@@ -255,6 +284,7 @@ impl ServerIo for Sockets {
     }
 
     fn forget(&mut self, conn: ConnId) -> bool {
+        self.roster.remove(conn);
         let Some(connection) = self.conns.remove(&conn) else {
             return false;
         };

@@ -49,8 +49,7 @@ fn classic_login_is_answered_at_its_declared_endpoint_and_listed_there() {
         ]
     );
     // Closing early is nothing to the server.
-    h.server
-        .handle_connection_closed(h.now, c, CloseCause::Closed);
+    h.closed(c, CloseCause::Closed);
     assert_eq!(online(&h), ["alice,127.0.0.1:5000", "老王,127.0.0.2:43300"]);
     // A native newcomer learns who is classic right after its snapshot; the classic user
     // hears of the newcomer by UTF-16LE datagram.

@@ -184,8 +184,7 @@ fn unclaimed_connections_of_one_host_are_refused_beyond_the_cap() {
     assert_eq!(h.server.stats().unclaimed_connections, 64);
     // Bytes and a close for the refused connection mean nothing.
     h.bytes(over, "login,x,10.9.9.9:1\n");
-    h.server
-        .handle_connection_closed(h.now, over, CloseCause::Closed);
+    h.closed(over, CloseCause::Closed);
     assert_eq!(h.drain(), vec![]);
     // Another host is served.
     h.login("alice", "10.9.8.1:5000");
@@ -242,8 +241,7 @@ fn max_connections_bounds_them_all_and_each_source_to_a_quarter() {
         h.drain(),
         vec![send(full, "error,too-many-connections\n"), close(full)]
     );
-    h.server
-        .handle_connection_closed(h.now, a, CloseCause::Closed);
+    h.closed(a, CloseCause::Closed);
     h.drain();
     h.open("10.0.6.1:40001");
     assert_eq!(h.drain(), vec![]);

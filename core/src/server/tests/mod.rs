@@ -20,6 +20,9 @@ struct Harness {
     server: Server,
     now: Instant,
     next_conn: u64,
+    /// Who the server's broadcasts reach: [`drain`](Harness::drain) hands each recipient its own
+    /// `Send`, so the tests read every session's output one by one.
+    roster: Roster,
 }
 
 fn ep(s: &str) -> SocketAddr {
@@ -36,6 +39,7 @@ impl Harness {
             server: Server::new(config),
             now: Instant::now(),
             next_conn: 1,
+            roster: Roster::default(),
         }
     }
 
@@ -49,8 +53,19 @@ impl Harness {
         }
     }
 
+    /// Every transmit, each broadcast fanned out over the roster in registration order.
     fn drain(&mut self) -> Vec<ServerTransmit> {
-        std::iter::from_fn(|| self.server.poll_transmit()).collect()
+        let mut out = Vec::new();
+        while let Some(transmit) = self.server.poll_transmit() {
+            out.extend(self.roster.fan_out(transmit));
+        }
+        out
+    }
+
+    /// The transport reports `conn` closed.
+    fn closed(&mut self, conn: ConnId, cause: CloseCause) {
+        self.roster.remove(conn);
+        self.server.handle_connection_closed(self.now, conn, cause);
     }
 
     fn events(&mut self) -> Vec<ServerEvent> {

@@ -50,8 +50,7 @@ fn tcp_logout_broadcasts_once_and_a_late_close_is_ignored() {
         h.bytes(alice, "logout,alice,127.0.0.1:5000\n"),
         vec![close(alice), send(bob, "logout,alice,127.0.0.1:5000\n")]
     );
-    h.server
-        .handle_connection_closed(h.now, alice, CloseCause::Closed);
+    h.closed(alice, CloseCause::Closed);
     assert_eq!(h.drain(), vec![]);
     assert_eq!(online(&h), ["bob,127.0.0.2:5000"]);
 }
@@ -84,8 +83,7 @@ fn connection_loss_and_slow_consumer_leave_once() {
     let bob = h.login("bob", "127.0.0.2:5000");
     let carol = h.login("carol", "127.0.0.3:5000");
     h.drain();
-    h.server
-        .handle_connection_closed(h.now, bob, CloseCause::SlowConsumer);
+    h.closed(bob, CloseCause::SlowConsumer);
     assert_eq!(
         h.drain(),
         vec![
@@ -93,8 +91,7 @@ fn connection_loss_and_slow_consumer_leave_once() {
             send(carol, "logout,bob,127.0.0.2:5000\n"),
         ]
     );
-    h.server
-        .handle_connection_closed(h.now, bob, CloseCause::Closed);
+    h.closed(bob, CloseCause::Closed);
     assert_eq!(h.drain(), vec![]);
     let left: Vec<_> = h
         .events()
@@ -127,8 +124,7 @@ fn same_endpoint_relogin_replaces_the_session_and_stale_events_do_nothing() {
         ]
     );
     // The old connection's late close and its old idle timer must not remove the new login.
-    h.server
-        .handle_connection_closed(h.now, alice, CloseCause::Closed);
+    h.closed(alice, CloseCause::Closed);
     h.advance(Duration::from_secs(59));
     h.bytes(alice2, "ping\n");
     h.bytes(bob, "ping\n");

@@ -9,6 +9,7 @@ fn nobody_hears_of_leaving(out: &[ServerTransmit], name: &str, conn: ConnId) {
     for t in out {
         match t {
             ServerTransmit::Send { data, .. }
+            | ServerTransmit::Broadcast { data }
             | ServerTransmit::Snapshot { data, .. }
             | ServerTransmit::Datagram { data, .. } => {
                 let text = String::from_utf8_lossy(data);

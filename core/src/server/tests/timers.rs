@@ -40,8 +40,7 @@ fn timers_stay_bounded_under_connect_close_cycles() {
     h.login("bob", "127.0.0.2:5000");
     for _ in 0..10_000 {
         let c = h.open("127.0.0.1:40000");
-        h.server
-            .handle_connection_closed(h.now, c, CloseCause::Closed);
+        h.closed(c, CloseCause::Closed);
     }
     assert_eq!(h.server.stats().unclaimed_connections, 0);
     assert_timers_bounded(&h);

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use feige_core::client::{Client, ClientConfig, ClientEvent, ClientState, ClientTransmit};
 use feige_core::server::cluster::{ClusterConfig, NodeId, StoreCommand, StoreEvent};
-use feige_core::server::{CloseCause, ConnId, Server, ServerConfig, ServerTransmit};
+use feige_core::server::{CloseCause, ConnId, Roster, Server, ServerConfig, ServerTransmit};
 use feige_core::wire::{Name, SessionId};
 
 use super::store::Store;
@@ -28,6 +28,8 @@ pub struct Coordinator {
     pub udp: SocketAddr,
     /// Counts its lives: store traffic of an earlier one is dropped.
     life: u64,
+    /// Who its broadcasts reach.
+    roster: Roster,
 }
 
 /// The store's side of one coordinator's link.
@@ -166,6 +168,7 @@ impl World {
                 node: NodeId(nodes.bits()),
                 udp: SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 1, 0, j as u8 + 1)), 9000),
                 life: 0,
+                roster: Roster::default(),
             })
             .collect();
         let users = (0..users)
@@ -313,6 +316,7 @@ impl World {
             }
             Ev::TcpClosedAtServer { conn } => {
                 if let Some((j, _)) = self.live_server_side(conn) {
+                    self.coordinators[j].roster.remove(ConnId(conn));
                     if let Some(server) = self.coordinators[j].server.as_mut() {
                         server.handle_connection_closed(now, ConnId(conn), CloseCause::Closed);
                     }
@@ -387,6 +391,49 @@ impl World {
         self.drain_client(user);
     }
 
+    fn server_transmit(&mut self, j: usize, transmit: ServerTransmit) {
+        match transmit {
+            ServerTransmit::Datagram { to, data } => {
+                if let Some(user) = self.users.iter().position(|u| u.endpoint == to) {
+                    let at = self.now + self.delay();
+                    let from = self.coordinators[j].udp;
+                    self.agenda.schedule(
+                        at,
+                        Ev::ClientUdp {
+                            to: user,
+                            from,
+                            data,
+                        },
+                    );
+                }
+            }
+            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
+                let at = self.client_bound_at(conn.0);
+                self.agenda
+                    .schedule(at, Ev::TcpToClient { conn: conn.0, data });
+            }
+            ServerTransmit::Close { conn } => {
+                let at = self.client_bound_at(conn.0);
+                self.agenda
+                    .schedule(at, Ev::TcpClosedAtClient { conn: conn.0 });
+            }
+            ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
+            ServerTransmit::Store(command) => {
+                let at = (self.now + self.delay()).max(self.command_at[j]);
+                self.command_at[j] = at;
+                let life = self.coordinators[j].life;
+                self.agenda.schedule(
+                    at,
+                    Ev::Command {
+                        from: j,
+                        life,
+                        command,
+                    },
+                );
+            }
+        }
+    }
+
     fn drain_server(&mut self, j: usize) {
         loop {
             let Some(transmit) = self.coordinators[j]
@@ -396,44 +443,9 @@ impl World {
             else {
                 break;
             };
-            match transmit {
-                ServerTransmit::Datagram { to, data } => {
-                    if let Some(user) = self.users.iter().position(|u| u.endpoint == to) {
-                        let at = self.now + self.delay();
-                        let from = self.coordinators[j].udp;
-                        self.agenda.schedule(
-                            at,
-                            Ev::ClientUdp {
-                                to: user,
-                                from,
-                                data,
-                            },
-                        );
-                    }
-                }
-                ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
-                    let at = self.client_bound_at(conn.0);
-                    self.agenda
-                        .schedule(at, Ev::TcpToClient { conn: conn.0, data });
-                }
-                ServerTransmit::Close { conn } => {
-                    let at = self.client_bound_at(conn.0);
-                    self.agenda
-                        .schedule(at, Ev::TcpClosedAtClient { conn: conn.0 });
-                }
-                ServerTransmit::Store(command) => {
-                    let at = (self.now + self.delay()).max(self.command_at[j]);
-                    self.command_at[j] = at;
-                    let life = self.coordinators[j].life;
-                    self.agenda.schedule(
-                        at,
-                        Ev::Command {
-                            from: j,
-                            life,
-                            command,
-                        },
-                    );
-                }
+            let fanned: Vec<_> = self.coordinators[j].roster.fan_out(transmit).collect();
+            for transmit in fanned {
+                self.server_transmit(j, transmit);
             }
         }
         while let Some(server) = self.coordinators[j].server.as_mut() {
@@ -621,6 +633,7 @@ impl World {
             ..ServerConfig::default()
         };
         coordinator.server = Some(Server::new(config));
+        coordinator.roster = Roster::default();
         self.links[j] = Link {
             last_at: self.now,
             ..Link::default()

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
-use feige_core::server::{CloseCause, Server, ServerConfig, ServerStats, ServerTransmit};
+use feige_core::server::{CloseCause, Roster, Server, ServerConfig, ServerStats, ServerTransmit};
 use feige_core::wire::{Name, SessionId};
 
 use super::super::agenda::{Agenda, Clock, SimTime};
@@ -71,6 +71,8 @@ struct World {
     net: Network,
     tcp: Tcp,
     server: Server,
+    /// Who the server's broadcasts reach.
+    roster: Roster,
     server_alarm: Alarm,
     sides: [Side; 2],
     events: [Vec<(SimTime, ClientEvent)>; 2],
@@ -103,6 +105,7 @@ pub fn run(seed: u64, kinds: [NatKind; 2], loss: f64) -> Run {
             ..ServerConfig::default()
         }),
         server_alarm: Alarm::default(),
+        roster: Roster::default(),
         sides,
         events: [Vec::new(), Vec::new()],
         sent_at: [Vec::new(), Vec::new()],
@@ -212,6 +215,7 @@ impl World {
                 }
                 match toward {
                     End::Server => {
+                        self.roster.remove(conn);
                         self.server
                             .handle_connection_closed(now, conn, CloseCause::Closed);
                         self.drain_server();
@@ -275,34 +279,42 @@ impl World {
 
     fn drain_server(&mut self) {
         while let Some(transmit) = self.server.poll_transmit() {
-            match transmit {
-                ServerTransmit::Datagram { to, data } => {
-                    self.net
-                        .send_datagram(&mut self.agenda, self.now, SERVER_UDP, to, data);
-                }
-                ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
-                    let now = self.now;
-                    self.tcp.send(
-                        &mut self.net,
-                        &mut self.agenda,
-                        now,
-                        conn,
-                        End::Server,
-                        data,
-                    );
-                }
-                ServerTransmit::Close { conn } => {
-                    let now = self.now;
-                    self.tcp
-                        .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
-                }
-                ServerTransmit::Store(command) => panic!("no cluster here: {command:?}"),
+            let fanned: Vec<_> = self.roster.fan_out(transmit).collect();
+            for transmit in fanned {
+                self.server_transmit(transmit);
             }
         }
         while self.server.poll_event().is_some() {}
         let next = self.server.poll_timeout();
         if let Some(deadline) = self.server_alarm.rearm(next) {
             self.arm(Machine::Server, deadline);
+        }
+    }
+
+    fn server_transmit(&mut self, transmit: ServerTransmit) {
+        match transmit {
+            ServerTransmit::Datagram { to, data } => {
+                self.net
+                    .send_datagram(&mut self.agenda, self.now, SERVER_UDP, to, data);
+            }
+            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
+                let now = self.now;
+                self.tcp.send(
+                    &mut self.net,
+                    &mut self.agenda,
+                    now,
+                    conn,
+                    End::Server,
+                    data,
+                );
+            }
+            ServerTransmit::Close { conn } => {
+                let now = self.now;
+                self.tcp
+                    .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
+            }
+            ServerTransmit::Store(command) => panic!("no cluster here: {command:?}"),
+            ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
         }
     }
 
