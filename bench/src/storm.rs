@@ -153,8 +153,6 @@ struct Reading {
     roster: Roster,
     /// Held until the snapshot arrives: the window's place of this login.
     permit: Option<SemaphoreGuardArc>,
-    /// The start of a line not yet complete.
-    partial: Vec<u8>,
     reported_wrong: u64,
     last_ping: Instant,
 }
@@ -177,7 +175,6 @@ async fn log_in(i: usize, shared: Rc<Shared>) -> io::Result<()> {
             stream,
             roster: Roster::new(shared.n),
             permit: Some(permit),
-            partial: Vec::new(),
             reported_wrong: 0,
             last_ping: Instant::now(),
         });
@@ -191,6 +188,8 @@ async fn read_all(shared: &Shared) -> io::Result<Vec<ClientDone>> {
     let (mut ready, mut events) = (Vec::new(), Vec::new());
     let mut buf = vec![0u8; 64 * 1024];
     while done.len() < shared.n {
+        // The logins in flight go on between batches, however busy the sessions.
+        future::yield_now().await;
         shared.mux.ready(&mut ready, &mut events).await?;
         for &i in &ready {
             let mut reading = shared.reading.borrow_mut();
@@ -225,7 +224,7 @@ fn read_some(i: usize, client: &mut Reading, shared: &Shared, buf: &mut [u8]) ->
             Err(e) => return Err(e),
         };
         if read == 0 {
-            let last = String::from_utf8_lossy(&client.partial).into_owned();
+            let last = String::from_utf8_lossy(&client.roster.partial).into_owned();
             return Err(io::Error::other(format!(
                 "u{i}: server closed the session with {} of {} online (unfinished line {last:?})",
                 client.roster.count, shared.n
@@ -251,101 +250,112 @@ fn read_some(i: usize, client: &mut Reading, shared: &Shared, buf: &mut [u8]) ->
     }
 }
 
-/// Applies the whole lines of `bytes` (after what an earlier read left unfinished).
+/// Applies what `bytes` completes of the session's lines.
 fn apply(i: usize, client: &mut Reading, shared: &Shared, bytes: &[u8]) -> io::Result<()> {
     let endpoints = shared.endpoints.borrow();
-    let mut rest = bytes;
-    while let Some(end) = rest.iter().position(|&b| b == b'\n') {
-        let (head, tail) = rest.split_at(end);
-        rest = tail.get(1..).unwrap_or_default();
-        let line = if client.partial.is_empty() {
-            head
-        } else {
-            client.partial.extend_from_slice(head);
-            client.partial.as_slice()
-        };
-        if line.starts_with(b"error,") {
-            return Err(io::Error::other(format!(
-                "u{i}: server closed the session: {}",
-                String::from_utf8_lossy(line)
-            )));
-        }
-        if client.roster.apply(line, &endpoints) {
-            shared.presence_lines.set(shared.presence_lines.get() + 1);
-        }
-        client.partial.clear();
-        if client.roster.has_snapshot && client.permit.take().is_some() {
-            // Logged in: let the next client start.
-            shared.with_snapshot.set(shared.with_snapshot.get() + 1);
-        }
+    let presence = client
+        .roster
+        .feed(bytes, &endpoints)
+        .map_err(|line| io::Error::other(format!("u{i}: server closed the session: {line}")))?;
+    shared
+        .presence_lines
+        .set(shared.presence_lines.get() + presence);
+    if client.roster.has_snapshot && client.permit.take().is_some() {
+        // Logged in: let the next client start.
+        shared.with_snapshot.set(shared.with_snapshot.get() + 1);
     }
-    client.partial.extend_from_slice(rest);
     Ok(())
 }
 
-/// One client's view of who is online, checked against what each client declared.
+/// One client's view of who is online, checked against what each client declared. It reads the
+/// session as it comes: a snapshot's entries are applied as each arrives, so a snapshot of ten
+/// thousand entries is never held whole.
 struct Roster {
-    present: Vec<bool>,
+    /// Bit `i`: client `i` is listed.
+    present: Vec<u64>,
     count: usize,
     wrong: u64,
     has_snapshot: bool,
+    /// The start of a line, or of a snapshot entry, not yet complete.
+    partial: Vec<u8>,
+    /// Inside the snapshot line: pieces end at `;`, and the line's last one is `end`.
+    in_snapshot: bool,
 }
 
 impl Roster {
     fn new(n: usize) -> Roster {
         Roster {
-            present: vec![false; n],
+            present: vec![0; n.div_ceil(64)],
             count: 0,
             wrong: 0,
             has_snapshot: false,
+            partial: Vec::new(),
+            in_snapshot: false,
         }
     }
 
-    /// Applies one server line; true if it was a presence line (snapshot or `login`).
-    fn apply(&mut self, line: &[u8], endpoints: &[Option<String>]) -> bool {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.contains(&b';') {
-            self.has_snapshot = true;
-            for entry in line.split(|&b| b == b';') {
-                if entry != b"end" && !entry.is_empty() {
-                    self.set(entry, true, endpoints);
-                }
+    /// Applies what `bytes` completes; returns the presence lines (snapshot or `login`) it
+    /// completed, or the server's `error,…` line.
+    fn feed(&mut self, bytes: &[u8], endpoints: &[Option<String>]) -> Result<u64, String> {
+        let mut presence = 0;
+        let mut rest = bytes;
+        while let Some(at) = memchr::memchr2(b';', b'\n', rest) {
+            let (head, tail) = rest.split_at(at);
+            let ends_line = tail.first() == Some(&b'\n');
+            rest = tail.get(1..).unwrap_or_default();
+            let mut partial = std::mem::take(&mut self.partial);
+            let piece = if partial.is_empty() {
+                head
+            } else {
+                partial.extend_from_slice(head);
+                partial.as_slice()
+            };
+            let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+            if !ends_line {
+                self.in_snapshot = true;
+                self.set(piece, true, endpoints);
+            } else if self.in_snapshot {
+                // `end`, the snapshot's last piece.
+                self.in_snapshot = false;
+                self.has_snapshot = true;
+                presence += 1;
+            } else if piece.starts_with(b"error,") {
+                return Err(String::from_utf8_lossy(piece).into_owned());
+            } else if let Some(entry) = piece.strip_prefix(b"login,") {
+                self.set(entry, true, endpoints);
+                presence += 1;
+            } else if let Some(entry) = piece.strip_prefix(b"logout,") {
+                self.set(entry, false, endpoints);
             }
-            true
-        } else if let Some(entry) = line.strip_prefix(b"login,") {
-            self.set(entry, true, endpoints);
-            true
-        } else if let Some(entry) = line.strip_prefix(b"logout,") {
-            self.set(entry, false, endpoints);
-            false
-        } else {
-            false
+            partial.clear();
+            self.partial = partial;
         }
+        self.partial.extend_from_slice(rest);
+        Ok(presence)
     }
 
     /// `entry` is `u<i>,<endpoint>`.
     fn set(&mut self, entry: &[u8], online: bool, endpoints: &[Option<String>]) {
-        let index = entry.iter().position(|&b| b == b',').and_then(|comma| {
-            let name = entry.get(..comma)?;
+        let index = memchr::memchr(b',', entry).and_then(|comma| {
+            let digits = entry.get(..comma)?.strip_prefix(b"u")?;
             let endpoint = entry.get(comma + 1..)?;
-            let i: usize = std::str::from_utf8(name.strip_prefix(b"u")?)
-                .ok()?
-                .parse()
-                .ok()?;
+            let i = parse_index(digits)?;
             let expected = endpoints.get(i)?.as_deref()?;
             (expected.as_bytes() == endpoint).then_some(i)
         });
-        let Some(slot) = index.and_then(|i| self.present.get_mut(i)) else {
+        let Some((word, bit)) = index.and_then(|i| Some((self.present.get_mut(i / 64)?, i % 64)))
+        else {
             self.wrong += 1;
             return;
         };
-        match (*slot, online) {
+        let listed = *word >> bit & 1 == 1;
+        match (listed, online) {
             (false, true) => {
-                *slot = true;
+                *word |= 1 << bit;
                 self.count += 1;
             }
             (true, false) => {
-                *slot = false;
+                *word &= !(1 << bit);
                 self.count -= 1;
             }
             _ => self.wrong += 1,
@@ -353,26 +363,80 @@ impl Roster {
     }
 }
 
+/// A client's number from its decimal digits.
+fn parse_index(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 9 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn roster_counts_exact_entries_and_flags_wrong_ones() {
-        let endpoints = vec![
+    fn endpoints() -> Vec<Option<String>> {
+        vec![
             Some("127.0.0.1:1000".to_owned()),
             Some("127.0.0.2:2000".to_owned()),
-        ];
+        ]
+    }
+
+    #[test]
+    fn roster_counts_exact_entries_and_flags_wrong_ones() {
+        let endpoints = endpoints();
         let mut roster = Roster::new(2);
-        assert!(roster.apply(b"u0,127.0.0.1:1000;end", &endpoints));
+        assert_eq!(roster.feed(b"u0,127.0.0.1:1000;end\n", &endpoints), Ok(1));
+        assert!(roster.has_snapshot);
         assert_eq!((roster.count, roster.wrong), (1, 0));
-        assert!(roster.apply(b"login,u1,127.0.0.2:9999", &endpoints));
+        assert_eq!(roster.feed(b"login,u1,127.0.0.2:9999\n", &endpoints), Ok(1));
         assert_eq!((roster.count, roster.wrong), (1, 1));
-        assert!(roster.apply(b"login,u1,127.0.0.2:2000\r", &endpoints));
+        assert_eq!(
+            roster.feed(b"login,u1,127.0.0.2:2000\r\n", &endpoints),
+            Ok(1)
+        );
         assert_eq!((roster.count, roster.wrong), (2, 1));
-        assert!(roster.apply(b"login,u1,127.0.0.2:2000", &endpoints));
+        assert_eq!(roster.feed(b"login,u1,127.0.0.2:2000\n", &endpoints), Ok(1));
         assert_eq!((roster.count, roster.wrong), (2, 2));
-        assert!(!roster.apply(b"logout,u0,127.0.0.1:1000", &endpoints));
+        assert_eq!(
+            roster.feed(b"logout,u0,127.0.0.1:1000\n", &endpoints),
+            Ok(0)
+        );
         assert_eq!(roster.count, 1);
+        assert_eq!(
+            roster.feed(b"pong\nerror,shutdown\n", &endpoints),
+            Err("error,shutdown".to_owned())
+        );
+    }
+
+    /// However the session's bytes are cut into reads, the roster ends the same.
+    #[test]
+    fn any_cut_of_the_stream_gives_the_same_roster() {
+        let endpoints = endpoints();
+        let stream: &[u8] = b"u0,127.0.0.1:1000;u9,1.2.3.4:5;end\nkey,u0,AAAA\nlogin,u1,127.0.0.2:2000\nlogout,u0,127.0.0.1:1000\n";
+        for a in 0..=stream.len() {
+            for b in a..=stream.len() {
+                let mut roster = Roster::new(2);
+                let mut presence = 0;
+                for part in [&stream[..a], &stream[a..b], &stream[b..]] {
+                    presence += roster.feed(part, &endpoints).expect("no error line");
+                }
+                assert_eq!(presence, 2, "cut at {a} and {b}");
+                assert!(roster.has_snapshot && roster.partial.is_empty());
+                assert_eq!((roster.count, roster.wrong), (1, 1), "cut at {a} and {b}");
+                assert_eq!(roster.present, vec![0b10]);
+            }
+        }
+    }
+
+    #[test]
+    fn client_numbers_are_plain_decimals() {
+        assert_eq!(parse_index(b"0"), Some(0));
+        assert_eq!(parse_index(b"9999"), Some(9999));
+        for bad in [&b""[..], b"1a", b"-1", b"1234567890", b" 1"] {
+            assert_eq!(parse_index(bad), None, "{bad:?}");
+        }
     }
 }

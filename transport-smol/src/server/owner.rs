@@ -26,11 +26,17 @@ use crate::udp;
 /// Most inputs handled in one turn, so timers and writers are never kept waiting long.
 const TURN_INPUTS: usize = 64;
 
-/// A round of writes to every session costs a system call each: rounds are spaced by this
-/// much per session on the roster (so a write carries more lines the more sessions there are)…
-const ROUND_GAP_PER_SESSION: Duration = Duration::from_micros(5);
-/// …but never more than this, nor while the log holds more than this many bytes.
-const MAX_ROUND_GAP: Duration = Duration::from_millis(50);
+/// A round of writes to every session costs a system call each. A round that carried more than
+/// one broadcast shows broadcasts coming faster than rounds go: the next log then waits, after
+/// the round ends, `ROUND_GAP_FACTOR` times as long as the round took (at most
+/// [`MAX_ROUND_GAP`]). Under a storm, rounds then take at most a fifth of the owner's time (the
+/// rest goes to logins and snapshots), and the more sessions (or the busier the machine), the
+/// more lines each write carries; a broadcast on its own (a join, a leave) never waits. The
+/// factor was measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower storms, 4 the
+/// fastest at 1,000, 5,000 and 10,000 sessions.
+const ROUND_GAP_FACTOR: u32 = 4;
+const MAX_ROUND_GAP: Duration = Duration::from_millis(100);
+/// A log this large goes at once, whatever the pace.
 const MAX_HELD_LOG: usize = 256 << 10;
 
 /// Serves until told to shut down; `feeders` (the UDP, accept and metrics tasks) end with it.
@@ -113,11 +119,13 @@ pub(super) struct Sockets {
     inputs: Sender<Input>,
     /// The broadcasts not yet handed to the writers, for every connection on the roster from
     /// where it joined. A log started soon after the last round waits for the round's gap (see
-    /// [`ROUND_GAP_PER_SESSION`]): a broadcast after a quiet spell leaves at once, a storm's
-    /// lines leave in rounds, each write carrying many.
+    /// [`MAX_ROUND_GAP`]): a broadcast on its own leaves at once, a storm's lines leave in
+    /// rounds, each write carrying many.
     log: Vec<u8>,
-    /// When the writers were last handed a log.
-    last_round: Option<Instant>,
+    /// Broadcasts in `log`.
+    logged: usize,
+    /// When the next round may start.
+    next_round: Instant,
     /// Connections on the roster (given a snapshot, not closed since).
     roster: usize,
     /// Connections given output of their own this turn, whose writers are woken at its end.
@@ -144,7 +152,8 @@ impl Sockets {
             limits: ConnLimits::server(max_queued_bytes),
             inputs,
             log: Vec::new(),
-            last_round: None,
+            logged: 0,
+            next_round: Instant::now(),
             roster: 0,
             unannounced: Vec::new(),
             closing: Vec::new(),
@@ -153,23 +162,16 @@ impl Sockets {
         }
     }
 
-    /// When the next round may start.
-    fn next_round(&self) -> Option<Instant> {
-        let gap = (ROUND_GAP_PER_SESSION * u32::try_from(self.roster).unwrap_or(u32::MAX))
-            .min(MAX_ROUND_GAP);
-        self.last_round.map(|last| last + gap)
-    }
-
     /// Whether the log goes to the writers now.
     fn log_is_due(&self) -> bool {
         self.log.len() >= MAX_HELD_LOG
             || self.flushing.is_some()
-            || self.next_round().is_none_or(|at| at <= Instant::now())
+            || self.next_round <= Instant::now()
     }
 
     /// When the log held back is due, if one is.
     pub(super) fn log_deadline(&self) -> Option<Instant> {
-        self.next_round().filter(|_| !self.log.is_empty())
+        (!self.log.is_empty()).then_some(self.next_round)
     }
 
     /// Drops a connection, which tears it down at once, unsent output discarded.
@@ -258,6 +260,7 @@ impl ServerIo for Sockets {
     /// Appended once to the turn's log, whatever the number of recipients.
     fn broadcast(&mut self, data: Bytes, _overflowed: &mut Vec<ConnId>) -> usize {
         self.log.extend_from_slice(&data);
+        self.logged += 1;
         self.roster
     }
 
@@ -282,9 +285,7 @@ impl ServerIo for Sockets {
             return;
         }
         let log = Bytes::from(mem::take(&mut self.log));
-        if !log.is_empty() {
-            self.last_round = Some(Instant::now());
-        }
+        let started = Instant::now();
         let mut hand_over = |conn: ConnId, connection: &mut Connection| {
             if connection.hand_over(&log).is_err() {
                 overflowed.push(conn);
@@ -307,6 +308,10 @@ impl ServerIo for Sockets {
         }
         for connection in mem::take(&mut self.closing) {
             self.close_with(connection, &log);
+        }
+        if mem::take(&mut self.logged) > 1 {
+            let ended = Instant::now();
+            self.next_round = ended + ((ended - started) * ROUND_GAP_FACTOR).min(MAX_ROUND_GAP);
         }
     }
 
