@@ -76,7 +76,7 @@ pub fn run(params: &ClusterParams) -> io::Result<ClusterRun> {
     let redis_before = cpu_of(redis.pid())?;
     let own_before = sys::cpu_seconds(None)?;
     let ex = LocalExecutor::new();
-    let storm = smol::block_on(ex.run(storm::run(&ex, &servers, params.n, params.window)))?;
+    let storm = smol::block_on(ex.run(storm::run(&servers, params.n, params.window)))?;
     let coordinator_cpu_seconds = coordinators
         .iter()
         .zip(before)

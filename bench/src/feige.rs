@@ -101,7 +101,7 @@ async fn measure(
     let before = sys::memory(pid)?;
     let server_cpu = sys::cpu_seconds(Some(pid))?;
     let own_cpu = sys::cpu_seconds(None)?;
-    let storm = storm::run(ex, &[udp], params.n, params.window).await?;
+    let storm = storm::run(&[udp], params.n, params.window).await?;
     let server_cpu_seconds = sys::cpu_seconds(Some(pid))? - server_cpu;
     let loadgen_cpu_seconds = sys::cpu_seconds(None)? - own_cpu;
     let after = sys::memory(pid)?;

@@ -14,8 +14,8 @@ use smol::{Async, Timer};
 use crate::net::connect_from;
 
 /// First retry delay and number of tries, as the real client does it.
-const FIRST_RETRY: Duration = Duration::from_millis(500);
-const TRIES: u32 = 6;
+pub const FIRST_RETRY: Duration = Duration::from_millis(500);
+pub const TRIES: u32 = 6;
 
 /// A client's UDP socket, bound before the login so its endpoint is known in advance.
 pub struct Pending {

@@ -17,8 +17,9 @@ pub fn source_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, octet)
 }
 
-/// Opens a TCP connection from `ip` to `to` without blocking the event loop.
-pub async fn connect_from(ip: Ipv4Addr, to: SocketAddr) -> io::Result<Async<TcpStream>> {
+/// Starts a non-blocking TCP connection from `ip` to `to`: it is established once the socket is
+/// writable (then `take_error` says whether it failed).
+pub fn start_connect(ip: Ipv4Addr, to: SocketAddr) -> io::Result<TcpStream> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
     socket.bind(&SocketAddr::new(IpAddr::V4(ip), 0).into())?;
     socket.set_nonblocking(true)?;
@@ -28,7 +29,12 @@ pub async fn connect_from(ip: Ipv4Addr, to: SocketAddr) -> io::Result<Async<TcpS
         Err(e) if e.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => {}
         Err(e) => return Err(e),
     }
-    let stream = Async::new(TcpStream::from(socket))?;
+    Ok(TcpStream::from(socket))
+}
+
+/// Opens a TCP connection from `ip` to `to` without blocking the event loop.
+pub async fn connect_from(ip: Ipv4Addr, to: SocketAddr) -> io::Result<Async<TcpStream>> {
+    let stream = Async::new(start_connect(ip, to)?)?;
     stream.writable().await?;
     if let Some(e) = stream.get_ref().take_error()? {
         return Err(e);

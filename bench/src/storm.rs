@@ -2,49 +2,28 @@
 //! datagram and their snapshot) to one server, or spread over the coordinators of a cluster,
 //! and each checks that its list becomes complete and exact: every one of the N names, each with
 //! the endpoint it logged in from, once.
+//!
+//! All N clients run on one event loop, each a small state machine — its login datagram (with
+//! the real client's back-off), its TCP connection, its session — driven by readiness from one
+//! level-triggered epoll set ([`Mux`]): one wake-up of the generator serves every client with
+//! something to do, and no client waits for another's turn on a shared reactor.
 
-use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::rc::Rc;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use smol::channel::unbounded;
-use smol::lock::{Semaphore, SemaphoreGuardArc};
-use smol::{future, Async, LocalExecutor, Timer};
+use feige_core::wire::ServerDatagram;
+use smol::Async;
 
-use crate::login::Pending;
-use crate::mux::Mux;
-use crate::net::source_ip;
+use crate::login::{FIRST_RETRY, TRIES};
+use crate::mux::{Interest, Mux};
+use crate::net::{source_ip, start_connect};
 
 /// A storm still unfinished after this is cut short and reported as such.
 const STORM_LIMIT: Duration = Duration::from_secs(180);
 /// Clients waiting this long for their list ping, as real clients do, so the server's idle
 /// timeout (60 s) does not end a long storm.
 const PING_EVERY: Duration = Duration::from_secs(20);
-
-/// What the storm clients share.
-struct Shared {
-    n: usize,
-    /// Client `i` logs in to `servers[i % len]`.
-    servers: Vec<SocketAddr>,
-    /// Endpoint of client `i` as text, known once its socket is bound (before its login).
-    endpoints: RefCell<Vec<Option<String>>>,
-    window: Arc<Semaphore>,
-    /// Every logged-in client's session, read by one task.
-    mux: Mux,
-    /// Client `i`'s reading state, from its login until its list is complete.
-    reading: RefCell<Vec<Option<Reading>>>,
-    /// `login` lines and snapshots received by all clients.
-    presence_lines: Cell<u64>,
-    /// Clients that have their snapshot, and those whose list is complete: what a stalled
-    /// storm reports.
-    with_snapshot: Cell<usize>,
-    complete: Cell<usize>,
-    /// Wrong entries so far.
-    wrong: Cell<u64>,
-}
 
 /// One finished storm.
 pub struct Storm {
@@ -63,77 +42,118 @@ pub struct Storm {
     pub sessions: Vec<Async<TcpStream>>,
 }
 
+/// Where one client is.
+enum Stage {
+    /// Not started: the window is full.
+    Waiting,
+    /// Its login datagram sent `tries` times, the last at `sent`.
+    LoggingIn {
+        udp: UdpSocket,
+        tries: u32,
+        sent: Instant,
+        wait: Duration,
+    },
+    /// Its TCP connection to the port `Accept` named is under way.
+    Connecting(TcpStream),
+    /// Claimed: its session is read until its list is complete.
+    Reading(Reading),
+    /// Its list is complete.
+    Done,
+}
+
+/// One client from its claim until its list is complete.
+struct Reading {
+    stream: TcpStream,
+    roster: Roster,
+    reported_wrong: u64,
+    last_ping: Instant,
+}
+
+/// The storm's clients and what they have seen together.
+struct Clients {
+    n: usize,
+    /// Client `i` logs in to `servers[i % len]`.
+    servers: Vec<SocketAddr>,
+    stages: Vec<Stage>,
+    /// Endpoint of client `i` as text, known once its socket is bound (before its login).
+    endpoints: Vec<Option<String>>,
+    /// Clients between their login datagram and their snapshot, and the most there may be.
+    in_flight: usize,
+    /// Of those, the ones still waiting for `Accept`.
+    logging_in: Vec<usize>,
+    window: usize,
+    started: usize,
+    mux: Mux,
+    buf: Vec<u8>,
+    presence_lines: u64,
+    with_snapshot: usize,
+    wrong: u64,
+    done: Vec<(TcpStream, Instant, u64)>,
+}
+
+/// A client's sockets in the epoll set: its UDP socket, then its TCP connection.
+fn udp_key(i: usize) -> usize {
+    i * 2
+}
+
+fn tcp_key(i: usize) -> usize {
+    i * 2 + 1
+}
+
 /// Runs a storm of `n` clients named `u0`…, spread over `servers` in turn; `window` bounds the
 /// logins in flight.
-pub async fn run(
-    ex: &LocalExecutor<'static>,
-    servers: &[SocketAddr],
-    n: usize,
-    window: usize,
-) -> io::Result<Storm> {
+pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<Storm> {
     if servers.is_empty() {
         return Err(io::Error::other("a storm needs a server"));
     }
-    let shared = Rc::new(Shared {
+    let mut clients = Clients {
         n,
         servers: servers.to_vec(),
-        endpoints: RefCell::new(vec![None; n]),
-        window: Arc::new(Semaphore::new(window.max(1))),
+        stages: (0..n).map(|_| Stage::Waiting).collect(),
+        endpoints: vec![None; n],
+        in_flight: 0,
+        logging_in: Vec::new(),
+        window: window.max(1),
+        started: 0,
         mux: Mux::new()?,
-        reading: RefCell::new((0..n).map(|_| None).collect()),
-        presence_lines: Cell::new(0),
-        with_snapshot: Cell::new(0),
-        complete: Cell::new(0),
-        wrong: Cell::new(0),
-    });
+        buf: vec![0u8; 64 * 1024],
+        presence_lines: 0,
+        with_snapshot: 0,
+        wrong: 0,
+        done: Vec::with_capacity(n),
+    };
     let start = Instant::now();
-    let (failures, failed) = unbounded();
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let shared = Rc::clone(&shared);
-            let failures = failures.clone();
-            ex.spawn(async move {
-                if let Err(e) = log_in(i, shared).await {
-                    let _ = failures.send(e).await;
-                }
-            })
-        })
-        .collect();
-    // The first failure is reported at once.
-    let first_failure = async {
-        match failed.recv().await {
-            Ok(e) => Err(e),
-            Err(_) => future::pending().await,
+    let mut ready = Vec::new();
+    while clients.done.len() < n {
+        if start.elapsed() >= STORM_LIMIT {
+            return Ok(Storm {
+                seconds: STORM_LIMIT.as_secs_f64(),
+                presence_lines: clients.presence_lines,
+                wrong_entries: clients.wrong,
+                complete: clients.done.len(),
+                with_snapshot: clients.with_snapshot,
+                sessions: Vec::new(),
+            });
         }
-    };
-    let all_read = async { read_all(&shared).await.map(Some) };
-    let give_up = async {
-        Timer::after(STORM_LIMIT).await;
-        Ok(None)
-    };
-    let outcome = future::or(future::or(all_read, first_failure), give_up).await;
-    drop(tasks);
-    let Some(done) = outcome? else {
-        return Ok(Storm {
-            seconds: STORM_LIMIT.as_secs_f64(),
-            presence_lines: shared.presence_lines.get(),
-            wrong_entries: shared.wrong.get(),
-            complete: shared.complete.get(),
-            with_snapshot: shared.with_snapshot.get(),
-            sessions: Vec::new(),
-        });
-    };
+        clients.start_more()?;
+        let deadline = clients.next_retry().min(Some(start + STORM_LIMIT));
+        clients.mux.ready(&mut ready, deadline).await?;
+        for &key in &ready {
+            clients.serve(key)?;
+        }
+        clients.retry_logins()?;
+    }
     let mut sessions = Vec::with_capacity(n);
     let mut last = start;
     let mut wrong_entries = 0;
-    for client in done {
-        last = last.max(client.complete_at);
-        wrong_entries += client.wrong_entries;
-        sessions.push(Async::new(client.stream)?);
+    for (stream, complete_at, wrong) in clients.done {
+        last = last.max(complete_at);
+        wrong_entries += wrong;
+        sessions.push(Async::new(stream)?);
     }
     Ok(Storm {
         seconds: last.duration_since(start).as_secs_f64(),
-        presence_lines: shared.presence_lines.get(),
+        presence_lines: clients.presence_lines,
         wrong_entries,
         complete: n,
         with_snapshot: n,
@@ -141,129 +161,208 @@ pub async fn run(
     })
 }
 
-struct ClientDone {
-    stream: TcpStream,
-    complete_at: Instant,
-    wrong_entries: u64,
-}
-
-/// One client from its login until its list is complete.
-struct Reading {
-    stream: TcpStream,
-    roster: Roster,
-    /// Held until the snapshot arrives: the window's place of this login.
-    permit: Option<SemaphoreGuardArc>,
-    reported_wrong: u64,
-    last_ping: Instant,
-}
-
-/// Logs client `i` in, then leaves its session to [`read_all`].
-async fn log_in(i: usize, shared: Rc<Shared>) -> io::Result<()> {
-    let permit = shared.window.acquire_arc().await;
-    let pending = Pending::bind(source_ip(i))?;
-    if let Some(slot) = shared.endpoints.borrow_mut().get_mut(i) {
-        *slot = Some(pending.endpoint.to_string());
+impl Clients {
+    /// Starts clients while the window has room: each binds its UDP socket (its endpoint) and
+    /// sends its login.
+    fn start_more(&mut self) -> io::Result<()> {
+        while self.in_flight < self.window && self.started < self.n {
+            let i = self.started;
+            self.started += 1;
+            self.in_flight += 1;
+            let udp = UdpSocket::bind(SocketAddr::new(IpAddr::V4(source_ip(i)), 0))?;
+            udp.set_nonblocking(true)?;
+            let endpoint = udp.local_addr()?;
+            if let Some(slot) = self.endpoints.get_mut(i) {
+                *slot = Some(endpoint.to_string());
+            }
+            send_login(i, &udp, self.servers[i % self.servers.len()])?;
+            self.mux.add(udp_key(i), &udp, Interest::Read)?;
+            self.logging_in.push(i);
+            self.set(
+                i,
+                Stage::LoggingIn {
+                    udp,
+                    tries: 1,
+                    sent: Instant::now(),
+                    wait: FIRST_RETRY,
+                },
+            );
+        }
+        Ok(())
     }
-    let server = shared.servers[i % shared.servers.len()];
-    let stream = pending
-        .login(server, &format!("u{i}"))
-        .await?
-        .into_inner()?;
-    shared.mux.add(i, &stream)?;
-    if let Some(slot) = shared.reading.borrow_mut().get_mut(i) {
-        *slot = Some(Reading {
-            stream,
-            roster: Roster::new(shared.n),
-            permit: Some(permit),
-            reported_wrong: 0,
-            last_ping: Instant::now(),
-        });
-    }
-    Ok(())
-}
 
-/// Reads every logged-in session as bytes arrive, until every list is complete.
-async fn read_all(shared: &Shared) -> io::Result<Vec<ClientDone>> {
-    let mut done = Vec::with_capacity(shared.n);
-    let (mut ready, mut events) = (Vec::new(), Vec::new());
-    let mut buf = vec![0u8; 64 * 1024];
-    while done.len() < shared.n {
-        // The logins in flight go on between batches, however busy the sessions.
-        future::yield_now().await;
-        shared.mux.ready(&mut ready, &mut events).await?;
-        for &i in &ready {
-            let mut reading = shared.reading.borrow_mut();
-            let Some(client) = reading.get_mut(i).and_then(Option::as_mut) else {
+    fn set(&mut self, i: usize, stage: Stage) {
+        if let Some(slot) = self.stages.get_mut(i) {
+            *slot = stage;
+        }
+    }
+
+    /// When the earliest login still unanswered is due to be sent again.
+    fn next_retry(&self) -> Option<Instant> {
+        self.logging_in
+            .iter()
+            .filter_map(|&i| match self.stages.get(i) {
+                Some(Stage::LoggingIn { sent, wait, .. }) => Some(*sent + *wait),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Sends again every login whose answer is overdue, doubling its wait as the real client
+    /// does; after the last try the storm fails.
+    fn retry_logins(&mut self) -> io::Result<()> {
+        let now = Instant::now();
+        for &i in &self.logging_in {
+            let Some(Stage::LoggingIn {
+                udp,
+                tries,
+                sent,
+                wait,
+            }) = self.stages.get_mut(i)
+            else {
                 continue;
             };
-            if read_some(i, client, shared, &mut buf)? {
-                let client = reading.get_mut(i).and_then(Option::take);
-                if let Some(client) = client {
-                    shared.mux.remove(&client.stream)?;
-                    shared.complete.set(shared.complete.get() + 1);
-                    done.push(ClientDone {
-                        stream: client.stream,
-                        complete_at: Instant::now(),
-                        wrong_entries: client.roster.wrong,
-                    });
+            if *sent + *wait > now {
+                continue;
+            }
+            if *tries >= TRIES {
+                return Err(io::Error::other(format!("u{i}: no answer to login")));
+            }
+            let server = self.servers[i % self.servers.len()];
+            send_login(i, udp, server)?;
+            *tries += 1;
+            *sent = now;
+            *wait *= 2;
+        }
+        Ok(())
+    }
+
+    /// One socket of client `key / 2` is ready.
+    fn serve(&mut self, key: usize) -> io::Result<()> {
+        let i = key / 2;
+        let stage = self
+            .stages
+            .get_mut(i)
+            .map(|s| std::mem::replace(s, Stage::Waiting));
+        let next = match stage {
+            Some(Stage::LoggingIn {
+                udp,
+                tries,
+                sent,
+                wait,
+            }) => match self.answer(i, &udp)? {
+                Some(port) => {
+                    self.mux.remove(&udp)?;
+                    self.logging_in.retain(|&c| c != i);
+                    let server = self.servers[i % self.servers.len()];
+                    let tcp = start_connect(source_ip(i), SocketAddr::new(server.ip(), port))?;
+                    self.mux.add(tcp_key(i), &tcp, Interest::Write)?;
+                    Stage::Connecting(tcp)
                 }
+                None => Stage::LoggingIn {
+                    udp,
+                    tries,
+                    sent,
+                    wait,
+                },
+            },
+            Some(Stage::Connecting(mut tcp)) => {
+                if let Some(e) = tcp.take_error()? {
+                    return Err(e);
+                }
+                let endpoint = self.endpoints.get(i).cloned().flatten().unwrap_or_default();
+                // A few dozen bytes on a fresh connection: the socket takes them at once.
+                tcp.write_all(format!("login,u{i},{endpoint}\n").as_bytes())?;
+                self.mux.modify(tcp_key(i), &tcp, Interest::Read)?;
+                Stage::Reading(Reading {
+                    stream: tcp,
+                    roster: Roster::new(self.n),
+                    reported_wrong: 0,
+                    last_ping: Instant::now(),
+                })
+            }
+            Some(Stage::Reading(mut client)) => {
+                if self.read_some(i, &mut client)? {
+                    self.mux.remove(&client.stream)?;
+                    let wrong = client.roster.wrong;
+                    self.done.push((client.stream, Instant::now(), wrong));
+                    Stage::Done
+                } else {
+                    Stage::Reading(client)
+                }
+            }
+            Some(other) => other,
+            None => return Ok(()),
+        };
+        self.set(i, next);
+        Ok(())
+    }
+
+    /// The port of the server's `Accept` on client `i`'s UDP socket, once it has come.
+    fn answer(&mut self, i: usize, udp: &UdpSocket) -> io::Result<Option<u16>> {
+        let len = match udp.recv(&mut self.buf) {
+            Ok(len) => len,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match self.buf.get(..len).map(ServerDatagram::parse) {
+            Some(Ok(ServerDatagram::Accept { tcp_port })) => Ok(Some(tcp_port)),
+            Some(Ok(ServerDatagram::Reject(reason))) => {
+                Err(io::Error::other(format!("u{i}: rejected: {reason:?}")))
+            }
+            _ => Err(io::Error::other(format!("u{i}: unexpected datagram"))),
+        }
+    }
+
+    /// Reads what client `i`'s session has (more than one buffer's worth only if it filled
+    /// one) and applies every whole line; true once its list is complete.
+    fn read_some(&mut self, i: usize, client: &mut Reading) -> io::Result<bool> {
+        loop {
+            let read = match client.stream.read(&mut self.buf) {
+                Ok(read) => read,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if read == 0 {
+                let last = String::from_utf8_lossy(&client.roster.partial).into_owned();
+                return Err(io::Error::other(format!(
+                    "u{i}: server closed the session with {} of {} online (unfinished line {last:?})",
+                    client.roster.count, self.n
+                )));
+            }
+            let bytes = self.buf.get(..read).unwrap_or_default();
+            let had_snapshot = client.roster.has_snapshot;
+            self.presence_lines += client.roster.feed(bytes, &self.endpoints).map_err(|line| {
+                io::Error::other(format!("u{i}: server closed the session: {line}"))
+            })?;
+            if client.roster.has_snapshot && !had_snapshot {
+                // Logged in: let the next client start.
+                self.with_snapshot += 1;
+                self.in_flight -= 1;
+            }
+            if client.last_ping.elapsed() >= PING_EVERY {
+                client.stream.write_all(b"ping\n")?;
+                client.last_ping = Instant::now();
+            }
+            if client.roster.wrong > client.reported_wrong {
+                self.wrong += client.roster.wrong - client.reported_wrong;
+                client.reported_wrong = client.roster.wrong;
+            }
+            if client.roster.count == self.n {
+                return Ok(true);
+            }
+            if read < self.buf.len() {
+                return Ok(false);
             }
         }
     }
-    Ok(done)
 }
 
-/// Reads what client `i`'s session has (more than one buffer's worth only if it filled one)
-/// and applies every whole line; true once its list is complete.
-fn read_some(i: usize, client: &mut Reading, shared: &Shared, buf: &mut [u8]) -> io::Result<bool> {
-    loop {
-        let read = match client.stream.read(buf) {
-            Ok(read) => read,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if read == 0 {
-            let last = String::from_utf8_lossy(&client.roster.partial).into_owned();
-            return Err(io::Error::other(format!(
-                "u{i}: server closed the session with {} of {} online (unfinished line {last:?})",
-                client.roster.count, shared.n
-            )));
-        }
-        let bytes = buf.get(..read).unwrap_or_default();
-        apply(i, client, shared, bytes)?;
-        if client.last_ping.elapsed() >= PING_EVERY {
-            client.stream.write_all(b"ping\n")?;
-            client.last_ping = Instant::now();
-        }
-        if client.roster.wrong > client.reported_wrong {
-            let more = client.roster.wrong - client.reported_wrong;
-            shared.wrong.set(shared.wrong.get() + more);
-            client.reported_wrong = client.roster.wrong;
-        }
-        if client.roster.count == shared.n {
-            return Ok(true);
-        }
-        if read < buf.len() {
-            return Ok(false);
-        }
-    }
-}
-
-/// Applies what `bytes` completes of the session's lines.
-fn apply(i: usize, client: &mut Reading, shared: &Shared, bytes: &[u8]) -> io::Result<()> {
-    let endpoints = shared.endpoints.borrow();
-    let presence = client
-        .roster
-        .feed(bytes, &endpoints)
-        .map_err(|line| io::Error::other(format!("u{i}: server closed the session: {line}")))?;
-    shared
-        .presence_lines
-        .set(shared.presence_lines.get() + presence);
-    if client.roster.has_snapshot && client.permit.take().is_some() {
-        // Logged in: let the next client start.
-        shared.with_snapshot.set(shared.with_snapshot.get() + 1);
-    }
+/// Client `i`'s login datagram, from its UDP socket.
+fn send_login(i: usize, udp: &UdpSocket, server: SocketAddr) -> io::Result<()> {
+    let endpoint = udp.local_addr()?;
+    udp.send_to(format!("login,u{i},{endpoint}").as_bytes(), server)?;
     Ok(())
 }
 
