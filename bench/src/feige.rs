@@ -17,6 +17,7 @@ use crate::net::source_ip;
 use crate::spawn::ServerProcess;
 use crate::stats::percentile;
 use crate::storm;
+use crate::storm::LoginPhases;
 use crate::sys;
 use crate::tally::{spawn_readers, Tally};
 
@@ -76,6 +77,9 @@ pub struct FeigeRun {
     pub join_loadgen_cpu_seconds: f64,
     /// Wall time of the joins.
     pub join_wall_seconds: f64,
+    /// The steps of the storm's logins (absent from runs recorded before they were measured).
+    #[serde(default)]
+    pub login: LoginPhases,
 }
 
 /// Starts a fresh server and runs the storm, then the joins.
@@ -142,6 +146,7 @@ async fn measure(
         join_ms,
         join_loadgen_cpu_seconds,
         join_wall_seconds,
+        login: storm.login,
     })
 }
 

@@ -342,7 +342,8 @@ fn feige_text(label: &str, r: &FeigeRun) -> String {
         "{label} N={}: storm {:.3} s, {} of {} lists complete, {} presence lines ({:.0}/s), \
          wrong entries {}, \
          server CPU {:.3} ms/login, peak RSS {:.1} KiB/session, loadgen CPU {:.0}% of the storm; \
-         one join to all: p50 {:.3} ms, p99 {:.3} ms ({} joins)",
+         one join to all: p50 {:.3} ms, p99 {:.3} ms ({} joins); login steps p50 (mean): \
+         answer {:.2} ({:.2}) ms, connect {:.2} ({:.2}) ms, snapshot {:.2} ({:.2}) ms",
         r.n,
         r.storm_seconds,
         r.complete_clients,
@@ -356,6 +357,12 @@ fn feige_text(label: &str, r: &FeigeRun) -> String {
         r.join_p50_ms,
         r.join_p99_ms,
         r.join_ms.len(),
+        r.login.answer_p50_ms,
+        r.login.answer_mean_ms,
+        r.login.connect_p50_ms,
+        r.login.connect_mean_ms,
+        r.login.snapshot_p50_ms,
+        r.login.snapshot_mean_ms,
     )
 }
 

@@ -13,11 +13,13 @@ use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use feige_core::wire::ServerDatagram;
+use serde::{Deserialize, Serialize};
 use smol::Async;
 
 use crate::login::{FIRST_RETRY, TRIES};
 use crate::mux::{Interest, Mux};
 use crate::net::{source_ip, start_connect};
+use crate::stats::percentile;
 
 /// A storm still unfinished after this is cut short and reported as such.
 const STORM_LIMIT: Duration = Duration::from_secs(180);
@@ -40,6 +42,36 @@ pub struct Storm {
     /// The clients' TCP sessions, still online, for the measurements that follow (none when the
     /// storm was cut short).
     pub sessions: Vec<Async<TcpStream>>,
+    /// How long each step of a login took.
+    pub login: LoginPhases,
+}
+
+/// The steps of the storm's logins, p50 and mean in ms: from the login datagram to the
+/// server's `Accept`, from there to the TCP connection established, from the claim to the
+/// snapshot. Where a login waits, and on whom.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct LoginPhases {
+    pub answer_p50_ms: f64,
+    pub answer_mean_ms: f64,
+    pub connect_p50_ms: f64,
+    pub connect_mean_ms: f64,
+    pub snapshot_p50_ms: f64,
+    pub snapshot_mean_ms: f64,
+}
+
+impl LoginPhases {
+    fn of(phases: &[Vec<f64>; 3]) -> LoginPhases {
+        let mean = |xs: &[f64]| xs.iter().sum::<f64>() / xs.len().max(1) as f64;
+        let [answer, connect, snapshot] = phases;
+        LoginPhases {
+            answer_p50_ms: percentile(answer, 50.0),
+            answer_mean_ms: mean(answer),
+            connect_p50_ms: percentile(connect, 50.0),
+            connect_mean_ms: mean(connect),
+            snapshot_p50_ms: percentile(snapshot, 50.0),
+            snapshot_mean_ms: mean(snapshot),
+        }
+    }
 }
 
 /// Where one client is.
@@ -89,6 +121,9 @@ struct Clients {
     with_snapshot: usize,
     wrong: u64,
     done: Vec<(TcpStream, Instant, u64)>,
+    /// When each client's current step began, and how long each finished step took (ms).
+    step_began: Vec<Instant>,
+    phases: [Vec<f64>; 3],
 }
 
 /// A client's sockets in the epoll set: its UDP socket, then its TCP connection.
@@ -121,6 +156,8 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
         with_snapshot: 0,
         wrong: 0,
         done: Vec::with_capacity(n),
+        step_began: vec![Instant::now(); n],
+        phases: Default::default(),
     };
     let start = Instant::now();
     let mut ready = Vec::new();
@@ -133,6 +170,7 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
                 complete: clients.done.len(),
                 with_snapshot: clients.with_snapshot,
                 sessions: Vec::new(),
+                login: LoginPhases::of(&clients.phases),
             });
         }
         clients.start_more()?;
@@ -143,6 +181,7 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
         }
         clients.retry_logins()?;
     }
+    let login = LoginPhases::of(&clients.phases);
     let mut sessions = Vec::with_capacity(n);
     let mut last = start;
     let mut wrong_entries = 0;
@@ -158,6 +197,7 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
         complete: n,
         with_snapshot: n,
         sessions,
+        login,
     })
 }
 
@@ -178,6 +218,7 @@ impl Clients {
             send_login(i, &udp, self.servers[i % self.servers.len()])?;
             self.mux.add(udp_key(i), &udp, Interest::Read)?;
             self.logging_in.push(i);
+            self.step_done(i, None);
             self.set(
                 i,
                 Stage::LoggingIn {
@@ -189,6 +230,18 @@ impl Clients {
             );
         }
         Ok(())
+    }
+
+    /// Client `i` finished step `phase` (or starts its first) and begins the next.
+    fn step_done(&mut self, i: usize, phase: Option<usize>) {
+        let now = Instant::now();
+        if let Some(began) = self.step_began.get_mut(i) {
+            let took = now.duration_since(*began).as_secs_f64() * 1e3;
+            if let Some(times) = phase.and_then(|k| self.phases.get_mut(k)) {
+                times.push(took);
+            }
+            *began = now;
+        }
     }
 
     fn set(&mut self, i: usize, stage: Stage) {
@@ -254,6 +307,7 @@ impl Clients {
                 Some(port) => {
                     self.mux.remove(&udp)?;
                     self.logging_in.retain(|&c| c != i);
+                    self.step_done(i, Some(0));
                     let server = self.servers[i % self.servers.len()];
                     let tcp = start_connect(source_ip(i), SocketAddr::new(server.ip(), port))?;
                     self.mux.add(tcp_key(i), &tcp, Interest::Write)?;
@@ -274,6 +328,7 @@ impl Clients {
                 // A few dozen bytes on a fresh connection: the socket takes them at once.
                 tcp.write_all(format!("login,u{i},{endpoint}\n").as_bytes())?;
                 self.mux.modify(tcp_key(i), &tcp, Interest::Read)?;
+                self.step_done(i, Some(1));
                 Stage::Reading(Reading {
                     stream: tcp,
                     roster: Roster::new(self.n),
@@ -340,6 +395,7 @@ impl Clients {
                 // Logged in: let the next client start.
                 self.with_snapshot += 1;
                 self.in_flight -= 1;
+                self.step_done(i, Some(2));
             }
             if client.last_ping.elapsed() >= PING_EVERY {
                 client.stream.write_all(b"ping\n")?;
