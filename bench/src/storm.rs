@@ -23,8 +23,8 @@ use crate::stats::percentile;
 
 /// A storm still unfinished after this is cut short and reported as such.
 const STORM_LIMIT: Duration = Duration::from_secs(180);
-/// Clients waiting this long for their list ping, as real clients do, so the server's idle
-/// timeout (60 s) does not end a long storm.
+/// Every session pings this often, as real clients do, so the server's idle timeout (60 s) does
+/// not end a long storm.
 const PING_EVERY: Duration = Duration::from_secs(20);
 
 /// One finished storm.
@@ -98,7 +98,6 @@ struct Reading {
     stream: TcpStream,
     roster: Roster,
     reported_wrong: u64,
-    last_ping: Instant,
 }
 
 /// The storm's clients and what they have seen together.
@@ -160,6 +159,7 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
         phases: Default::default(),
     };
     let start = Instant::now();
+    let mut next_ping = start + PING_EVERY;
     let mut ready = Vec::new();
     while clients.done.len() < n {
         if start.elapsed() >= STORM_LIMIT {
@@ -174,7 +174,12 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
             });
         }
         clients.start_more()?;
-        let deadline = clients.next_retry().min(Some(start + STORM_LIMIT));
+        if next_ping <= Instant::now() {
+            clients.ping_all()?;
+            next_ping += PING_EVERY;
+        }
+        let due = [start + STORM_LIMIT, next_ping];
+        let deadline = clients.next_retry().into_iter().chain(due).min();
         clients.mux.ready(&mut ready, deadline).await?;
         for &key in &ready {
             clients.serve(key)?;
@@ -228,6 +233,25 @@ impl Clients {
                     wait: FIRST_RETRY,
                 },
             );
+        }
+        Ok(())
+    }
+
+    /// Every session, its list complete or not, pings the server.
+    fn ping_all(&mut self) -> io::Result<()> {
+        let reading = self.stages.iter_mut().filter_map(|stage| match stage {
+            Stage::Reading(client) => Some(&mut client.stream),
+            _ => None,
+        });
+        let complete = self.done.iter_mut().map(|(stream, _, _)| stream);
+        for stream in reading.chain(complete) {
+            match stream.write(b"ping\n") {
+                Ok(_) => {}
+                // Its send buffer is full: the server has lines from it to read, so it is not
+                // idle.
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -333,7 +357,6 @@ impl Clients {
                     stream: tcp,
                     roster: Roster::new(self.n),
                     reported_wrong: 0,
-                    last_ping: Instant::now(),
                 })
             }
             Some(Stage::Reading(mut client)) => {
@@ -396,10 +419,6 @@ impl Clients {
                 self.with_snapshot += 1;
                 self.in_flight -= 1;
                 self.step_done(i, Some(2));
-            }
-            if client.last_ping.elapsed() >= PING_EVERY {
-                client.stream.write_all(b"ping\n")?;
-                client.last_ping = Instant::now();
             }
             if client.roster.wrong > client.reported_wrong {
                 self.wrong += client.roster.wrong - client.reported_wrong;

@@ -2,10 +2,12 @@
 //! use it on loopback: a classic login that names a native user's endpoint, classic users
 //! crowding one host's share, idle connections under a low open-file limit, pending logins from
 //! many addresses of one network, login/logout loops against the timer heap, oversized
-//! datagrams, and a snapshot larger than a session's output bound.
+//! datagrams, a snapshot larger than a session's output bound, and a burst of joins larger than
+//! that bound.
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -323,4 +325,92 @@ fn std_a_large_snapshot_is_no_slow_consumer() {
 #[test]
 fn smol_a_large_snapshot_is_no_slow_consumer() {
     a_large_snapshot_is_no_slow_consumer("feige-smol");
+}
+
+/// A burst of joins comes faster than rounds of writes go: feige-smol holds them and sends them
+/// in rounds, and feige-std queues them turn by turn. With an output bound smaller than the
+/// burst, sessions that keep reading are never dropped as slow consumers: each gets every join.
+fn a_burst_of_joins_under_a_small_bound_drops_no_reader(binary: &str) {
+    const LISTENERS: usize = 20;
+    const BURST: usize = 150;
+    let _alone = alone();
+    let binary = binary_path(binary);
+    let server = start_server_with(&binary, "127.0.0.1", &["--max-queued-bytes", "1024"], true);
+    let claim = |ip: &str, name: &str| {
+        let udp = RawUdp::bind(ip);
+        let port: u16 = udp
+            .login(server.udp, name)
+            .strip_prefix("Accept,")
+            .and_then(|p| p.parse().ok())
+            .expect("an Accept");
+        let mut tcp = RawTcp::connect_from(ip, SocketAddr::new(server.udp.ip(), port));
+        tcp.write(format!("login,{name},{}\n", udp.local()).as_bytes())
+            .expect("the claim");
+        (udp, tcp)
+    };
+    let mut listeners = Vec::new();
+    for i in 0..LISTENERS {
+        let (udp, mut tcp) = claim("127.0.0.1", &format!("listener-{i}"));
+        assert!(tcp.read_line().is_some_and(|l| l.ends_with(";end")));
+        let joins = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&joins);
+        let reader = thread::spawn(move || {
+            let _udp = udp;
+            let deadline = Instant::now() + STEP * 4;
+            while counted.load(Ordering::Relaxed) < BURST && Instant::now() < deadline {
+                if tcp
+                    .read_line()
+                    .is_some_and(|l| l.starts_with("login,burst-"))
+                {
+                    counted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        listeners.push((joins, reader));
+    }
+    // Every login datagram first, then every claim at once: the joins reach the server in a few
+    // turns, as in a storm. Eight source addresses, so that no address holds more unclaimed
+    // connections than it may.
+    let source = |i: usize| format!("127.0.0.{}", 10 + i % 8);
+    let pending: Vec<(RawUdp, u16)> = (0..BURST)
+        .map(|i| {
+            let udp = RawUdp::bind(&source(i));
+            let port = udp
+                .login(server.udp, &format!("burst-{i}"))
+                .strip_prefix("Accept,")
+                .and_then(|p| p.parse().ok())
+                .expect("an Accept");
+            (udp, port)
+        })
+        .collect();
+    let burst: Vec<(RawUdp, RawTcp)> = pending
+        .into_iter()
+        .enumerate()
+        .map(|(i, (udp, port))| {
+            let to = SocketAddr::new(server.udp.ip(), port);
+            let mut tcp = RawTcp::connect_from(&source(i), to);
+            tcp.write(format!("login,burst-{i},{}\n", udp.local()).as_bytes())
+                .expect("the claim");
+            (udp, tcp)
+        })
+        .collect();
+    for (i, (joins, reader)) in listeners.into_iter().enumerate() {
+        reader.join().expect("a reader thread");
+        assert_eq!(
+            joins.load(Ordering::Relaxed),
+            BURST,
+            "joins told to listener-{i}"
+        );
+    }
+    drop(burst);
+}
+
+#[test]
+fn std_a_burst_of_joins_under_a_small_bound_drops_no_reader() {
+    a_burst_of_joins_under_a_small_bound_drops_no_reader("feige");
+}
+
+#[test]
+fn smol_a_burst_of_joins_under_a_small_bound_drops_no_reader() {
+    a_burst_of_joins_under_a_small_bound_drops_no_reader("feige-smol");
 }

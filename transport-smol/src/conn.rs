@@ -6,12 +6,13 @@
 //! buffer) at rest, a one-slot doorbell and the two tasks: reads go through one scratch buffer
 //! per executor thread, so ten thousand idle sessions cost little memory.
 //!
-//! The owner's side is built for broadcasts. A turn's presence lines are appended once to a
-//! log the owner keeps ([`TurnLog`](crate::server)); each connection on the roster only
-//! remembers where in that log it started following it, and where its own lines (a snapshot, a
-//! reply, a relayed datagram) fall between log lines. When the turn ends the log is frozen into
-//! one shared buffer and every connection hands its writer slices of it under one lock: no copy
-//! and no work per line per session, and a turn's lines leave as one vectored write.
+//! The owner's side is built for broadcasts. Presence lines are appended once to a log the
+//! server's owner keeps; each connection on the roster only remembers where in that log it
+//! started following it, and where its own lines (a snapshot, a reply, a relayed datagram) fall
+//! between log lines. When a round goes out the log is frozen into one shared buffer and each
+//! connection gets slices of it: no copy and no work per line per session. The owner writes
+//! them itself when the connection's writer holds nothing (one vectored write, no wake-up); the
+//! writer task only gets what the socket did not take.
 
 use std::cell::RefCell;
 use std::io::{self, IoSlice, Read, Write};
@@ -81,11 +82,33 @@ pub struct Connection {
     /// Where in the turn's log this connection's share not yet placed in `turn` starts; `None`
     /// while it is not on the roster.
     following: Option<usize>,
-    /// The writer's unwritten bytes as last read: it only goes down, so checking the bound
-    /// against it never lets too much through, and the shared counter (a cache miss per
-    /// connection in a broadcast) is read again only when the bound seems reached.
-    unwritten_seen: usize,
-    exempt_seen: usize,
+    seen: Seen,
+}
+
+/// The writer's unwritten (and exempt) bytes as last read: they only go down, so checking the
+/// bound against them never lets too much through, and the shared counters (a cache miss per
+/// connection in a round) are read again only when the bound seems reached.
+#[derive(Default)]
+struct Seen {
+    unwritten: usize,
+    exempt: usize,
+}
+
+impl Seen {
+    /// Whether `more` bytes, `more_exempt` of them queued whole, on top of the unwritten ones
+    /// would pass `max`. First by the last count, which may be old: only then is the writer's
+    /// count read again.
+    fn over_bound(&mut self, shared: &Shared, max: usize, more: usize, more_exempt: usize) -> bool {
+        let over = |unwritten: usize, exempt: usize| {
+            unwritten.saturating_add(more) > max.saturating_add(exempt + more_exempt)
+        };
+        if !over(self.unwritten, self.exempt) {
+            return false;
+        }
+        self.unwritten = shared.unwritten.load(Ordering::Relaxed);
+        self.exempt = shared.exempt.load(Ordering::Relaxed);
+        over(self.unwritten, self.exempt)
+    }
 }
 
 /// A part of a turn's output.
@@ -139,8 +162,7 @@ impl Connection {
             limits,
             turn: Turn::default(),
             following: None,
-            unwritten_seen: 0,
-            exempt_seen: 0,
+            seen: Seen::default(),
         }
     }
 
@@ -194,7 +216,13 @@ impl Connection {
             return Ok(false);
         }
         let first = self.turn.pieces.is_empty();
-        if !whole && self.over_bound(self.turn.bytes + data.len(), self.turn.exempt) {
+        let max = self.limits.max_queued_bytes;
+        let more = self.turn.bytes + data.len();
+        if !whole
+            && self
+                .seen
+                .over_bound(&self.shared, max, more, self.turn.exempt)
+        {
             return Err(Overflow);
         }
         self.turn.bytes += data.len();
@@ -203,22 +231,6 @@ impl Connection {
         }
         self.turn.pieces.push(Piece::Own(data));
         Ok(first)
-    }
-
-    /// Whether `more` bytes, `more_exempt` of them queued whole, on top of the unwritten ones
-    /// would pass the bound. First by the last count, which may be old: only then is the
-    /// writer's count read again.
-    fn over_bound(&mut self, more: usize, more_exempt: usize) -> bool {
-        let max = self.limits.max_queued_bytes;
-        let over = |unwritten: usize, exempt: usize| {
-            unwritten.saturating_add(more) > max.saturating_add(exempt + more_exempt)
-        };
-        if !over(self.unwritten_seen, self.exempt_seen) {
-            return false;
-        }
-        self.unwritten_seen = self.shared.unwritten.load(Ordering::Relaxed);
-        self.exempt_seen = self.shared.exempt.load(Ordering::Relaxed);
-        over(self.unwritten_seen, self.exempt_seen)
     }
 
     /// Hands the turn's output to the writer, with no log: for a connection that never follows
@@ -264,10 +276,7 @@ impl Connection {
             bytes += data.len();
             batch.push(data);
         }
-        let logged = bytes - turn.bytes;
-        if logged > 0 && self.over_bound(bytes, turn.exempt) {
-            return Err(Overflow);
-        }
+        let logged = bytes > turn.bytes;
         let mut outbox = self.shared.outbox();
         if outbox.closing {
             return Ok(());
@@ -283,8 +292,15 @@ impl Connection {
                 return Ok(());
             }
         }
-        self.unwritten_seen = self.shared.unwritten.fetch_add(bytes, Ordering::Relaxed) + bytes;
-        self.exempt_seen = self.shared.exempt.fetch_add(exempt, Ordering::Relaxed) + exempt;
+        // What the socket did not take counts against the bound: the log's share only now (the
+        // connection's own pieces were checked as they were queued). A connection over it is
+        // dropped, so a line cut short by the write above never matters.
+        let max = self.limits.max_queued_bytes;
+        if logged && self.seen.over_bound(&self.shared, max, bytes, exempt) {
+            return Err(Overflow);
+        }
+        self.seen.unwritten = self.shared.unwritten.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.seen.exempt = self.shared.exempt.fetch_add(exempt, Ordering::Relaxed) + exempt;
         if outbox.queue.is_empty() {
             outbox.queue = batch;
         } else {

@@ -32,6 +32,10 @@ struct State {
     /// Bytes of `unwritten` queued whole ([`Connection::send_whole`]): they do not count against
     /// the bound until written.
     exempt: usize,
+    /// The owner's turn the last bytes were queued in, and how many were queued in it: the
+    /// writer has not been woken for them yet, so they are not what the peer failed to read.
+    turn: u64,
+    queued_this_turn: usize,
     phase: Phase,
     reader_done: bool,
     on_lost: Option<Box<dyn FnOnce() + Send>>,
@@ -126,6 +130,8 @@ impl Connection {
                 queue: VecDeque::new(),
                 unwritten: 0,
                 exempt: 0,
+                turn: 0,
+                queued_this_turn: 0,
                 phase: Phase::Open,
                 reader_done: false,
                 on_lost: Some(Box::new(on_lost)),
@@ -164,20 +170,21 @@ impl Connection {
     }
 
     /// Queues bytes for the writer without waking it: the owner calls [`wake`](Self::wake) once
-    /// at the end of its turn, so the writer finds every line of the turn and writes them in one
-    /// go. `Ok(true)` means the writer may be asleep and needs that wake-up. Past the bound the
-    /// connection is dropped at once.
-    pub fn send(&self, data: Bytes) -> Result<bool, Overflow> {
-        self.queue(data, false)
+    /// at the end of its `turn`, so the writer finds every line of the turn and writes them in one
+    /// go. `Ok(true)` means the writer may be asleep and needs that wake-up. When what earlier
+    /// turns left unwritten, plus `data`, passes the bound the connection is dropped at once (the
+    /// turn's other lines do not count: the peer has not been offered them yet).
+    pub fn send(&self, data: Bytes, turn: u64) -> Result<bool, Overflow> {
+        self.queue(data, false, turn)
     }
 
     /// Queues what the peer must get whole (its snapshot) whatever the bound, which then applies
     /// to what follows; like [`send`](Self::send) otherwise.
-    pub fn send_whole(&self, data: Bytes) -> bool {
-        self.queue(data, true).unwrap_or(false)
+    pub fn send_whole(&self, data: Bytes, turn: u64) -> bool {
+        self.queue(data, true, turn).unwrap_or(false)
     }
 
-    fn queue(&self, data: Bytes, whole: bool) -> Result<bool, Overflow> {
+    fn queue(&self, data: Bytes, whole: bool, turn: u64) -> Result<bool, Overflow> {
         if data.is_empty() {
             return Ok(false);
         }
@@ -190,7 +197,12 @@ impl Connection {
             .limits
             .max_queued_bytes
             .saturating_add(state.exempt);
-        if !whole && state.unwritten.saturating_add(data.len()) > bound {
+        if state.turn != turn {
+            state.turn = turn;
+            state.queued_this_turn = 0;
+        }
+        let earlier = state.unwritten.saturating_sub(state.queued_this_turn);
+        if !whole && earlier.saturating_add(data.len()) > bound {
             drop(state);
             self.abort();
             return Err(Overflow);
@@ -199,6 +211,7 @@ impl Connection {
             state.exempt += data.len();
         }
         state.unwritten += data.len();
+        state.queued_this_turn += data.len();
         // The writer sleeps only on an empty queue: a busy one will find this line on its own.
         let writer_may_sleep = state.queue.is_empty();
         state.queue.push_back(data);
@@ -375,7 +388,7 @@ mod tests {
         let (conn, _peer, events) = pair(LIMITS);
         let chunk = Bytes::from(vec![b'x'; 64 << 10]);
         // Kernel buffers take a few MiB at most; past them the queue fills.
-        let overflowed = (0..10_000).any(|_| match conn.send(chunk.clone()) {
+        let overflowed = (0..10_000).any(|turn| match conn.send(chunk.clone(), turn) {
             Ok(asleep) => {
                 if asleep {
                     conn.wake();
@@ -387,7 +400,27 @@ mod tests {
         assert!(overflowed);
         // The owner dropped it: that is no loss to report back.
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
-        assert_eq!(conn.send(chunk), Ok(false), "later sends are ignored");
+        assert_eq!(
+            conn.send(chunk, 10_000),
+            Ok(false),
+            "later sends are ignored"
+        );
+    }
+
+    /// Lines queued in the turn that is still going have not been offered to the peer: only
+    /// what earlier turns left unwritten counts against the bound.
+    #[test]
+    fn a_turn_larger_than_the_bound_is_no_overflow() {
+        let (conn, mut peer, _events) = pair(LIMITS);
+        let line = Bytes::from(vec![b'x'; 1024]);
+        let lines = 2 * LIMITS.max_queued_bytes / line.len();
+        for _ in 0..lines {
+            assert!(conn.send(line.clone(), 1).is_ok());
+        }
+        conn.wake();
+        let mut got = vec![0u8; lines * line.len()];
+        peer.read_exact(&mut got).unwrap();
+        assert!(got.iter().all(|&b| b == b'x'));
     }
 
     #[test]
@@ -397,7 +430,7 @@ mod tests {
         for i in 0..1000 {
             let line = format!("line {i}\n");
             expected.extend_from_slice(line.as_bytes());
-            conn.send(Bytes::from(line)).unwrap();
+            conn.send(Bytes::from(line), 1).unwrap();
         }
         conn.close();
         drop(conn);
@@ -411,7 +444,7 @@ mod tests {
         let (conn, peer, events) = pair(LIMITS);
         drop(peer);
         assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok("lost"));
-        let _ = conn.send(Bytes::from_static(b"late\n"));
+        let _ = conn.send(Bytes::from_static(b"late\n"), 1);
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
     }
 
@@ -435,7 +468,7 @@ mod tests {
             }
         });
         thread::sleep(Duration::from_millis(50));
-        conn.send(Bytes::from_static(b"error,line-too-long\n"))
+        conn.send(Bytes::from_static(b"error,line-too-long\n"), 1)
             .unwrap();
         conn.close();
         // A slow reader: our line must still be there, then the end of the stream.

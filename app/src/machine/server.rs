@@ -83,7 +83,7 @@ pub trait ServerIo {
     /// Queues `data` on every connection of the roster: each given a snapshot and neither closed
     /// nor forgotten since (see [`Roster`](feige_core::server::Roster)). A connection this takes
     /// past its bound is torn down and pushed to `overflowed`, now or when the turn ends. Returns
-    /// how many it reached.
+    /// how many it was queued for (the metrics' count).
     fn broadcast(&mut self, data: Bytes, overflowed: &mut Vec<ConnId>) -> usize;
 
     /// The turn is over: everything queued goes to the writers. Connections found past their

@@ -31,12 +31,13 @@ const TURN_INPUTS: usize = 64;
 /// the round ends, `ROUND_GAP_FACTOR` times as long as the round took (at most
 /// [`MAX_ROUND_GAP`]). Under a storm, rounds then take at most a fifth of the owner's time (the
 /// rest goes to logins and snapshots), and the more sessions (or the busier the machine), the
-/// more lines each write carries; a broadcast on its own (a join, a leave) never waits. The
+/// more lines each write carries; a broadcast after a quiet spell (a join, a leave) never waits. The
 /// factor was measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower storms, 4 the
 /// fastest at 1,000, 5,000 and 10,000 sessions.
 const ROUND_GAP_FACTOR: u32 = 4;
 const MAX_ROUND_GAP: Duration = Duration::from_millis(100);
-/// A log this large goes at once, whatever the pace.
+/// A log this large (or a quarter of the bound on a connection's unsent output, if that is less,
+/// so that holding a log never makes a reader look slow) goes at once, whatever the pace.
 const MAX_HELD_LOG: usize = 256 << 10;
 
 /// Serves until told to shut down; `feeders` (the UDP, accept and metrics tasks) end with it.
@@ -119,7 +120,7 @@ pub(super) struct Sockets {
     inputs: Sender<Input>,
     /// The broadcasts not yet handed to the writers, for every connection on the roster from
     /// where it joined. A log started soon after the last round waits for the round's gap (see
-    /// [`MAX_ROUND_GAP`]): a broadcast on its own leaves at once, a storm's lines leave in
+    /// [`MAX_ROUND_GAP`]): a broadcast after a quiet spell leaves at once, a storm's lines leave in
     /// rounds, each write carrying many.
     log: Vec<u8>,
     /// Broadcasts in `log`.
@@ -164,7 +165,7 @@ impl Sockets {
 
     /// Whether the log goes to the writers now.
     fn log_is_due(&self) -> bool {
-        self.log.len() >= MAX_HELD_LOG
+        self.log.len() >= MAX_HELD_LOG.min(self.limits.max_queued_bytes / 4)
             || self.flushing.is_some()
             || self.next_round <= Instant::now()
     }

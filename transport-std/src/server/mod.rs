@@ -81,6 +81,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         inputs: tx.clone(),
         to_wake: Vec::new(),
         roster: Roster::default(),
+        turn: 0,
         recipients: Vec::new(),
         store,
     };
@@ -173,6 +174,8 @@ struct Sockets {
     to_wake: Vec<ConnId>,
     /// Who a broadcast reaches.
     roster: Roster,
+    /// Counts the owner's turns (see [`Connection::send`]).
+    turn: u64,
     /// The roster copied for a broadcast, kept for the next one.
     recipients: Vec<ConnId>,
     /// The link to the cluster's Redis, with a cluster.
@@ -182,6 +185,7 @@ struct Sockets {
 impl Sockets {
     /// Ends a turn: each writer given lines while asleep is woken once.
     fn wake_writers(&mut self) {
+        self.turn += 1;
         for conn in self.to_wake.drain(..) {
             if let Some(connection) = self.conns.get(&conn) {
                 connection.wake();
@@ -231,7 +235,7 @@ impl ServerIo for Sockets {
         let Some(connection) = self.conns.get(&conn) else {
             return Ok(());
         };
-        match connection.send(data) {
+        match connection.send(data, self.turn) {
             Ok(writer_may_sleep) => {
                 if writer_may_sleep {
                     self.to_wake.push(conn);
@@ -249,7 +253,7 @@ impl ServerIo for Sockets {
     fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
         if let Some(connection) = self.conns.get(&conn) {
             self.roster.insert(conn);
-            if connection.send_whole(data) {
+            if connection.send_whole(data, self.turn) {
                 self.to_wake.push(conn);
             }
         }
