@@ -589,7 +589,8 @@ mod tests {
     #[test]
     fn any_cut_of_the_stream_gives_the_same_roster() {
         let endpoints = endpoints();
-        let stream: &[u8] = b"u0,127.0.0.1:1000;u9,1.2.3.4:5;end\nkey,u0,AAAA\nlogin,u1,127.0.0.2:2000\nlogout,u0,127.0.0.1:1000\n";
+        let stream: &[u8] = b"u0,127.0.0.1:1000;u9,1.2.3.4:5;end\nkey,u0,AAAA\n\
+            login,u1,127.0.0.2:2000\nlogout,u0,127.0.0.1:1000\n";
         for a in 0..=stream.len() {
             for b in a..=stream.len() {
                 let mut roster = Roster::new(2);

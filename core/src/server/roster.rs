@@ -122,11 +122,13 @@ mod tests {
                     }
                     3 => {
                         let send = ServerTransmit::Send { conn, data: Bytes::new() };
-                        prop_assert_eq!(roster.fan_out(send.clone()).collect::<Vec<_>>(), vec![send]);
+                        let out: Vec<_> = roster.fan_out(send.clone()).collect();
+                        prop_assert_eq!(out, vec![send]);
                     }
                     _ => {
                         let data = Bytes::from_static(b"login,x,127.0.0.1:1\n");
-                        let out: Vec<_> = roster.fan_out(ServerTransmit::Broadcast { data: data.clone() }).collect();
+                        let broadcast = ServerTransmit::Broadcast { data: data.clone() };
+                        let out: Vec<_> = roster.fan_out(broadcast).collect();
                         let expected: Vec<_> = model
                             .iter()
                             .map(|&conn| ServerTransmit::Send { conn, data: data.clone() })

@@ -31,9 +31,9 @@ const TURN_INPUTS: usize = 64;
 /// the round ends, `ROUND_GAP_FACTOR` times as long as the round took (at most
 /// [`MAX_ROUND_GAP`]). Under a storm, rounds then take at most a fifth of the owner's time (the
 /// rest goes to logins and snapshots), and the more sessions (or the busier the machine), the
-/// more lines each write carries; a broadcast after a quiet spell (a join, a leave) never waits. The
-/// factor was measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower storms, 4 the
-/// fastest at 1,000, 5,000 and 10,000 sessions.
+/// more lines each write carries; a broadcast after a quiet spell (a join, a leave) never
+/// waits. The factor was measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower
+/// storms than 4 at 5,000 and 10,000 sessions.
 const ROUND_GAP_FACTOR: u32 = 4;
 const MAX_ROUND_GAP: Duration = Duration::from_millis(100);
 /// A log this large (or a quarter of the bound on a connection's unsent output, if that is less,
