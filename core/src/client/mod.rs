@@ -21,6 +21,7 @@ mod output;
 mod path;
 mod persist;
 mod reconnect;
+mod reference_store;
 mod roster;
 mod sealing;
 pub(crate) mod secure;
@@ -44,6 +45,7 @@ pub use output::{
     LoginFailure, MessageId, SendError, Via,
 };
 pub use persist::{Outcome, Record, Restored, SavedMessage, SavedStream};
+pub use reference_store::ReferenceStore;
 pub use secure::{StaticKeys, WallClock};
 
 use crate::wire::{
