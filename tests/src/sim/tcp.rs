@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use feige_core::server::ConnId;
+use feige_core::server::{ConnId, ServerTransmit};
 
 use super::agenda::{Agenda, SimTime};
 use super::event::{End, Event, IncId};
@@ -293,5 +293,30 @@ impl Tcp {
         c.gone[toward.index()] = true;
         c.done_sending[toward.index()] = true;
         knows
+    }
+}
+
+/// Carries out one of a server's transmits, from `server_udp`: datagrams on the network, bytes
+/// and closes on its connections. A broadcast must have been fanned out over the roster first
+/// (`feige_core::server::Roster::fan_out`); a store command has no place in a world without a
+/// cluster.
+pub fn carry_server_transmit(
+    tcp: &mut Tcp,
+    net: &mut Network,
+    agenda: &mut Agenda<Event>,
+    now: SimTime,
+    server_udp: SocketAddr,
+    transmit: ServerTransmit,
+) {
+    match transmit {
+        ServerTransmit::Datagram { to, data } => {
+            net.send_datagram(agenda, now, server_udp, to, data);
+        }
+        ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
+            tcp.send(net, agenda, now, conn, End::Server, data);
+        }
+        ServerTransmit::Close { conn } => tcp.close(net, agenda, now, conn, End::Server),
+        ServerTransmit::Store(command) => panic!("no cluster in this world: {command:?}"),
+        ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
     }
 }

@@ -34,7 +34,7 @@ use super::net::{Faults, Network};
 use super::node::{Alarm, ClientNode, Life, ServerNode};
 use super::params::Params;
 use super::scenario::{Misuse, Scenario};
-use super::tcp::{Owner, Tcp};
+use super::tcp::{carry_server_transmit, Owner, Tcp};
 use super::watch::Watch;
 
 /// The last entry of a snapshot line in `data` (the newcomer, listed last in registration
@@ -834,33 +834,26 @@ impl World {
     }
 
     fn server_transmit(&mut self, t: ServerTransmit) {
-        let now = self.now;
-        match t {
-            ServerTransmit::Datagram { to, data } => {
-                self.trace("server-datagram", &to, &data);
-                self.net
-                    .send_datagram(&mut self.agenda, now, SERVER_UDP, to, data);
-            }
+        match &t {
+            ServerTransmit::Datagram { to, data } => self.trace("server-datagram", to, data),
             ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
-                self.trace("server-send", &conn.0, &data);
-                self.tcp.send(
-                    &mut self.net,
-                    &mut self.agenda,
-                    now,
-                    conn,
-                    End::Server,
-                    data,
-                );
+                self.trace("server-send", &conn.0, data);
             }
             ServerTransmit::Close { conn } => {
                 self.trace("server-close", &conn.0, b"");
                 self.say(|| format!("server closes tcp {}", conn.0));
-                self.tcp
-                    .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
             }
-            ServerTransmit::Store(command) => panic!("no cluster in this world: {command:?}"),
-            ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
+            ServerTransmit::Store(_) | ServerTransmit::Broadcast { .. } => {}
         }
+        let now = self.now;
+        carry_server_transmit(
+            &mut self.tcp,
+            &mut self.net,
+            &mut self.agenda,
+            now,
+            SERVER_UDP,
+            t,
+        );
     }
 
     /// Feeds a running client one input, then drains it.

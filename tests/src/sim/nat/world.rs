@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use feige_core::client::{Client, ClientConfig, ClientEvent, ClientTransmit, StaticKeys};
-use feige_core::server::{CloseCause, Roster, Server, ServerConfig, ServerStats, ServerTransmit};
+use feige_core::server::{CloseCause, Roster, Server, ServerConfig, ServerStats};
 use feige_core::wire::{Name, SessionId};
 
 use super::super::agenda::{Agenda, Clock, SimTime};
@@ -21,7 +21,7 @@ use super::super::event::{End, Event, IncId, Machine};
 use super::super::identity::{draw_32, wall_clock};
 use super::super::net::{Faults, Network};
 use super::super::node::Alarm;
-use super::super::tcp::{Owner, Tcp};
+use super::super::tcp::{carry_server_transmit, Owner, Tcp};
 use super::router::{NatKind, Router};
 
 /// The server, on the public side.
@@ -281,40 +281,21 @@ impl World {
         while let Some(transmit) = self.server.poll_transmit() {
             let fanned: Vec<_> = self.roster.fan_out(transmit).collect();
             for transmit in fanned {
-                self.server_transmit(transmit);
+                let now = self.now;
+                carry_server_transmit(
+                    &mut self.tcp,
+                    &mut self.net,
+                    &mut self.agenda,
+                    now,
+                    SERVER_UDP,
+                    transmit,
+                );
             }
         }
         while self.server.poll_event().is_some() {}
         let next = self.server.poll_timeout();
         if let Some(deadline) = self.server_alarm.rearm(next) {
             self.arm(Machine::Server, deadline);
-        }
-    }
-
-    fn server_transmit(&mut self, transmit: ServerTransmit) {
-        match transmit {
-            ServerTransmit::Datagram { to, data } => {
-                self.net
-                    .send_datagram(&mut self.agenda, self.now, SERVER_UDP, to, data);
-            }
-            ServerTransmit::Send { conn, data } | ServerTransmit::Snapshot { conn, data } => {
-                let now = self.now;
-                self.tcp.send(
-                    &mut self.net,
-                    &mut self.agenda,
-                    now,
-                    conn,
-                    End::Server,
-                    data,
-                );
-            }
-            ServerTransmit::Close { conn } => {
-                let now = self.now;
-                self.tcp
-                    .close(&mut self.net, &mut self.agenda, now, conn, End::Server);
-            }
-            ServerTransmit::Store(command) => panic!("no cluster here: {command:?}"),
-            ServerTransmit::Broadcast { .. } => unreachable!("fanned out over the roster"),
         }
     }
 
