@@ -32,9 +32,8 @@ struct State {
     /// Bytes of `unwritten` queued whole ([`Connection::send_whole`]): they do not count against
     /// the bound until written.
     exempt: usize,
-    /// The owner's turn the last bytes were queued in, and how many were queued in it: the
-    /// writer has not been woken for them yet, so they are not what the peer failed to read.
-    turn: u64,
+    /// Queued since the owner last ended a turn: the writer has not been woken for them yet, so
+    /// they are not what the peer failed to read.
     queued_this_turn: usize,
     phase: Phase,
     reader_done: bool,
@@ -130,7 +129,6 @@ impl Connection {
                 queue: VecDeque::new(),
                 unwritten: 0,
                 exempt: 0,
-                turn: 0,
                 queued_this_turn: 0,
                 phase: Phase::Open,
                 reader_done: false,
@@ -169,22 +167,23 @@ impl Connection {
         Ok(connection)
     }
 
-    /// Queues bytes for the writer without waking it: the owner calls [`wake`](Self::wake) once
-    /// at the end of its `turn`, so the writer finds every line of the turn and writes them in one
-    /// go. `Ok(true)` means the writer may be asleep and needs that wake-up. When what earlier
-    /// turns left unwritten, plus `data`, passes the bound the connection is dropped at once (the
-    /// turn's other lines do not count: the peer has not been offered them yet).
-    pub fn send(&self, data: Bytes, turn: u64) -> Result<bool, Overflow> {
-        self.queue(data, false, turn)
+    /// Queues bytes for the writer without waking it: the owner calls
+    /// [`end_turn`](Self::end_turn) once its turn is over, so the writer finds every line of the
+    /// turn and writes them in one go. `Ok(true)` means these are the turn's first bytes (the
+    /// owner then remembers to end the turn here). When what earlier turns left unwritten, plus
+    /// `data`, passes the bound the connection is dropped at once (the turn's other lines do not
+    /// count: the peer has not been offered them yet).
+    pub fn send(&self, data: Bytes) -> Result<bool, Overflow> {
+        self.queue(data, false)
     }
 
     /// Queues what the peer must get whole (its snapshot) whatever the bound, which then applies
     /// to what follows; like [`send`](Self::send) otherwise.
-    pub fn send_whole(&self, data: Bytes, turn: u64) -> bool {
-        self.queue(data, true, turn).unwrap_or(false)
+    pub fn send_whole(&self, data: Bytes) -> bool {
+        self.queue(data, true).unwrap_or(false)
     }
 
-    fn queue(&self, data: Bytes, whole: bool, turn: u64) -> Result<bool, Overflow> {
+    fn queue(&self, data: Bytes, whole: bool) -> Result<bool, Overflow> {
         if data.is_empty() {
             return Ok(false);
         }
@@ -197,10 +196,6 @@ impl Connection {
             .limits
             .max_queued_bytes
             .saturating_add(state.exempt);
-        if state.turn != turn {
-            state.turn = turn;
-            state.queued_this_turn = 0;
-        }
         let earlier = state.unwritten.saturating_sub(state.queued_this_turn);
         if !whole && earlier.saturating_add(data.len()) > bound {
             drop(state);
@@ -210,16 +205,17 @@ impl Connection {
         if whole {
             state.exempt += data.len();
         }
+        let first = state.queued_this_turn == 0;
         state.unwritten += data.len();
         state.queued_this_turn += data.len();
-        // The writer sleeps only on an empty queue: a busy one will find this line on its own.
-        let writer_may_sleep = state.queue.is_empty();
         state.queue.push_back(data);
-        Ok(writer_may_sleep)
+        Ok(first)
     }
 
-    /// Wakes the writer to write everything queued.
-    pub fn wake(&self) {
+    /// The owner's turn is over: what it queued now counts as offered to the peer, and the
+    /// writer is woken to write it.
+    pub fn end_turn(&self) {
+        self.shared.lock().queued_this_turn = 0;
         self.shared.changed.notify_all();
     }
 
@@ -388,11 +384,9 @@ mod tests {
         let (conn, _peer, events) = pair(LIMITS);
         let chunk = Bytes::from(vec![b'x'; 64 << 10]);
         // Kernel buffers take a few MiB at most; past them the queue fills.
-        let overflowed = (0..10_000).any(|turn| match conn.send(chunk.clone(), turn) {
-            Ok(asleep) => {
-                if asleep {
-                    conn.wake();
-                }
+        let overflowed = (0..10_000).any(|_| match conn.send(chunk.clone()) {
+            Ok(_) => {
+                conn.end_turn();
                 false
             }
             Err(_) => true,
@@ -401,7 +395,7 @@ mod tests {
         // The owner dropped it: that is no loss to report back.
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
         assert_eq!(
-            conn.send(chunk, 10_000),
+            conn.send(chunk),
             Ok(false),
             "later sends are ignored"
         );
@@ -415,9 +409,9 @@ mod tests {
         let line = Bytes::from(vec![b'x'; 1024]);
         let lines = 2 * LIMITS.max_queued_bytes / line.len();
         for _ in 0..lines {
-            assert!(conn.send(line.clone(), 1).is_ok());
+            assert!(conn.send(line.clone()).is_ok());
         }
-        conn.wake();
+        conn.end_turn();
         let mut got = vec![0u8; lines * line.len()];
         peer.read_exact(&mut got).unwrap();
         assert!(got.iter().all(|&b| b == b'x'));
@@ -430,7 +424,7 @@ mod tests {
         for i in 0..1000 {
             let line = format!("line {i}\n");
             expected.extend_from_slice(line.as_bytes());
-            conn.send(Bytes::from(line), 1).unwrap();
+            conn.send(Bytes::from(line)).unwrap();
         }
         conn.close();
         drop(conn);
@@ -444,7 +438,7 @@ mod tests {
         let (conn, peer, events) = pair(LIMITS);
         drop(peer);
         assert_eq!(events.recv_timeout(Duration::from_secs(10)), Ok("lost"));
-        let _ = conn.send(Bytes::from_static(b"late\n"), 1);
+        let _ = conn.send(Bytes::from_static(b"late\n"));
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
     }
 
@@ -468,7 +462,7 @@ mod tests {
             }
         });
         thread::sleep(Duration::from_millis(50));
-        conn.send(Bytes::from_static(b"error,line-too-long\n"), 1)
+        conn.send(Bytes::from_static(b"error,line-too-long\n"))
             .unwrap();
         conn.close();
         // A slow reader: our line must still be there, then the end of the stream.

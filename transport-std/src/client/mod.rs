@@ -42,7 +42,6 @@ pub fn start(options: ChatOptions) -> io::Result<ChatThread> {
     let mut sockets = Sockets {
         udp: socket,
         tcp: None,
-        sends: 0,
         writers: Writers::default(),
         inputs: tx.clone(),
     };
@@ -92,8 +91,6 @@ fn run(machine: &mut ChatMachine, sockets: &mut Sockets, inputs: &Receiver<Input
 struct Sockets {
     udp: UdpSocket,
     tcp: Option<Connection>,
-    /// Each send is a turn of its own: its writer is woken at once.
-    sends: u64,
     writers: Writers,
     inputs: SyncSender<Input>,
 }
@@ -148,12 +145,10 @@ impl ClientIo for Sockets {
         let Some(tcp) = &self.tcp else {
             return Ok(());
         };
-        self.sends += 1;
-        match tcp.send(data, self.sends) {
-            Ok(writer_may_sleep) => {
-                if writer_may_sleep {
-                    tcp.wake();
-                }
+        // Each send is a turn of its own: the writer is woken at once.
+        match tcp.send(data) {
+            Ok(_) => {
+                tcp.end_turn();
                 Ok(())
             }
             Err(_) => {

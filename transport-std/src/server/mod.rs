@@ -81,8 +81,6 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         inputs: tx.clone(),
         to_wake: Vec::new(),
         roster: Roster::default(),
-        turn: 0,
-        recipients: Vec::new(),
         store,
     };
     let owner = move || {
@@ -169,26 +167,21 @@ struct Sockets {
     writers: Writers,
     /// For the connections' reader threads.
     inputs: SyncSender<Input>,
-    /// Connections given lines this turn whose writer may be asleep: each is woken once, when
-    /// the turn ends, to write all of them together.
+    /// Connections given lines this turn: each writer is woken once, when the turn ends, to
+    /// write all of them together.
     to_wake: Vec<ConnId>,
     /// Who a broadcast reaches.
     roster: Roster,
-    /// Counts the owner's turns (see [`Connection::send`]).
-    turn: u64,
-    /// The roster copied for a broadcast, kept for the next one.
-    recipients: Vec<ConnId>,
     /// The link to the cluster's Redis, with a cluster.
     store: Option<StoreLink>,
 }
 
 impl Sockets {
-    /// Ends a turn: each writer given lines while asleep is woken once.
+    /// Ends a turn on every connection given output in it: each writer is woken once.
     fn wake_writers(&mut self) {
-        self.turn += 1;
         for conn in self.to_wake.drain(..) {
             if let Some(connection) = self.conns.get(&conn) {
-                connection.wake();
+                connection.end_turn();
             }
         }
     }
@@ -235,9 +228,9 @@ impl ServerIo for Sockets {
         let Some(connection) = self.conns.get(&conn) else {
             return Ok(());
         };
-        match connection.send(data, self.turn) {
-            Ok(writer_may_sleep) => {
-                if writer_may_sleep {
+        match connection.send(data) {
+            Ok(first) => {
+                if first {
                     self.to_wake.push(conn);
                 }
                 Ok(())
@@ -253,7 +246,7 @@ impl ServerIo for Sockets {
     fn send_snapshot(&mut self, conn: ConnId, data: Bytes) {
         if let Some(connection) = self.conns.get(&conn) {
             self.roster.insert(conn);
-            if connection.send_whole(data, self.turn) {
+            if connection.send_whole(data) {
                 self.to_wake.push(conn);
             }
         }
@@ -261,17 +254,26 @@ impl ServerIo for Sockets {
 
     /// One copy of the reference per recipient; each writer is woken once, when the turn ends.
     fn broadcast(&mut self, data: Bytes, overflowed: &mut Vec<ConnId>) -> usize {
-        let mut recipients = std::mem::take(&mut self.recipients);
-        recipients.extend(self.roster.iter());
+        let before = overflowed.len();
         let mut reached = 0;
-        for &conn in &recipients {
-            match self.send(conn, data.clone()) {
-                Ok(()) => reached += 1,
+        for conn in self.roster.iter() {
+            let Some(connection) = self.conns.get(&conn) else {
+                continue;
+            };
+            match connection.send(data.clone()) {
+                Ok(first) => {
+                    reached += 1;
+                    if first {
+                        self.to_wake.push(conn);
+                    }
+                }
                 Err(Overflow) => overflowed.push(conn),
             }
         }
-        recipients.clear();
-        self.recipients = recipients;
+        for &conn in &overflowed[before..] {
+            self.conns.remove(&conn);
+            self.roster.remove(conn);
+        }
         reached
     }
 
