@@ -1,7 +1,7 @@
 //! What a chat user sees, and how a typed command line acts on the client. Transport-independent:
 //! both binaries and the demo share it.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
 use feige_core::client::{
@@ -18,6 +18,14 @@ pub const HISTORY_DEFAULT: usize = 20;
 /// A client's database, shared by its owner (which writes the records) and the commands that
 /// read the history.
 pub type SharedStore = Arc<Mutex<Database>>;
+
+/// The database, even if a thread panicked while holding it (its state is SQLite's, never torn
+/// by a panic on our side).
+pub fn locked(store: &SharedStore) -> MutexGuard<'_, Database> {
+    store
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// One thing to show the user: an event of the core, or the answer to a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,10 +188,7 @@ pub fn apply_command(
         Command::History { name, count } => {
             let with = known.iter().find(|n| n.as_str() == name)?.clone();
             let count = count.unwrap_or(HISTORY_DEFAULT);
-            let read = match store.lock() {
-                Ok(db) => db.history(&with, count),
-                Err(poisoned) => poisoned.into_inner().history(&with, count),
-            };
+            let read = locked(store).history(&with, count);
             Some(match read {
                 Ok(entries) => ChatEvent::History { with, entries },
                 Err(e) => ChatEvent::Error(format!("/history {name}: {e}")),

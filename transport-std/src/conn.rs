@@ -394,11 +394,7 @@ mod tests {
         assert!(overflowed);
         // The owner dropped it: that is no loss to report back.
         assert!(events.recv_timeout(Duration::from_millis(200)).is_err());
-        assert_eq!(
-            conn.send(chunk),
-            Ok(false),
-            "later sends are ignored"
-        );
+        assert_eq!(conn.send(chunk), Ok(false), "later sends are ignored");
     }
 
     /// Lines queued in the turn that is still going have not been offered to the peer: only

@@ -3,13 +3,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use feige_core::client::{ClientConfig, ClientEvent, Restored, StaticKeys, WallClock};
 use feige_core::wire::{Dialect, Name, PublicKey};
 
-use crate::chat::{ChatEvent, OutcomeWatch, SharedStore};
+use crate::chat::{locked, ChatEvent, OutcomeWatch, SharedStore};
 use crate::cli::ChatArgs;
 use crate::driver::{ChatEvents, ChatOptions, ChatSinks, RunningChat, Transport};
 use crate::output::print_line;
@@ -144,14 +144,6 @@ impl Persona {
     pub(crate) fn store(&self) -> &SharedStore {
         &self.store
     }
-}
-
-/// The database, even if a thread panicked while holding it (its state is SQLite's, never torn
-/// by a panic on our side).
-fn locked(store: &SharedStore) -> MutexGuard<'_, Database> {
-    store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Who logs in where, with a fresh session id, reporting to `on_event`; the client's records and

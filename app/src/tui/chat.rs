@@ -8,7 +8,7 @@ use std::thread;
 
 use feige_core::wire::Name;
 
-use crate::chat::{ChatEvent, SharedStore};
+use crate::chat::{locked, ChatEvent, SharedStore};
 use crate::driver::{ChatCommands, ClientJob};
 use crate::output::print_line;
 use crate::render::{self, Format};
@@ -63,9 +63,7 @@ pub fn show(
 /// The last messages of every conversation kept, most recent conversation first; what cannot be
 /// read is said once and left out.
 fn kept(store: &SharedStore) -> Vec<(Name, Vec<HistoryEntry>)> {
-    let db = store
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let db = locked(store);
     let read = db.conversations().and_then(|names| {
         names
             .into_iter()

@@ -277,7 +277,7 @@ impl Runner {
                     .key(LOG)
                     .arg(name.as_str())
                     .arg(me)
-                    .arg("feige:node:")
+                    .arg(scripts::LEASE_PREFIX)
                     .arg(LOG_MAX)
                     .invoke(conn)?;
                 (self.deliver)(StoreEvent::Claimed {

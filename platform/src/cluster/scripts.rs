@@ -22,9 +22,12 @@ pub const LOG_MAX: u64 = 1_000_000;
 /// Mail entries kept per node.
 pub const MAIL_MAX: u64 = 100_000;
 
+/// Where each node's lease key starts (the scripts that need it are handed it).
+pub const LEASE_PREFIX: &str = "feige:node:";
+
 /// The lease key of `node`.
 pub fn lease_key(node: &str) -> String {
-    format!("feige:node:{node}")
+    format!("{LEASE_PREFIX}{node}")
 }
 
 /// The mail stream of `node`.
