@@ -66,10 +66,10 @@ impl ReferenceStore {
 
     /// Keeps the sender's streams updated last.
     fn prune(&mut self, from: &Name) {
+        let theirs = (from.clone(), 0)..=(from.clone(), u64::MAX);
         let mut theirs: Vec<(u64, u64)> = self
             .streams
-            .iter()
-            .filter(|((sender, _), _)| sender == from)
+            .range(theirs)
             .map(|((_, sid), &(_, updated))| (updated, *sid))
             .collect();
         theirs.sort_unstable_by(|a, b| b.cmp(a));

@@ -368,20 +368,18 @@ impl Server {
             }
             .encode(&mut native);
         }
-        let classic_count = self.sessions.classic_count();
-        if self.sessions.len() > classic_count {
+        if self.sessions.native_count() > 0 {
             self.transmits.push_back(ServerTransmit::Broadcast {
                 data: Bytes::from(native),
             });
         }
-        if classic_count > 0 {
-            let classic = Bytes::from(datagram.to_vec());
-            for session in self.sessions.values().filter(|s| s.is_classic()) {
-                self.transmits.push_back(ServerTransmit::Datagram {
-                    to: session.entry.endpoint,
-                    data: classic.clone(),
-                });
-            }
+        let mut classic: Option<Bytes> = None;
+        for to in self.sessions.classic_endpoints() {
+            let data = classic.get_or_insert_with(|| Bytes::from(datagram.to_vec()));
+            self.transmits.push_back(ServerTransmit::Datagram {
+                to,
+                data: data.clone(),
+            });
         }
     }
 }

@@ -2,6 +2,7 @@
 //! encoded (see [`super::listing`]).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 
 use super::listing::{Listed, Sections};
 use super::state::{Epoch, Session};
@@ -11,8 +12,9 @@ use super::state::{Epoch, Session};
 pub(crate) struct Online {
     sessions: BTreeMap<Epoch, (Session, Listed)>,
     sections: Sections,
-    /// Of `sessions`, the classic ones: a broadcast looks for them only when there are some.
-    classic: usize,
+    /// Of `sessions`, the classic ones and where they are reached: a broadcast sends each its
+    /// datagram without looking through everyone else.
+    classic: BTreeMap<Epoch, SocketAddr>,
 }
 
 impl Online {
@@ -32,14 +34,16 @@ impl Online {
             session.key,
         );
         self.sections.append(&listed);
-        self.classic += usize::from(session.is_classic());
+        if session.is_classic() {
+            self.classic.insert(epoch, entry.endpoint);
+        }
         self.sessions.insert(epoch, (session, listed));
     }
 
     pub(crate) fn remove(&mut self, epoch: Epoch) -> Option<Session> {
         let (session, _) = self.sessions.remove(&epoch)?;
         self.sections.remove();
-        self.classic -= usize::from(session.is_classic());
+        self.classic.remove(&epoch);
         Some(session)
     }
 
@@ -63,8 +67,14 @@ impl Online {
         self.sessions.len()
     }
 
-    pub(crate) fn classic_count(&self) -> usize {
-        self.classic
+    /// How many are native (reached by a broadcast on their TCP sessions).
+    pub(crate) fn native_count(&self) -> usize {
+        self.sessions.len() - self.classic.len()
+    }
+
+    /// Where each classic user is reached, in registration order.
+    pub(crate) fn classic_endpoints(&self) -> impl Iterator<Item = SocketAddr> + '_ {
+        self.classic.values().copied()
     }
 
     /// In registration order.
@@ -159,8 +169,14 @@ mod tests {
                             let epoch = epochs[usize::from(pick) % epochs.len()];
                             prop_assert!(online.remove(epoch).is_some());
                             prop_assert!(online.remove(epoch).is_none());
-                            let classic = online.values().filter(|s| s.is_classic()).count();
-                            prop_assert_eq!(online.classic_count(), classic);
+                            let classic: Vec<SocketAddr> = online
+                                .values()
+                                .filter(|s| s.is_classic())
+                                .map(|s| s.entry.endpoint)
+                                .collect();
+                            prop_assert_eq!(online.classic_endpoints().collect::<Vec<_>>(), classic);
+                            let native = online.values().filter(|s| !s.is_classic()).count();
+                            prop_assert_eq!(online.native_count(), native);
                         }
                     }
                     _ => {

@@ -66,24 +66,9 @@ impl Roster {
         }
     }
 
-    /// Whether a broadcast now reaches `conn`.
-    pub fn contains(&self, conn: ConnId) -> bool {
-        self.order_of.contains_key(&conn)
-    }
-
     /// Every connection a broadcast now reaches, in registration order.
     pub fn iter(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.by_order.values().copied()
-    }
-
-    /// How many a broadcast now reaches.
-    pub fn len(&self) -> usize {
-        self.by_order.len()
-    }
-
-    /// Whether a broadcast now reaches no one.
-    pub fn is_empty(&self) -> bool {
-        self.by_order.is_empty()
     }
 }
 
@@ -137,8 +122,6 @@ mod tests {
                     }
                 }
                 prop_assert_eq!(roster.iter().collect::<Vec<_>>(), model.clone());
-                prop_assert_eq!(roster.len(), model.len());
-                prop_assert_eq!(roster.contains(conn), model.contains(&conn));
             }
         }
     }
