@@ -95,11 +95,7 @@ impl Server {
                     // Accepted once the cluster's store grants the name.
                     return;
                 }
-                self.accept(origin);
-                self.events.push_back(ServerEvent::Accepted {
-                    name,
-                    from: origin.listed,
-                });
+                self.accept(name, origin);
                 return;
             }
             // As for a session: the owner of the socket a classic login declared takes over.
@@ -131,11 +127,7 @@ impl Server {
             // Accepted once the cluster's store grants the name.
             return;
         }
-        self.accept(origin);
-        self.events.push_back(ServerEvent::Accepted {
-            name,
-            from: origin.listed,
-        });
+        self.accept(name, origin);
     }
 
     /// Why a login that would take a new place is refused, if it is: the server is full, or the
@@ -260,17 +252,19 @@ impl Server {
         Some(pending)
     }
 
-    /// Forgets a pending login that will not become a session (expired, withdrawn, superseded).
-    fn drop_pending(&mut self, name: &Name) {
-        if let Some(pending) = self.take_pending(name) {
-            self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
-            if pending.claimed {
-                self.unclaim(name);
-            }
+    /// Forgets a pending login that will not become a session (expired, withdrawn, superseded,
+    /// refused by the cluster's store); returns where it came from.
+    pub(super) fn drop_pending(&mut self, name: &Name) -> Option<Origin> {
+        let pending = self.take_pending(name)?;
+        self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
+        if pending.claimed {
+            self.unclaim(name);
         }
+        Some(pending.origin)
     }
 
-    pub(super) fn accept(&mut self, origin: Origin) {
+    /// Answers `Accept` to the login of `name` from `origin`.
+    pub(super) fn accept(&mut self, name: Name, origin: Origin) {
         let data = if origin.classic {
             self.accept_classic.clone()
         } else {
@@ -279,6 +273,10 @@ impl Server {
         self.transmits.push_back(ServerTransmit::Datagram {
             to: origin.listed,
             data,
+        });
+        self.events.push_back(ServerEvent::Accepted {
+            name,
+            from: origin.listed,
         });
     }
 

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use crate::wire::{Name, RelayPayload, ServerLine};
+use crate::wire::{Name, RelayPayload, ServerLine, UserEntry};
 
 use super::cluster::{Mail, NodeId};
 use super::state::Epoch;
@@ -27,16 +27,7 @@ impl Server {
         let Some((asker, to_asker)) = self.native_session(epoch) else {
             return;
         };
-        let target_epoch = self.by_name.get(target).copied();
-        let found = match target_epoch {
-            Some(e) => (e != epoch)
-                .then(|| self.native_session(e))
-                .flatten()
-                .map(|(entry, conn)| (entry, Reach::Here(conn))),
-            None => self
-                .remote_native(target)
-                .map(|m| (m.entry, Reach::Node(m.node))),
-        };
+        let found = self.reach(epoch, target);
         let within_budget = found.is_some()
             && self
                 .sessions
@@ -47,17 +38,9 @@ impl Server {
             return;
         };
         self.stats.introductions += 1;
-        let data = Bytes::from(ServerLine::Intro(target.clone()).to_vec());
-        self.transmits.push_back(ServerTransmit::Send {
-            conn: to_asker,
-            data,
-        });
+        self.deliver_intro(to_asker, target.clone());
         match reach {
-            Reach::Here(conn) => {
-                let data = Bytes::from(ServerLine::Intro(asker).to_vec());
-                self.transmits
-                    .push_back(ServerTransmit::Send { conn, data });
-            }
+            Reach::Here(conn) => self.deliver_intro(conn, asker),
             Reach::Node(node) => self.send_mail(
                 node,
                 Mail::Intro {
@@ -72,13 +55,7 @@ impl Server {
     /// sender's name. Dropped (and counted) when relaying is off, past the sender's byte budget,
     /// or when `to` is not a native session online.
     pub(super) fn relay(&mut self, now: Instant, epoch: Epoch, to: &Name, payload: &RelayPayload) {
-        let target = match self.by_name.get(to).copied() {
-            Some(e) => (e != epoch)
-                .then(|| self.native_session(e))
-                .flatten()
-                .map(|(_, conn)| Reach::Here(conn)),
-            None => self.remote_native(to).map(|m| Reach::Node(m.node)),
-        };
+        let target = self.reach(epoch, to).map(|(_, reach)| reach);
         let sender = self.sessions.get_mut(&epoch);
         let cost = u32::try_from(payload.as_str().len()).unwrap_or(u32::MAX);
         let (Some(reach), Some(sender), true) = (target, sender, self.config.relay) else {
@@ -91,19 +68,7 @@ impl Server {
         }
         let from = sender.entry.name.clone();
         match reach {
-            Reach::Here(conn) => {
-                let line = ServerLine::Relay {
-                    from,
-                    payload: payload.clone(),
-                }
-                .to_vec();
-                self.stats.relayed += 1;
-                self.stats.relayed_bytes += line.len() as u64;
-                self.transmits.push_back(ServerTransmit::Send {
-                    conn,
-                    data: Bytes::from(line),
-                });
-            }
+            Reach::Here(conn) => self.deliver_relay(conn, from, payload.clone()),
             // Counted where it is delivered.
             Reach::Node(node) => self.send_mail(
                 node,
@@ -116,9 +81,48 @@ impl Server {
         }
     }
 
+    /// The native member `target`, other than the session `asker`: its entry, and where it is
+    /// reached.
+    fn reach(&self, asker: Epoch, target: &Name) -> Option<(UserEntry, Reach)> {
+        match self.by_name.get(target).copied() {
+            Some(e) => (e != asker)
+                .then(|| self.native_session(e))
+                .flatten()
+                .map(|(entry, conn)| (entry, Reach::Here(conn))),
+            None => self
+                .remote_native(target)
+                .map(|m| (m.entry, Reach::Node(m.node))),
+        }
+    }
+
+    /// Tells our session on `conn` where `whom` is, for both to probe.
+    pub(super) fn deliver_intro(&mut self, conn: ConnId, whom: UserEntry) {
+        let data = Bytes::from(ServerLine::Intro(whom).to_vec());
+        self.transmits
+            .push_back(ServerTransmit::Send { conn, data });
+    }
+
+    /// Hands our session on `conn` a datagram relayed from `from` (counted here, where it is
+    /// delivered).
+    pub(super) fn deliver_relay(&mut self, conn: ConnId, from: Name, payload: RelayPayload) {
+        let line = ServerLine::Relay { from, payload }.to_vec();
+        self.stats.relayed += 1;
+        self.stats.relayed_bytes += line.len() as u64;
+        self.transmits.push_back(ServerTransmit::Send {
+            conn,
+            data: Bytes::from(line),
+        });
+    }
+
     /// The entry and connection of a native session online here.
-    fn native_session(&self, epoch: Epoch) -> Option<(crate::wire::UserEntry, ConnId)> {
+    fn native_session(&self, epoch: Epoch) -> Option<(UserEntry, ConnId)> {
         let session = self.sessions.get(&epoch)?;
         Some((session.entry.clone(), session.conn?))
+    }
+
+    /// The connection of our native member `name`.
+    pub(super) fn native_conn(&self, name: &Name) -> Option<ConnId> {
+        let epoch = self.by_name.get(name)?;
+        self.sessions.get(epoch)?.conn
     }
 }

@@ -3,9 +3,7 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
-
-use crate::wire::{ErrorReason, Name, RejectReason, ServerLine};
+use crate::wire::{ErrorReason, Name, RejectReason};
 
 use super::cluster::{Mail, Member, NodeId, StoreCommand, StoreEvent};
 use super::state::{Epoch, Timer};
@@ -154,9 +152,8 @@ impl Server {
             .map(|(name, _)| name.clone())
             .collect();
         for name in waiting {
-            if let Some(pending) = self.take_pending(&name) {
-                self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
-                self.reject(pending.origin, RejectReason::Unavailable);
+            if let Some(origin) = self.drop_pending(&name) {
+                self.reject(origin, RejectReason::Unavailable);
             }
         }
     }
@@ -250,20 +247,15 @@ impl Server {
     fn claimed(&mut self, name: &Name, ticket: Epoch, granted: bool) {
         if let Some(pending) = self.pending.get_mut(name).filter(|p| p.epoch == ticket) {
             if !granted {
-                let origin = pending.origin;
-                if let Some(pending) = self.take_pending(name) {
-                    self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
+                if let Some(origin) = self.drop_pending(name) {
+                    self.reject(origin, RejectReason::NameTaken);
                 }
-                return self.reject(origin, RejectReason::NameTaken);
+                return;
             }
             if !pending.claimed {
                 pending.claimed = true;
                 let origin = pending.origin;
-                self.accept(origin);
-                self.events.push_back(ServerEvent::Accepted {
-                    name: name.clone(),
-                    from: origin.listed,
-                });
+                self.accept(name.clone(), origin);
             }
             return;
         }
@@ -305,33 +297,16 @@ impl Server {
 
     fn mail(&mut self, mail: Mail) {
         match mail {
-            Mail::Relay { from, to, payload } => {
-                let Some(conn) = self.native_conn(&to) else {
-                    self.stats.relay_refused += 1;
-                    return;
-                };
-                let line = ServerLine::Relay { from, payload }.to_vec();
-                self.stats.relayed += 1;
-                self.stats.relayed_bytes += line.len() as u64;
-                self.transmits.push_back(ServerTransmit::Send {
-                    conn,
-                    data: Bytes::from(line),
-                });
-            }
+            Mail::Relay { from, to, payload } => match self.native_conn(&to) {
+                Some(conn) => self.deliver_relay(conn, from, payload),
+                None => self.stats.relay_refused += 1,
+            },
             Mail::Intro { from, to } => {
                 if let Some(conn) = self.native_conn(&to) {
-                    let data = Bytes::from(ServerLine::Intro(from).to_vec());
-                    self.transmits
-                        .push_back(ServerTransmit::Send { conn, data });
+                    self.deliver_intro(conn, from);
                 }
             }
         }
-    }
-
-    /// The connection of our native member `name`.
-    fn native_conn(&self, name: &Name) -> Option<super::ConnId> {
-        let epoch = self.by_name.get(name)?;
-        self.sessions.get(epoch)?.conn
     }
 
     /// A native member of another coordinator, for a relay or an introduction.
