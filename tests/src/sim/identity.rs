@@ -104,13 +104,6 @@ impl Identities {
         }
     }
 
-    /// Whether `inc` of `user` holds its store.
-    pub fn holds_store(&self, user: usize, inc: IncId) -> bool {
-        self.users
-            .get(user)
-            .is_some_and(|install| install.store.held_by(inc))
-    }
-
     /// `inc` of `user` ended (crashed or exited): its store is free.
     pub fn ended(&mut self, user: usize, inc: IncId) {
         if let Some(install) = self.users.get_mut(user) {

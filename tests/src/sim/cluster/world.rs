@@ -3,7 +3,7 @@
 //! is reliable (the main simulator covers loss); the faults here are the cluster's own: the store
 //! slow, away, or restarted empty, and coordinators crashing and coming back as new nodes.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
@@ -151,7 +151,7 @@ pub struct World {
     links: Vec<Link>,
     pub store: Store,
     pub users: Vec<User>,
-    conns: HashMap<u64, Conn>,
+    conns: BTreeMap<u64, Conn>,
     next_conn: u64,
     /// Commands from each coordinator reach the store in order.
     command_at: Vec<SimTime>,
@@ -195,7 +195,7 @@ impl World {
             links: (0..count).map(|_| Link::default()).collect(),
             store: Store::new(),
             users,
-            conns: HashMap::new(),
+            conns: BTreeMap::new(),
             next_conn: 1,
             command_at: vec![Duration::ZERO; count],
             nodes,
@@ -296,7 +296,7 @@ impl World {
             }
             Ev::TcpOpen { conn } => self.tcp_open(conn),
             Ev::TcpToServer { conn, data } => {
-                if let Some((j, _)) = self.live_server_side(conn) {
+                if let Some(j) = self.live_server_side(conn) {
                     if let Some(server) = self.coordinators[j].server.as_mut() {
                         server.handle_bytes(now, ConnId(conn), &data);
                     }
@@ -315,7 +315,7 @@ impl World {
                 }
             }
             Ev::TcpClosedAtServer { conn } => {
-                if let Some((j, _)) = self.live_server_side(conn) {
+                if let Some(j) = self.live_server_side(conn) {
                     self.coordinators[j].roster.remove(ConnId(conn));
                     if let Some(server) = self.coordinators[j].server.as_mut() {
                         server.handle_connection_closed(now, ConnId(conn), CloseCause::Closed);
@@ -353,11 +353,10 @@ impl World {
     }
 
     /// The coordinator holding `conn`, if that coordinator's life is the connection's.
-    fn live_server_side(&self, conn: u64) -> Option<(usize, u64)> {
+    fn live_server_side(&self, conn: u64) -> Option<usize> {
         let c = self.conns.get(&conn)?;
         let coordinator = &self.coordinators[c.coordinator];
-        (coordinator.server.is_some() && coordinator.life == c.life)
-            .then_some((c.coordinator, c.life))
+        (coordinator.server.is_some() && coordinator.life == c.life).then_some(c.coordinator)
     }
 
     fn tcp_open(&mut self, conn: u64) {
