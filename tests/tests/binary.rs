@@ -279,15 +279,8 @@ fn spoofed_udp_logout_is_ignored(pair: &Pair) {
 fn tcp_claim_from_another_ip_is_refused(pair: &Pair) {
     let server = pair.server();
     let udp = RawUdp::bind("127.0.0.1");
-    let answer = udp.login(server.udp, "mallory");
-    let port: u16 = answer
-        .strip_prefix("Accept,")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("expected Accept,<port>, got {answer:?}"));
-    assert_eq!(port, server.tcp.port());
-    let mut tcp = RawTcp::connect_from("127.0.0.2", server.tcp);
-    tcp.write(format!("login,mallory,{}\n", udp.local()).as_bytes())
-        .expect("write the claim");
+    assert_eq!(udp.accept_port(server.udp, "mallory"), server.tcp.port());
+    let mut tcp = RawTcp::claim("127.0.0.2", server.tcp, "mallory", &udp);
     assert_eq!(tcp.read_line().as_deref(), Some("error,ip-mismatch"));
     pair.assert_serves(&server, "alice");
 }

@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use feige_tests::proc::{
-    binary_path, sample, scrape, start_chat, start_server_with, RawTcp, RawUdp, STEP,
+    binary_path, raw_login, sample, scrape, start_chat, start_server_with, RawTcp, RawUdp, STEP,
 };
 use serde_json::Value;
 
@@ -103,16 +103,8 @@ fn storm_from(ip: &str, prefix: &str, logins: usize, server: SocketAddr) -> Stor
     let mut storm = Storm::default();
     for i in 0..logins {
         let name = format!("{prefix}{i}");
-        let udp = RawUdp::bind(ip);
-        let answer = udp.login(server, &name);
-        let port: u16 = answer
-            .strip_prefix("Accept,")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("{name}: {answer}"));
+        let (_udp, mut tcp) = raw_login(ip, server, &name);
         storm.accepted += 1;
-        let mut tcp = RawTcp::connect_from(ip, SocketAddr::new(server.ip(), port));
-        tcp.write(format!("login,{name},{}\n", udp.local()).as_bytes())
-            .expect("send the claim");
         let snapshot = tcp.read_line().expect("a snapshot");
         assert!(snapshot.ends_with(";end"), "{name}: {snapshot}");
         storm.online.push(tcp);

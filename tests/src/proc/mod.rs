@@ -13,7 +13,7 @@ mod scratch;
 pub use binary::binary_path;
 pub use child::Proc;
 pub use pair::Pair;
-pub use raw::{sample, scrape, RawTcp, RawUdp};
+pub use raw::{raw_login, sample, scrape, RawTcp, RawUdp};
 pub use redis::RedisProc;
 pub use roles::{
     names, restart_server, start_chat, start_chat_with, start_server, start_server_with, ChatProc,

@@ -58,6 +58,25 @@ impl RawUdp {
         }
         panic!("no answer to {login:?} from {server}");
     }
+
+    /// Logs `name` in and returns the TCP port of the server's `Accept`; any other answer fails
+    /// the test.
+    pub fn accept_port(&self, server: SocketAddr, name: &str) -> u16 {
+        let answer = self.login(server, name);
+        answer
+            .strip_prefix("Accept,")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("{name}: expected Accept,<port>, got {answer:?}"))
+    }
+}
+
+/// A native login of `name` from `ip`, as a client does it by hand: the UDP socket, and the TCP
+/// session with its claim sent.
+pub fn raw_login(ip: &str, server: SocketAddr, name: &str) -> (RawUdp, RawTcp) {
+    let udp = RawUdp::bind(ip);
+    let port = udp.accept_port(server, name);
+    let tcp = RawTcp::claim(ip, SocketAddr::new(server.ip(), port), name, &udp);
+    (udp, tcp)
 }
 
 /// A TCP connection of the test's own, read with a timeout.
@@ -82,6 +101,14 @@ impl RawTcp {
             stream: socket.into(),
             pending: Vec::new(),
         }
+    }
+
+    /// Connects from `ip` to `to` and claims the login of `name` made from `udp`.
+    pub fn claim(ip: &str, to: SocketAddr, name: &str, udp: &RawUdp) -> RawTcp {
+        let mut tcp = RawTcp::connect_from(ip, to);
+        tcp.write(format!("login,{name},{}\n", udp.local()).as_bytes())
+            .expect("the claim");
+        tcp
     }
 
     /// Writes bytes; the result tells whether the peer still takes them.
