@@ -5,15 +5,10 @@
 use std::fs;
 
 use feige_tests::forwarder::Forwarder;
-use feige_tests::proc::{binary_path, start_chat, start_chat_with, start_server, Scratch};
+use feige_tests::proc::{
+    binary_path, start_chat, start_chat_with, start_server, Scratch, BINARY_PAIRS,
+};
 use serde_json::Value;
-
-/// The pairs of binaries under test: (server and alice's, bob's).
-const PAIRS: [(&str, &str); 3] = [
-    ("feige", "feige"),
-    ("feige-smol", "feige-smol"),
-    ("feige", "feige-smol"),
-];
 
 fn message<'a>(from: &'a str, text: &'a str) -> impl Fn(&Value) -> bool + 'a {
     move |v| v["event"] == "message" && v["from"] == from && v["text"] == text
@@ -29,7 +24,7 @@ fn delivered(v: &Value) -> bool {
 /// and every message still arrives, exactly once.
 #[test]
 fn nothing_readable_crosses_the_network() {
-    for (first, second) in PAIRS {
+    for (first, second) in BINARY_PAIRS {
         let server = start_server(&binary_path(first), "127.0.0.1");
         let (fa, fb) = (
             Forwarder::start("127.0.0.1", server.udp),
@@ -91,7 +86,7 @@ fn nothing_readable_crosses_the_network() {
 /// compute the same safety number.
 #[test]
 fn keys_are_pinned_changes_held_until_trusted() {
-    for (first, second) in PAIRS {
+    for (first, second) in BINARY_PAIRS {
         let scratch = Scratch::new("pins");
         let server = start_server(&binary_path(first), "127.0.0.1");
         let alice_dir = ["--data-dir", &scratch.path("alice")];

@@ -10,15 +10,10 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use feige_tests::proc::{binary_path, start_chat_with, start_server, ChatProc, Scratch, STEP};
+use feige_tests::proc::{
+    binary_path, start_chat_with, start_server, ChatProc, Scratch, BINARY_PAIRS, STEP,
+};
 use serde_json::Value;
-
-/// The pairs of binaries under test: (the server's and alice's, bob's).
-const PAIRS: [(&str, &str); 3] = [
-    ("feige", "feige"),
-    ("feige-smol", "feige-smol"),
-    ("feige", "feige-smol"),
-];
 
 /// A client that keeps its keys and database in `scratch`.
 fn chat(
@@ -43,10 +38,10 @@ fn is_message(v: &Value) -> bool {
 /// Twenty messages to bob, who is offline, wait in alice's outbox (`queued`, never `sent`);
 /// alice is killed with `kill -9` and started again: once bob is back he gets all twenty, once
 /// each, in order, and alice hears each delivered. Neither side shows anything again after
-/// either restarts once more.
+/// either restarts once more (alice, then bob, each with `kill -9`).
 #[test]
 fn queued_messages_survive_kill_9_of_the_sender() {
-    for (first, second) in PAIRS {
+    for (first, second) in BINARY_PAIRS {
         let scratch = Scratch::new("outbox");
         let server = start_server(&binary_path(first), "127.0.0.1");
         let mut alice = chat(first, "alice", &server, &scratch);
@@ -99,6 +94,14 @@ fn queued_messages_survive_kill_9_of_the_sender() {
         );
         alice.wait_event("delivered");
         assert_eq!(bob.seen(is_message), texts.len() + 1);
+
+        bob.kill();
+        let mut bob = chat(second, "bob", &server, &scratch);
+        alice.send_line("/msg bob after bob's restart");
+        let shown = bob.wait_for("the message after his restart", is_message);
+        assert_eq!(shown["text"], "after bob's restart", "nothing shown again");
+        alice.wait_event("delivered");
+        assert_eq!(bob.seen(is_message), 1);
     }
 }
 
@@ -106,7 +109,7 @@ fn queued_messages_survive_kill_9_of_the_sender() {
 /// with RFC 3339 times, the last N on request.
 #[test]
 fn history_outlives_a_restart() {
-    for (first, second) in PAIRS {
+    for (first, second) in BINARY_PAIRS {
         let scratch = Scratch::new("history");
         let server = start_server(&binary_path(first), "127.0.0.1");
         let mut alice = chat(first, "alice", &server, &scratch);
@@ -244,7 +247,7 @@ fn a_damaged_database_is_refused_and_kept() {
 /// the first goes on chatting, its database whole.
 #[test]
 fn a_second_instance_is_refused() {
-    for (first, second) in PAIRS {
+    for (first, second) in BINARY_PAIRS {
         let scratch = Scratch::new("twice");
         let server = start_server(&binary_path(first), "127.0.0.1");
         let mut alice = chat(first, "alice", &server, &scratch);

@@ -12,7 +12,7 @@ mod scratch;
 
 pub use binary::binary_path;
 pub use child::Proc;
-pub use pair::Pair;
+pub use pair::{Pair, BINARY_PAIRS};
 pub use raw::{raw_login, sample, scrape, RawTcp, RawUdp};
 pub use redis::RedisProc;
 pub use roles::{

@@ -4,6 +4,14 @@ use std::path::PathBuf;
 
 use super::{binary_path, start_chat, start_server, ChatProc, ServerProc};
 
+/// The binaries of a two-user test: (the server's and the first user's, the second user's),
+/// each transport alone and the two mixed.
+pub const BINARY_PAIRS: [(&str, &str); 3] = [
+    ("feige", "feige"),
+    ("feige-smol", "feige-smol"),
+    ("feige", "feige-smol"),
+];
+
 /// The binary that serves and the one that chats.
 pub struct Pair {
     server: PathBuf,
