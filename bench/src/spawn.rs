@@ -1,13 +1,41 @@
 //! The servers under test, each started by the tool as a child pinned to the server CPU, and
 //! stopped by its pid when dropped.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+/// How long a server may take to say it is ready (listening; for a coordinator, its store
+/// reached).
+const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// Each line of `output`, from a thread of its own; once nobody takes them, the rest is drained
+/// so the child never blocks on a full pipe.
+fn read_lines(output: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut reader = BufReader::new(output);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    if tx.send(line.clone()).is_err() {
+                        let _ = io::copy(&mut reader, &mut io::sink());
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
 
 /// A server process the tool started.
 pub struct ServerProcess {
@@ -45,7 +73,8 @@ impl ServerProcess {
     }
 
     /// Starts `bin server` with `extra` arguments, and reads its output until a line after
-    /// `listening` satisfies `ready` (at once, for a `ready` that is always true).
+    /// `listening` satisfies `ready` (at once, for a `ready` that is always true), for at most
+    /// [`READY_WITHIN`]. Its output is read by a thread of its own, drained once it is ready.
     fn feige_with(
         bin: &str,
         cpu: usize,
@@ -64,56 +93,39 @@ impl ServerProcess {
             .stdout
             .take()
             .ok_or_else(|| io::Error::other("no stdout"))?;
-        let mut reader = BufReader::new(stdout);
-        let mut first = String::new();
-        reader.read_line(&mut first)?;
-        let listening: Listening = match serde_json::from_str(&first) {
-            Ok(l) => l,
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(io::Error::other(format!(
-                    "{bin} server: unexpected first line {first:?}: {e}"
-                )));
-            }
+        let lines = read_lines(stdout);
+        // Dropped (killing it) on any early return.
+        let mut server = ServerProcess {
+            child,
+            udp: None,
+            tcp: SocketAddr::from(([127, 0, 0, 1], 0)),
         };
+        let deadline = Instant::now() + READY_WITHIN;
+        let next = || {
+            lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .map_err(|e| io::Error::other(format!("{bin} server: no line ({e})")))
+        };
+        let first = next()?;
+        let listening: Listening = serde_json::from_str(&first).map_err(|e| {
+            io::Error::other(format!("{bin} server: unexpected first line {first:?}: {e}"))
+        })?;
         if listening.event != "listening" {
-            let _ = child.kill();
-            let _ = child.wait();
             return Err(io::Error::other(format!(
                 "{bin}: first event is not listening"
             )));
         }
         if !ready("") {
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line)? == 0 {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(io::Error::other(format!("{bin} server ended before ready")));
-                }
-                if ready(&line) {
-                    break;
-                }
-            }
+            while !ready(&next()?) {}
         }
-        thread::spawn(move || io::copy(&mut reader, &mut io::sink()));
-        Ok(ServerProcess {
-            child,
-            udp: Some(listening.udp),
-            tcp: listening.tcp,
-        })
+        server.udp = Some(listening.udp);
+        server.tcp = listening.tcp;
+        Ok(server)
     }
 
     /// Starts `redis-server` on a free loopback port, persistence off, pinned to `cpu`, and
     /// waits until it accepts connections.
     pub fn redis(bin: &str, cpu: usize) -> io::Result<ServerProcess> {
-        ServerProcess::redis_with(bin, cpu, &[])
-    }
-
-    /// The same with `extra` arguments.
-    pub fn redis_with(bin: &str, cpu: usize, extra: &[&str]) -> io::Result<ServerProcess> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = Command::new("taskset")
             .args(["-c", &cpu.to_string(), bin])
@@ -122,7 +134,6 @@ impl ServerProcess {
             .args(["--protected-mode", "no"])
             .args(["--port", &port.to_string(), "--maxclients", "20000"])
             .args(["--daemonize", "no", "--loglevel", "warning"])
-            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -133,7 +144,7 @@ impl ServerProcess {
             udp: None,
             tcp,
         };
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + READY_WITHIN;
         while TcpStream::connect(tcp).is_err() {
             if Instant::now() > deadline {
                 return Err(io::Error::other("redis-server did not start"));
