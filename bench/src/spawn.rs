@@ -108,7 +108,9 @@ impl ServerProcess {
         };
         let first = next()?;
         let listening: Listening = serde_json::from_str(&first).map_err(|e| {
-            io::Error::other(format!("{bin} server: unexpected first line {first:?}: {e}"))
+            io::Error::other(format!(
+                "{bin} server: unexpected first line {first:?}: {e}"
+            ))
         })?;
         if listening.event != "listening" {
             return Err(io::Error::other(format!(

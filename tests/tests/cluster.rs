@@ -11,7 +11,7 @@ use feige_core::server::cluster::{Mail, Member, NodeId, StoreCommand, StoreEvent
 use feige_core::wire::{Name, PublicKey, RelayPayload, UserEntry};
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_tests::proc::{
-    binary_path, start_chat, start_server_with, ChatProc, Proc, RedisProc, ServerProc,
+    binary_path, can_run, start_chat, start_server_with, ChatProc, Proc, RedisProc, ServerProc,
 };
 use serde_json::Value;
 
@@ -23,13 +23,7 @@ const COORDINATORS: [&str; 3] = ["feige-smol", "feige", "feige-smol"];
 const LEASE_BOUND: Duration = Duration::from_secs(10);
 
 fn redis_ready(test: &str) -> Option<RedisProc> {
-    match RedisProc::unavailable() {
-        Some(why) => {
-            println!("skipped {test}: {why}");
-            None
-        }
-        None => Some(RedisProc::start()),
-    }
+    can_run(test, RedisProc::unavailable(), false).then(RedisProc::start)
 }
 
 /// A coordinator of the cluster at `redis`, once it has reached it.

@@ -22,7 +22,7 @@ use feige_tests::natlab::exchange::{self, Exchange};
 use feige_tests::natlab::probe::{self, Probe};
 use feige_tests::natlab::report::{self, Outcome};
 use feige_tests::natlab::{self, pool, Host, Lab, NatKind, Site};
-use feige_tests::proc::{binary_path, STEP};
+use feige_tests::proc::{binary_path, can_run, STEP};
 
 /// Labs run at once by one matrix test: a run is mostly waiting (a passing one takes under a
 /// second, a failing one up to two phases of 45 s), so many share two cores, and cargo runs two
@@ -35,27 +35,12 @@ const MEASURE_WORKERS: usize = 4;
 
 /// Whether the lab can run here; says why not when it cannot.
 fn lab_ready(test: &str) -> bool {
-    match natlab::unavailable() {
-        Some(why) => {
-            println!("skipped {test}: {why}");
-            false
-        }
-        None => true,
-    }
+    can_run(test, natlab::unavailable(), true)
 }
 
 /// Whether the lab and its UDP probes can run here; says why not when they cannot.
 fn probes_ready(test: &str) -> bool {
-    if !lab_ready(test) {
-        return false;
-    }
-    match probe::unavailable() {
-        Some(why) => {
-            println!("skipped {test}: {why}");
-            false
-        }
-        None => true,
-    }
+    lab_ready(test) && can_run(test, probe::unavailable(), true)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ use std::process::{Command, Output};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use feige_tests::proc::{binary_path, start_chat, start_server, STEP};
+use feige_tests::proc::{binary_path, can_run, start_chat, start_server, STEP};
 
 /// The pane the UI runs in: wide enough for the whole status line.
 const WIDTH: u16 = 90;
@@ -121,8 +121,9 @@ impl Drop for Tmux {
 /// Alice uses the UI, bob a `--json` client: the list shows both, messages go both ways and are
 /// marked delivered, and Esc logs out, gives the terminal back and exits 0.
 fn chat_in_the_ui(binary: &str) {
-    if !Tmux::available() {
-        println!("skipped: tmux is not installed (the CI script installs it)");
+    let missing =
+        (!Tmux::available()).then(|| "tmux is not installed (the CI script installs it)".into());
+    if !can_run("chat_in_the_ui", missing, false) {
         return;
     }
     let binary = binary_path(binary);
