@@ -142,10 +142,13 @@ fn show(
                                                updated = excluded.updated",
         (from.as_str(), sid, int(last_shown), entry),
     )?;
-    tx.execute(
-        "DELETE FROM streams WHERE peer = ?1 AND sid NOT IN
-            (SELECT sid FROM streams WHERE peer = ?1 ORDER BY updated DESC LIMIT ?2)",
-        (from.as_str(), STREAMS_PER_PEER),
-    )?;
+    // Only a new stream can take the peer past its number.
+    if before.is_none() {
+        tx.execute(
+            "DELETE FROM streams WHERE peer = ?1 AND sid NOT IN
+                (SELECT sid FROM streams WHERE peer = ?1 ORDER BY updated DESC LIMIT ?2)",
+            (from.as_str(), STREAMS_PER_PEER),
+        )?;
+    }
     Ok(())
 }
