@@ -248,6 +248,10 @@ impl Client {
 
     /// Time has reached (or passed) [`poll_timeout`](Self::poll_timeout). Early calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Ended: no timer of the session (paths, handshakes) may act after the terminal event.
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
         match &mut self.phase {
             Phase::LoggingIn { .. } => self.login_timeout(now),
             Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {

@@ -187,3 +187,21 @@ fn relayed_datagrams_are_believed_by_their_key_only() {
 fn msg_text(from: &str, seq: u64, text: &str) -> String {
     String::from_utf8(msg(from, OUR_SID, seq, text)).expect("text")
 }
+
+#[test]
+fn nothing_goes_out_after_logout_whatever_the_paths_were_doing() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    // bob never answers: his handshake is tried again and the relay falls due.
+    rig.send("bob", "hi").unwrap();
+    rig.advance(ms(300));
+    assert!(!rig.wire().is_empty(), "bob is being tried");
+    rig.client.logout(rig.now);
+    rig.transmits();
+    rig.events();
+    rig.path_events();
+    for _ in 0..30 {
+        rig.advance(Duration::from_secs(1));
+    }
+    assert!(rig.wire().is_empty() && rig.transmits().is_empty());
+    assert!(rig.events().is_empty() && rig.path_events().is_empty());
+}
