@@ -55,7 +55,7 @@ impl Transport for TokioTransport {
         });
         let mut config = options.config;
         config.tcp_port = tcp_addr.port();
-        let machine = ServerMachine::new(Server::new(config), on_event, metrics);
+        let machine = ServerMachine::new(Server::new(config), on_event, metrics, None);
         let (stop, stopped) = mpsc::unbounded_channel();
         let owner = on_runtime(async move {
             let (udp, listener) = (UdpSocket::from_std(udp)?, TcpListener::from_std(listener)?);

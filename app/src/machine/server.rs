@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use feige_core::server::cluster::{StoreCommand, StoreEvent};
+use feige_core::server::cluster::StoreEvent;
 use feige_core::server::{CloseCause, ConnId, Server, ServerTransmit};
+use feige_platform::cluster::StoreLink;
 
 use crate::driver::ServerEvents;
 use crate::metrics::ServerMetrics;
@@ -98,26 +99,40 @@ pub trait ServerIo {
 
     /// The bound on a connection's unsent output, for the operator's log.
     fn max_queued_bytes(&self) -> usize;
-
-    /// Hands a command to the cluster's store, in order (a server is asked only if it was
-    /// started with a cluster, which its transport then links to).
-    fn store(&mut self, command: StoreCommand);
 }
 
-/// A [`Server`] whose events go to the application, and whose doings are counted.
+/// A [`Server`] whose events go to the application, whose doings are counted, and whose store
+/// commands go to the cluster's store (with a cluster).
 pub struct ServerMachine {
     server: Server,
     on_event: ServerEvents,
     metrics: Arc<ServerMetrics>,
+    store: Option<StoreLink>,
 }
 
 impl ServerMachine {
-    /// Attaches `on_event` and `metrics` to `server`.
-    pub fn new(server: Server, on_event: ServerEvents, metrics: Arc<ServerMetrics>) -> Self {
+    /// Attaches `on_event` and `metrics` to `server`, and `store`, the link to the cluster's store
+    /// that a server configured with a cluster needs (see [`StoreLink::for_server`]).
+    pub fn new(
+        server: Server,
+        on_event: ServerEvents,
+        metrics: Arc<ServerMetrics>,
+        store: Option<StoreLink>,
+    ) -> Self {
         ServerMachine {
             server,
             on_event,
             metrics,
+            store,
+        }
+    }
+
+    /// The server has ended: its last commands (our members' leaves) reach the cluster's store,
+    /// waiting until `until` at most. Call it once no input is read any more, so that the link's
+    /// threads never wait to hand one over.
+    pub fn stop_store(&mut self, until: Instant) {
+        if let Some(link) = self.store.take() {
+            link.stop(until);
         }
     }
 
@@ -195,7 +210,10 @@ impl ServerMachine {
                     io.send_snapshot(conn, data);
                 }
                 ServerTransmit::Close { conn } => io.close(conn),
-                ServerTransmit::Store(command) => io.store(command),
+                ServerTransmit::Store(command) => match &self.store {
+                    Some(link) => link.send(command),
+                    None => tracing::error!("no cluster to ask: {command:?}"),
+                },
             }
         }
         self.metrics.observe_stats(&self.server.stats());

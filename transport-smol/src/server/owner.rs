@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 use async_io::{Async, Timer};
 use bytes::Bytes;
 use feige_app::driver::{Overflow, ServerIo, ServerMachine};
-use feige_core::server::cluster::StoreCommand;
 use feige_core::server::ConnId;
-use feige_platform::cluster::StoreLink;
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT};
 use rustc_hash::FxHashMap;
 use smol::channel::{Receiver, Sender};
@@ -104,9 +102,7 @@ pub(super) async fn run(
     // Our members' leaves reach the cluster before we go (this thread is the owner's own). No
     // input is read any more: the link's threads must not wait to hand one over.
     drop(inputs);
-    if let Some(link) = sockets.store.take() {
-        link.stop(Instant::now() + SERVER_FLUSH_AT_EXIT);
-    }
+    machine.stop_store(Instant::now() + SERVER_FLUSH_AT_EXIT);
 }
 
 /// The server's sockets: the UDP socket, and each connection's reader and writer tasks.
@@ -135,8 +131,6 @@ pub(super) struct Sockets {
     closing: Vec<Connection>,
     /// While shutting down, the writers still flushing, to wait for before exiting.
     flushing: Option<Vec<Task<()>>>,
-    /// The link to the cluster's Redis, with a cluster.
-    store: Option<StoreLink>,
 }
 
 impl Sockets {
@@ -144,7 +138,6 @@ impl Sockets {
         udp: Arc<Async<UdpSocket>>,
         max_queued_bytes: usize,
         inputs: Sender<Input>,
-        store: Option<StoreLink>,
     ) -> Self {
         Sockets {
             udp,
@@ -159,7 +152,6 @@ impl Sockets {
             unannounced: Vec::new(),
             closing: Vec::new(),
             flushing: None,
-            store,
         }
     }
 
@@ -332,12 +324,5 @@ impl ServerIo for Sockets {
 
     fn max_queued_bytes(&self) -> usize {
         self.limits.max_queued_bytes
-    }
-
-    fn store(&mut self, command: StoreCommand) {
-        match &self.store {
-            Some(link) => link.send(command),
-            None => tracing::error!("no cluster to ask: {command:?}"),
-        }
     }
 }

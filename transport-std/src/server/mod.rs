@@ -17,7 +17,6 @@ use bytes::Bytes;
 use feige_app::driver::{
     Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
-use feige_core::server::cluster::StoreCommand;
 use feige_core::server::{ConnId, Roster, Server};
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT, SERVER_INBOX};
@@ -71,7 +70,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
 
     let mut config = options.config;
     config.tcp_port = tcp.port();
-    let mut machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics);
+    let mut machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics, store);
     let mut sockets = Sockets {
         udp: udp_socket,
         conns: HashMap::new(),
@@ -81,16 +80,13 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
         inputs: tx.clone(),
         to_wake: Vec::new(),
         roster: Roster::default(),
-        store,
     };
     let owner = move || {
         run(&mut machine, &mut sockets, &rx);
         // Our members' leaves reach the cluster before we go. No input is read any more: the
         // link's threads must not wait to hand one over.
         drop(rx);
-        if let Some(link) = sockets.store.take() {
-            link.stop(Instant::now() + SERVER_FLUSH_AT_EXIT);
-        }
+        machine.stop_store(Instant::now() + SERVER_FLUSH_AT_EXIT);
         stop.store(true, Ordering::Relaxed);
         accept::wake(tcp);
         if let Some(at) = metrics_at {
@@ -172,8 +168,6 @@ struct Sockets {
     to_wake: Vec<ConnId>,
     /// Who a broadcast reaches.
     roster: Roster,
-    /// The link to the cluster's Redis, with a cluster.
-    store: Option<StoreLink>,
 }
 
 impl Sockets {
@@ -300,12 +294,5 @@ impl ServerIo for Sockets {
 
     fn max_queued_bytes(&self) -> usize {
         self.limits.max_queued_bytes
-    }
-
-    fn store(&mut self, command: StoreCommand) {
-        match &self.store {
-            Some(link) => link.send(command),
-            None => tracing::error!("no cluster to ask: {command:?}"),
-        }
     }
 }
