@@ -147,7 +147,8 @@ impl Persona {
 }
 
 /// Who logs in where, with a fresh session id, reporting to `on_event`; the client's records and
-/// the keys pinned during the session are written to the user's database as they come.
+/// the keys pinned during the session are written to the user's database as they come, and the
+/// database is closed before the terminal event is reported.
 pub(crate) fn options(
     name: Name,
     server: SocketAddr,
@@ -190,6 +191,13 @@ pub(crate) fn options(
                         tracing::error!("cannot keep the key pinned for {name}: {e}");
                     }
                 }
+                // The last event says the client has ended: by then the data directory is free
+                // for the next run, even one started before this process has exited.
+                if event.outcome().is_some() {
+                    if let Err(e) = locked(&store).close() {
+                        tracing::error!("{e}");
+                    }
+                }
                 on_event(event);
             }),
             persist: Box::new(move |record| {
@@ -208,5 +216,41 @@ fn start(transport: &dyn Transport, options: ChatOptions) -> Option<Box<dyn Runn
             eprintln!("{} chat: cannot bind {bind}: {e}", transport.program());
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Database;
+
+    /// `logged_out` tells a script it may start the user again at once: the process may still be
+    /// ending, but its database must already be free.
+    #[test]
+    fn the_terminal_event_comes_after_the_database_is_closed() {
+        let dir = std::env::temp_dir().join(format!("feige-run-close-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let storage = Storage::Dir(dir.clone());
+        let name = Name::new("alice").expect("a name");
+        let persona = Persona::load(&storage, &name).expect("a first run");
+        let (shown, seen) = std::sync::mpsc::channel();
+        let server: SocketAddr = "127.0.0.1:9".parse().expect("an address");
+        let (again, me) = (storage.clone(), name.clone());
+        let mut options = options(
+            name,
+            server,
+            server,
+            None,
+            persona,
+            Box::new(move |event| {
+                let free = Database::open(&again, &me).is_ok();
+                let _ = shown.send((event.outcome().is_some(), free));
+            }),
+        );
+        (options.sinks.on_event)(ChatEvent::Error("not the end".into()));
+        (options.sinks.on_event)(ChatEvent::Core(ClientEvent::LoggedOut));
+        let _ = std::fs::remove_dir_all(&dir);
+        let seen: Vec<(bool, bool)> = seen.try_iter().collect();
+        assert_eq!(seen, [(false, false), (true, true)], "(terminal, free)");
     }
 }

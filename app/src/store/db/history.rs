@@ -61,7 +61,7 @@ impl Database {
     pub fn history(&self, with: &Name, last: usize) -> Result<Vec<HistoryEntry>, StoreError> {
         let fail = || self.fail("read the history");
         let mut query = self
-            .conn
+            .conn()?
             .prepare(&format!(
                 "SELECT mine, id, text, at, status, reason, encrypted FROM ({CONVERSATION})
                  ORDER BY at < 0 DESC, at DESC, entry DESC LIMIT ?2"
@@ -109,7 +109,7 @@ impl Database {
     pub fn conversations(&self) -> Result<Vec<Name>, StoreError> {
         let fail = || self.fail("read the conversations");
         let mut query = self
-            .conn
+            .conn()?
             .prepare(
                 "SELECT peer FROM (
                     SELECT peer, at, entry, row_number() OVER

@@ -37,10 +37,11 @@ pub use history::{HistoryEntry, HistoryStatus};
 /// The database file's name in the user's data directory.
 const DB_FILE: &str = "feige.db";
 
-/// One client's open database. Dropping it closes the file and releases the lock.
+/// One client's database. Closing it (or dropping it) releases the file and its lock.
 #[derive(Debug)]
 pub struct Database {
-    conn: Connection,
+    /// `None` once closed.
+    conn: Option<Connection>,
     /// The file, for messages (`None`: in memory).
     path: Option<PathBuf>,
     /// Whose database it is: the sender of our messages in the history.
@@ -74,10 +75,31 @@ impl Database {
             .map_err(fail("turn on foreign keys"))?;
         schema::migrate(&mut conn, dir, path.as_deref())?;
         Ok(Database {
-            conn,
+            conn: Some(conn),
             path,
             me: me.clone(),
         })
+    }
+
+    /// Closes the file now, releasing its lock for the next client of this data directory (the
+    /// process may still be ending). Everything after fails with a plain error.
+    pub fn close(&mut self) -> Result<(), StoreError> {
+        match self.conn.take().map(Connection::close) {
+            Some(Err((_, e))) => Err(self.fail("close the database")(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The open connection, or why there is none.
+    fn conn(&self) -> Result<&Connection, StoreError> {
+        self.conn.as_ref().ok_or_else(|| self.closed())
+    }
+
+    fn closed(&self) -> StoreError {
+        StoreError::new(
+            self.path.as_deref(),
+            "the database is closed: the client has ended",
+        )
     }
 
     /// An SQL failure while `doing` something, told with this database's file.

@@ -13,7 +13,7 @@ impl Database {
     pub fn pins(&self) -> Result<BTreeMap<Name, PublicKey>, StoreError> {
         let fail = || self.fail("read the pinned keys");
         let mut query = self
-            .conn
+            .conn()?
             .prepare("SELECT name, key FROM pins")
             .map_err(fail())?;
         let rows = query
@@ -24,7 +24,7 @@ impl Database {
 
     /// Pins `key` for `name`, replacing the key pinned before (the user trusted a new one).
     pub fn pin(&mut self, name: &Name, key: PublicKey) -> Result<(), StoreError> {
-        self.conn
+        self.conn()?
             .execute(
                 "INSERT INTO pins (name, key) VALUES (?1, ?2)
                  ON CONFLICT (name) DO UPDATE SET key = excluded.key",

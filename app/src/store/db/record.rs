@@ -32,6 +32,9 @@ impl Database {
     /// stream, its sid and seq mean nothing and are not kept.
     pub fn apply(&mut self, record: &Record) -> Result<(), StoreError> {
         let Database { conn, path, .. } = self;
+        let Some(conn) = conn.as_mut() else {
+            return Err(self.closed());
+        };
         let fail = |doing: &'static str| super::sql_error(path.as_deref(), doing);
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)

@@ -26,7 +26,7 @@ impl Database {
     fn outbox(&self) -> Result<Vec<SavedMessage>, StoreError> {
         let fail = || self.fail("read the outbox");
         let mut query = self
-            .conn
+            .conn()?
             .prepare(
                 "SELECT id, peer, sid, seq, text, written_ms FROM outgoing
                  WHERE status = 'queued' ORDER BY id < 0, id",
@@ -51,7 +51,7 @@ impl Database {
     fn streams(&self) -> Result<Vec<SavedStream>, StoreError> {
         let fail = || self.fail("read the streams");
         let mut query = self
-            .conn
+            .conn()?
             .prepare("SELECT peer, sid, last_shown FROM streams ORDER BY peer, updated")
             .map_err(fail())?;
         let rows = query
@@ -70,7 +70,7 @@ impl Database {
     fn contacts(&self) -> Result<Vec<Name>, StoreError> {
         let fail = || self.fail("read the contacts");
         let mut query = self
-            .conn
+            .conn()?
             .prepare(
                 "SELECT peer FROM outgoing UNION SELECT peer FROM incoming
                  UNION SELECT name FROM pins",
@@ -85,7 +85,7 @@ impl Database {
     /// of u64::MAX, which no client reaches counting from 1, would be handed out again.
     fn next_message_id(&self) -> Result<u64, StoreError> {
         let highest: Option<i64> = self
-            .conn
+            .conn()?
             .query_row(
                 "SELECT id FROM outgoing ORDER BY id < 0 DESC, id DESC LIMIT 1",
                 [],

@@ -213,3 +213,18 @@ fn a_second_client_with_the_same_directory_is_refused_while_the_first_runs() {
     let second = Database::open(&scratch.storage(), &alice()).unwrap();
     assert_eq!(second.restored().unwrap().next_message_id, 2);
 }
+
+#[test]
+fn a_closed_database_frees_the_directory_and_refuses_plainly() {
+    let scratch = Scratch::new("closed");
+    let mut first = Database::open(&scratch.storage(), &alice()).unwrap();
+    first.apply(&queued(1, "bob", 7, 1, "hi", 1_000)).unwrap();
+    first.close().unwrap();
+    // Not dropped yet (a quitting process may still hold it): the next client gets the file.
+    let second = Database::open(&scratch.storage(), &alice()).unwrap();
+    assert_eq!(second.restored().unwrap().next_message_id, 2);
+    let error = first.apply(&delivered(1, 1_001)).unwrap_err().to_string();
+    assert!(error.contains("the database is closed"), "{error}");
+    assert!(first.history(&name("bob"), 10).is_err());
+    first.close().unwrap();
+}
