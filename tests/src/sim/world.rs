@@ -707,6 +707,11 @@ impl World {
         let result = node.machine.send_message(now, &to, text);
         match result {
             Err(ref e) if expected(e) => {}
+            // The length is checked only once the peer's key is known (its key line may still
+            // be on its way): the checker holds the client to what it was told, as for chat.
+            Err(SendError::NoKey) if matches!(misuse, Misuse::TooLong) => {
+                self.journal.no_key(self.now, inc, to)
+            }
             other => self.journal.anomaly(
                 self.now,
                 format!(
