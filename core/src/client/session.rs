@@ -38,6 +38,11 @@ pub(crate) struct Session {
     /// Everyone a message may be queued for while offline (`Restored::contacts`, and everyone
     /// listed since).
     contacts: HashSet<Name>,
+    /// Peers that left while we held a session with them. One that was only lost by the server
+    /// (it restarted, say) comes back still sealing on that session, which we dropped: we start
+    /// a new one as soon as it is listed with a trusted key, rather than refuse its datagrams
+    /// until its rekey rule gives up on the old one.
+    resync: HashSet<Name>,
 }
 
 /// The TCP session's liveness timers.
@@ -107,6 +112,7 @@ impl Session {
             outgoing,
             incoming,
             contacts,
+            resync: HashSet::new(),
         }
     }
 
@@ -171,13 +177,26 @@ impl Session {
         let (name, _) = self.roster.get(name).ok_or(TrustError::NoKey)?;
         let name = name.clone();
         io.keyring.trust(&name, io.out)?;
+        self.trusted(now, &name, &mut io);
+        Ok(())
+    }
+
+    /// `name` is listed with a trusted key: a session it may still hold with us is replaced at
+    /// once (see `resync`), and what waited in the outbox for it goes out.
+    fn trusted(&mut self, now: Instant, name: &Name, io: &mut Io<'_>) {
         let config = io.config;
         let mut wire = Sealer {
-            io: &mut io,
+            io,
             paths: &mut self.paths,
         };
-        self.outgoing.resume(now, &name, config, &mut wire);
-        Ok(())
+        if self.resync.remove(name) {
+            if let (Some(peer), Some(secure)) = (wire.peer(name), wire.io.secure.as_deref_mut()) {
+                let mut sends = Sends::default();
+                secure.probe(now, &peer, &mut sends);
+                wire.dispatch(now, &mut sends);
+            }
+        }
+        self.outgoing.resume(now, name, config, &mut wire);
     }
 
     /// Everyone a message may be written to (listed or not).
@@ -215,14 +234,8 @@ impl Session {
                             secure.forget(&name);
                         }
                     }
-                    // Listed with a trusted key: what waited in the outbox for it goes out.
                     if now_trusted.is_some() {
-                        let config = io.config;
-                        let mut wire = Sealer {
-                            io: &mut io,
-                            paths: &mut self.paths,
-                        };
-                        self.outgoing.resume(now, &name, config, &mut wire);
+                        self.trusted(now, &name, &mut io);
                     }
                 }
                 Ok(())
@@ -308,8 +321,8 @@ impl Session {
     fn remove_peer(&mut self, name: &Name, io: &mut Io<'_>) {
         io.keyring.unlisted(name);
         self.paths.forget(name);
-        if let Some(secure) = io.secure.as_deref_mut() {
-            secure.forget(name);
+        if io.secure.as_deref_mut().is_some_and(|s| s.forget(name)) {
+            self.resync.insert(name.clone());
         }
         if let Some(old) = self.roster.remove(name) {
             io.out.event(ClientEvent::Left(old));

@@ -268,15 +268,19 @@ impl Secure {
     }
 
     /// Drops everything held for `peer` (it left, or its key changed): sessions, our handshake
-    /// and its queue. Datagrams of those sessions are refused from now on.
-    pub(crate) fn forget(&mut self, peer: &Name) {
-        if let Some(state) = self.peers.remove(peer) {
-            for index in state.indices() {
-                self.indices.remove(&index);
-            }
-        }
+    /// and its queue. Datagrams of those sessions are refused from now on. Whether a session the
+    /// peer may still seal on was dropped: if the peer did not really go (only the server lost
+    /// it for a while), it goes on using it until it learns otherwise.
+    pub(crate) fn forget(&mut self, peer: &Name) -> bool {
         self.timers.cancel(&Timer::Handshake(peer.clone()));
         self.timers.cancel(&Timer::Expiry(peer.clone()));
+        let Some(state) = self.peers.remove(peer) else {
+            return false;
+        };
+        for index in state.indices() {
+            self.indices.remove(&index);
+        }
+        state.current.is_some() || state.next.is_some()
     }
 
     /// Something that proves us to `peer` at once, to open the NATs between us: a keepalive on

@@ -427,6 +427,41 @@ fn a_late_datagram_of_a_replaced_session_is_not_shown_again() {
     assert_eq!((stats.unauthenticated, stats.duplicates), (1, 1));
 }
 
+/// The server lost bob for a while (it restarted, and we logged in again before him): we saw
+/// him leave and come back, he saw nothing and goes on sealing on the session we dropped. We
+/// start a new one as he is listed again, so his next message is shown at once rather than
+/// refused until his rekey rule gives up on the old session.
+#[test]
+fn a_peer_the_server_lost_for_a_while_is_heard_at_once() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.say("bob", &msg("bob", BOB_SID, 1, "before"));
+    rig.line(&format!("logout,bob,{BOB}"));
+    rig.join("bob", BOB);
+    rig.say("bob", &msg("bob", BOB_SID, 2, "after"));
+    assert_eq!(
+        rig.events(),
+        [
+            shown("bob", "before"),
+            ClientEvent::Left(entry("bob", BOB)),
+            ClientEvent::Joined(entry("bob", BOB)),
+            shown("bob", "after"),
+        ]
+    );
+    assert_eq!(rig.elapsed(), Duration::ZERO);
+    assert!(
+        rig.peer("bob").refused.is_empty(),
+        "our handshake was taken"
+    );
+    let stats = rig.client.stats();
+    assert_eq!((stats.unauthenticated, stats.duplicates), (0, 0));
+    // A peer we held no session with is not prompted when it comes back.
+    rig.wire();
+    rig.join("carol", "127.0.0.1:7003");
+    rig.line("logout,carol,127.0.0.1:7003");
+    rig.join("carol", "127.0.0.1:7003");
+    assert!(rig.wire().is_empty(), "nothing sent to carol");
+}
+
 #[test]
 fn too_long_is_exact_for_the_seq_the_message_gets() {
     let mut rig = Rig::online(&[("bob", BOB)]);
