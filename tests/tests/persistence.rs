@@ -11,7 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use feige_tests::proc::{
-    binary_path, start_chat_with, start_server, ChatProc, Scratch, BINARY_PAIRS, STEP,
+    binary_path, start_chat, start_chat_with, start_server, ChatProc, RawTcp, RawUdp, Scratch,
+    BINARY_PAIRS, STEP,
 };
 use serde_json::Value;
 
@@ -265,5 +266,35 @@ fn a_second_instance_is_refused() {
         alice.send_line("/history bob");
         let entry = alice.wait_event("history");
         assert_eq!(entry["text"], "still here", "{entry}");
+    }
+}
+
+/// The records of a logout reach the store before it closes for the terminal event: an
+/// ephemeral alice logging out with a message in flight (bob, a raw client with a key, never
+/// answers) is told it failed, then `logged_out`, and never that the store could not keep it.
+#[test]
+fn a_logout_keeps_its_last_records_before_the_store_closes() {
+    for binary in ["feige", "feige-smol"] {
+        let server = start_server(&binary_path(binary), "127.0.0.1");
+        let mut alice = start_chat(&binary_path(binary), "alice", server.udp);
+        let bob = RawUdp::bind("127.0.0.1");
+        let port = bob.accept_port(server.udp, "bob");
+        let mut session = RawTcp::connect_from("127.0.0.1", (server.udp.ip(), port).into());
+        let claim = format!("login,bob,{},{}\n", bob.local(), "ab".repeat(32));
+        session.write(claim.as_bytes()).expect("the claim");
+        alice.wait_for("bob's key", |v| {
+            v["event"] == "key_pinned" && v["name"] == "bob"
+        });
+        alice.send_line("/msg bob are you there?");
+        alice.wait_event("sent");
+        alice.send_line("/quit");
+        let failed = alice.wait_event("failed");
+        assert_eq!(failed["reason"], "logged-out", "{failed}");
+        alice.wait_event("logged_out");
+        assert!(alice.wait_exit().success());
+        assert!(
+            !alice.has_seen(|v| v["event"] == "error"),
+            "a record was lost"
+        );
     }
 }

@@ -65,6 +65,7 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
     };
     let watch = OutcomeWatch::default();
     if tui::wanted(args.json, args.plain) {
+        let history = tui::kept(&store);
         let (sender, inputs) = tui::channel();
         let feed = tui::ChatFeed::new(sender.clone());
         let Some(running) = start(transport, options(watch.watching(move |e| feed.deliver(e))))
@@ -73,7 +74,7 @@ pub(super) fn run(transport: &dyn Transport, args: &ChatArgs) -> ExitCode {
         };
         let commands = running.commands();
         interrupt::on_interrupt(move || commands.quit());
-        tui::show(server, running.commands(), store, inputs, &sender);
+        tui::show(server, running.commands(), store, history, inputs, &sender);
         running.wait();
         return ExitCode::from(watch.outcome().exit_code());
     }

@@ -26,17 +26,17 @@ pub fn wanted(json: bool, plain: bool) -> bool {
 const HISTORY_SHOWN: usize = 200;
 
 /// Shows the chat until the client's session ends, then prints its last event on the restored
-/// terminal; the conversations open with what `store` kept of them. If the terminal cannot be
+/// terminal; the conversations open with `history` (see [`kept`]). If the terminal cannot be
 /// used, says why and logs out. `inputs` is dropped on return, so nothing can wait on the
 /// channel after the loop.
 pub fn show(
     server: SocketAddr,
     commands: ChatCommands,
     store: SharedStore,
+    history: Vec<(Name, Vec<HistoryEntry>)>,
     inputs: Receiver<UiInput>,
     sender: &UiSender,
 ) {
-    let history = kept(&store);
     let commands = match relay(commands.clone()) {
         Ok(relayed) => relayed,
         Err(e) => {
@@ -61,8 +61,9 @@ pub fn show(
 }
 
 /// The last messages of every conversation kept, most recent conversation first; what cannot be
-/// read is said once and left out.
-fn kept(store: &SharedStore) -> Vec<(Name, Vec<HistoryEntry>)> {
+/// read is said once and left out. Read before the client starts: a client that ends at once
+/// (its login failed) closes the store.
+pub fn kept(store: &SharedStore) -> Vec<(Name, Vec<HistoryEntry>)> {
     let db = locked(store);
     let read = db.conversations().and_then(|names| {
         names

@@ -50,7 +50,7 @@ use ratatui::Terminal;
 
 use crate::store::HistoryEntry;
 
-pub use chat::{show, wanted};
+pub use chat::{kept, show, wanted};
 pub use contact::SendTicket;
 pub use event_loop::{channel, run, ChatControl, UiInput, UiSender};
 pub use feed::ChatFeed;

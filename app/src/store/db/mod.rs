@@ -85,6 +85,7 @@ impl Database {
     /// process may still be ending). Everything after fails with a plain error.
     pub fn close(&mut self) -> Result<(), StoreError> {
         match self.conn.take().map(Connection::close) {
+            // The connection handed back is dropped here, which closes it for good.
             Some(Err((_, e))) => Err(self.fail("close the database")(e)),
             _ => Ok(()),
         }
