@@ -2,7 +2,7 @@
 //! the classic dialect, its datagrams), the paths, and the chat — which goes on while the link
 //! with the server is lost and the client logs in again. The link's keepalive is here too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -18,7 +18,7 @@ use super::path::{Due, Paths, Route};
 use super::persist::Record;
 use super::roster::Roster;
 use super::sealing::{Listed, Sealer};
-use super::secure::{Opened, Sends};
+use super::secure::{Dropped, Opened, Sends};
 pub(crate) use super::shared::Io;
 use super::talk::{accept_talk, encode_talk};
 use crate::wire::{
@@ -38,11 +38,11 @@ pub(crate) struct Session {
     /// Everyone a message may be queued for while offline (`Restored::contacts`, and everyone
     /// listed since).
     contacts: HashSet<Name>,
-    /// Peers that left while we held a session with them. One that was only lost by the server
-    /// (it restarted, say) comes back still sealing on that session, which we dropped: we start
-    /// a new one as soon as it is listed with a trusted key, rather than refuse its datagrams
-    /// until its rekey rule gives up on the old one.
-    resync: HashSet<Name>,
+    /// Peers that left while we held a session with them, with that session. One that was only
+    /// lost by the server (it restarted, say) comes back still sealing on it, and we dropped it:
+    /// we start a new one as soon as it is listed with the same trusted key, rather than refuse
+    /// its datagrams until its rekey rule gives up on the old one.
+    resync: HashMap<Name, Dropped>,
 }
 
 /// The TCP session's liveness timers.
@@ -112,7 +112,7 @@ impl Session {
             outgoing,
             incoming,
             contacts,
-            resync: HashSet::new(),
+            resync: HashMap::new(),
         }
     }
 
@@ -135,7 +135,7 @@ impl Session {
             .map(|e| e.name.clone())
             .collect();
         for name in gone {
-            self.remove_peer(&name, &mut io);
+            self.remove_peer(now, &name, &mut io);
         }
         for entry in users.iter().filter(|e| e.name != me.name) {
             if !self.roster.contains(&entry.name) {
@@ -189,8 +189,12 @@ impl Session {
             io,
             paths: &mut self.paths,
         };
-        if self.resync.remove(name) {
-            if let (Some(peer), Some(secure)) = (wire.peer(name), wire.io.secure.as_deref_mut()) {
+        let dropped = self.resync.remove(name);
+        let peer = wire.peer(name);
+        if let (Some(dropped), Some(peer), Some(secure)) =
+            (dropped, peer, wire.io.secure.as_deref_mut())
+        {
+            if dropped.key == peer.key && now < dropped.usable_until {
                 let mut sends = Sends::default();
                 secure.probe(now, &peer, &mut sends);
                 wire.dispatch(now, &mut sends);
@@ -217,7 +221,7 @@ impl Session {
     ) -> Result<(), DisconnectReason> {
         match line {
             ServerLine::Login(entry) => self.joined(now, entry, &mut io),
-            ServerLine::Logout(entry) => self.left(&entry.name, &mut io),
+            ServerLine::Logout(entry) => self.left(now, &entry.name, &mut io),
             ServerLine::Dialect { name, dialect } => {
                 self.roster.set_dialect(&name, dialect);
                 Ok(())
@@ -267,7 +271,7 @@ impl Session {
         let entry = UserEntry::new(entry.name, canonical(entry.endpoint));
         match self.roster.get(&entry.name) {
             Some((_, endpoint)) if endpoint == entry.endpoint => return Ok(()),
-            Some(_) => self.remove_peer(&entry.name, io),
+            Some(_) => self.remove_peer(now, &entry.name, io),
             None => {}
         }
         self.incoming.peer_joined(&entry.name);
@@ -280,11 +284,11 @@ impl Session {
     }
 
     /// `logout,<name>,<ep>`: a logout of a name not listed is ignored (the list is already right).
-    fn left(&mut self, name: &Name, io: &mut Io<'_>) -> Result<(), DisconnectReason> {
+    fn left(&mut self, now: Instant, name: &Name, io: &mut Io<'_>) -> Result<(), DisconnectReason> {
         if *name == self.me.name {
             return Err(DisconnectReason::ProtocolError);
         }
-        self.remove_peer(name, io);
+        self.remove_peer(now, name, io);
         Ok(())
     }
 
@@ -305,7 +309,7 @@ impl Session {
             ClassicDatagram::Logout(entry) if entry.name != self.me.name => {
                 match self.roster.get(&entry.name) {
                     Some((_, listed)) if listed == canonical(entry.endpoint) => {
-                        self.remove_peer(&entry.name, &mut io)
+                        self.remove_peer(now, &entry.name, &mut io)
                     }
                     Some(_) => io.stats.wrong_source += 1,
                     None => {}
@@ -318,11 +322,12 @@ impl Session {
         }
     }
 
-    fn remove_peer(&mut self, name: &Name, io: &mut Io<'_>) {
+    fn remove_peer(&mut self, now: Instant, name: &Name, io: &mut Io<'_>) {
         io.keyring.unlisted(name);
         self.paths.forget(name);
-        if io.secure.as_deref_mut().is_some_and(|s| s.forget(name)) {
-            self.resync.insert(name.clone());
+        if let Some(dropped) = io.secure.as_deref_mut().and_then(|s| s.forget(name)) {
+            self.resync.retain(|_, d| now < d.usable_until);
+            self.resync.insert(name.clone(), dropped);
         }
         if let Some(old) = self.roster.remove(name) {
             io.out.event(ClientEvent::Left(old));

@@ -87,6 +87,15 @@ impl Authentic {
     }
 }
 
+/// A session [`Secure::forget`] dropped that the peer may still seal on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Dropped {
+    /// The key it was made with.
+    pub(crate) key: PublicKey,
+    /// Past this, the peer cannot use it either.
+    pub(crate) usable_until: Instant,
+}
+
 /// Why a datagram was refused. The caller counts them; none is ever answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
@@ -268,19 +277,25 @@ impl Secure {
     }
 
     /// Drops everything held for `peer` (it left, or its key changed): sessions, our handshake
-    /// and its queue. Datagrams of those sessions are refused from now on. Whether a session the
-    /// peer may still seal on was dropped: if the peer did not really go (only the server lost
-    /// it for a while), it goes on using it until it learns otherwise.
-    pub(crate) fn forget(&mut self, peer: &Name) -> bool {
+    /// and its queue. Datagrams of those sessions are refused from now on. Says so if a session
+    /// the peer may still seal on was dropped: a peer that did not really go (only the server
+    /// lost it for a while) goes on using it until it learns otherwise.
+    pub(crate) fn forget(&mut self, peer: &Name) -> Option<Dropped> {
         self.timers.cancel(&Timer::Handshake(peer.clone()));
         self.timers.cancel(&Timer::Expiry(peer.clone()));
-        let Some(state) = self.peers.remove(peer) else {
-            return false;
-        };
+        let state = self.peers.remove(peer)?;
         for index in state.indices() {
             self.indices.remove(&index);
         }
-        state.current.is_some() || state.next.is_some()
+        let usable_until = [&state.current, &state.next]
+            .into_iter()
+            .flatten()
+            .map(|session| session.expiry(&self.limits))
+            .max()?;
+        Some(Dropped {
+            key: state.key,
+            usable_until,
+        })
     }
 
     /// Something that proves us to `peer` at once, to open the NATs between us: a keepalive on

@@ -462,6 +462,56 @@ fn a_peer_the_server_lost_for_a_while_is_heard_at_once() {
     assert!(rig.wire().is_empty(), "nothing sent to carol");
 }
 
+/// The same through a reconnect: the server restarted and listed us before bob.
+#[test]
+fn a_peer_missing_from_our_new_list_is_heard_at_once_when_it_is_back() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.say("bob", &msg("bob", BOB_SID, 1, "before"));
+    rig.log_in_again(&[]);
+    rig.join("bob", BOB);
+    rig.say("bob", &msg("bob", BOB_SID, 2, "after"));
+    let events = rig.events();
+    assert!(
+        events.contains(&ClientEvent::Left(entry("bob", BOB))),
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&shown("bob", "after")), "{events:?}");
+    assert_eq!(rig.client.stats().unauthenticated, 0);
+}
+
+/// bob comes back with another key: he cannot hold the session we dropped, so trusting his new
+/// key starts nothing by itself.
+#[test]
+fn a_peer_back_with_another_key_is_not_prompted() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.say("bob", &msg("bob", BOB_SID, 1, "before"));
+    rig.line(&format!("logout,bob,{BOB}"));
+    rig.rekey_peer("bob", other_keys("bob", 1));
+    rig.join("bob", BOB);
+    rig.wire();
+    rig.trust("bob").expect("a listed key");
+    assert!(rig.wire().is_empty(), "nothing sent to bob");
+}
+
+/// bob comes back after the session we dropped expired (180 s): he cannot seal on it either.
+#[test]
+fn a_peer_back_after_its_session_expired_is_not_prompted() {
+    let mut rig = Rig::online(&[("bob", BOB)]);
+    rig.say("bob", &msg("bob", BOB_SID, 1, "before"));
+    rig.line(&format!("logout,bob,{BOB}"));
+    for _ in 0..19 {
+        rig.advance(Duration::from_secs(10));
+        rig.line("pong");
+    }
+    rig.wire();
+    rig.join("bob", BOB);
+    assert!(rig.wire().is_empty(), "nothing sent to bob");
+    assert_eq!(
+        rig.events().last(),
+        Some(&ClientEvent::Joined(entry("bob", BOB)))
+    );
+}
+
 #[test]
 fn too_long_is_exact_for_the_seq_the_message_gets() {
     let mut rig = Rig::online(&[("bob", BOB)]);

@@ -213,6 +213,29 @@ impl Rig {
         rig
     }
 
+    /// The link with the server is lost and the client logs in again (its first wait is at most
+    /// a second): the new snapshot lists us, then `peers` (test peers already), each with its
+    /// key line. The transmits are drained, the events left for the test.
+    pub(super) fn log_in_again(&mut self, peers: &[&str]) {
+        self.client.handle_tcp_closed(self.now);
+        self.advance(Duration::from_secs(1));
+        self.server_datagram(b"Accept,9001");
+        self.client.handle_connected(self.now);
+        let ours = self.client.config().name.clone();
+        let mut snapshot = format!("{ours},{};", addr(OBSERVED));
+        for n in peers {
+            let endpoint = self.peer(n).endpoint;
+            snapshot.push_str(&format!("{n},{endpoint};"));
+        }
+        snapshot.push_str("end");
+        self.line(&snapshot);
+        self.line(&format!("key,{ours},{}", keys_of(ours.as_str()).public()));
+        for n in peers {
+            self.key_line(n);
+        }
+        self.transmits();
+    }
+
     /// `send_message`, then the network carries what it sent.
     pub(super) fn send(
         &mut self,
