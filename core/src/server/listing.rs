@@ -4,7 +4,11 @@
 //! sections are rebuilt from the members' own encoded parts (copies again, no formatting) before
 //! the next snapshot. In a login storm, where every login sends an O(N) snapshot, this is the
 //! difference between formatting N endpoints per login and copying N·25 bytes.
+//!
+//! [`Listing`] holds a set of members with their parts and sections: the users online here
+//! (`Online`), and in a cluster those of the other coordinators (`cluster::Remote`).
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use crate::wire::{encode_snapshot_entry, Dialect, Name, PublicKey, ServerLine};
@@ -45,6 +49,80 @@ impl Listed {
     }
 }
 
+/// Members by a key that grows with each one listed (so in the order they were listed), each
+/// with its part of the snapshot, and the sections made of those parts.
+#[derive(Debug)]
+pub(crate) struct Listing<K, V> {
+    members: BTreeMap<K, (V, Listed)>,
+    sections: Sections,
+}
+
+impl<K, V> Default for Listing<K, V> {
+    fn default() -> Self {
+        Listing {
+            members: BTreeMap::new(),
+            sections: Sections::default(),
+        }
+    }
+}
+
+impl<K: Ord + Copy, V> Listing<K, V> {
+    /// Lists `member` after everyone; `key` must be above every key listed so far.
+    pub(crate) fn insert(&mut self, key: K, member: V, listed: Listed) {
+        debug_assert!(self
+            .members
+            .keys()
+            .next_back()
+            .is_none_or(|&last| last < key));
+        self.sections.append(&listed);
+        self.members.insert(key, (member, listed));
+    }
+
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        let (member, _) = self.members.remove(key)?;
+        self.sections.stale = true;
+        Some(member)
+    }
+
+    pub(crate) fn get(&self, key: &K) -> Option<&V> {
+        self.members.get(key).map(|(member, _)| member)
+    }
+
+    /// For what a member may change in place: never what its listed part holds encoded.
+    pub(crate) fn get_mut(&mut self, key: &K) -> Option<&mut V> {
+        self.members.get_mut(key).map(|(member, _)| member)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    /// With their keys, in the order listed.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (K, &V)> + '_ {
+        self.members.iter().map(|(&key, (member, _))| (key, member))
+    }
+
+    /// In the order listed.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.members.values().map(|(member, _)| member)
+    }
+
+    /// Every member, in the order listed, leaving none.
+    pub(crate) fn take_all(&mut self) -> impl Iterator<Item = V> {
+        std::mem::take(self)
+            .members
+            .into_values()
+            .map(|(member, _)| member)
+    }
+
+    /// The sections, up to date.
+    pub(crate) fn sections(&mut self) -> &Sections {
+        self.sections
+            .refresh(self.members.values().map(|(_, listed)| listed));
+        &self.sections
+    }
+}
+
 /// The three sections for a set of members, in the order they were listed.
 #[derive(Debug, Default)]
 pub(crate) struct Sections {
@@ -57,7 +135,7 @@ pub(crate) struct Sections {
 
 impl Sections {
     /// A member was listed after every other.
-    pub(crate) fn append(&mut self, listed: &Listed) {
+    fn append(&mut self, listed: &Listed) {
         if self.stale {
             return;
         }
@@ -70,13 +148,8 @@ impl Sections {
         }
     }
 
-    /// A member left.
-    pub(crate) fn remove(&mut self) {
-        self.stale = true;
-    }
-
     /// Brought up to date with the members now listed, in order, if one left.
-    pub(crate) fn refresh<'a>(&mut self, members: impl Iterator<Item = &'a Listed>) {
+    fn refresh<'a>(&mut self, members: impl Iterator<Item = &'a Listed>) {
         if !self.stale {
             return;
         }

@@ -4,14 +4,13 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use super::listing::{Listed, Sections};
+use super::listing::{Listed, Listing, Sections};
 use super::state::{Epoch, Session};
 
 /// The sessions, by epoch (so in registration order), and their snapshot sections.
 #[derive(Debug, Default)]
 pub(crate) struct Online {
-    sessions: BTreeMap<Epoch, (Session, Listed)>,
-    sections: Sections,
+    sessions: Listing<Epoch, Session>,
     /// Of `sessions`, the classic ones and where they are reached: a broadcast sends each its
     /// datagram without looking through everyone else.
     classic: BTreeMap<Epoch, SocketAddr>,
@@ -21,11 +20,6 @@ impl Online {
     /// Registers `session` under `epoch`, which must be above every epoch registered so far (the
     /// snapshot lists in registration order).
     pub(crate) fn insert(&mut self, epoch: Epoch, session: Session) {
-        debug_assert!(self
-            .sessions
-            .keys()
-            .next_back()
-            .is_none_or(|&last| last < epoch));
         let entry = &session.entry;
         let listed = Listed::new(
             &entry.name,
@@ -33,34 +27,32 @@ impl Online {
             session.is_classic(),
             session.key,
         );
-        self.sections.append(&listed);
         if session.is_classic() {
             self.classic.insert(epoch, entry.endpoint);
         }
-        self.sessions.insert(epoch, (session, listed));
+        self.sessions.insert(epoch, session, listed);
     }
 
     pub(crate) fn remove(&mut self, epoch: Epoch) -> Option<Session> {
-        let (session, _) = self.sessions.remove(&epoch)?;
-        self.sections.remove();
+        let session = self.sessions.remove(&epoch)?;
         self.classic.remove(&epoch);
         Some(session)
     }
 
     /// Every session, in registration order, leaving none.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Session> {
-        let sessions = std::mem::take(self);
-        sessions.sessions.into_values().map(|(session, _)| session)
+        self.classic.clear();
+        self.sessions.take_all()
     }
 
     pub(crate) fn get(&self, epoch: &Epoch) -> Option<&Session> {
-        self.sessions.get(epoch).map(|(session, _)| session)
+        self.sessions.get(epoch)
     }
 
     /// For what a session may change in place: never its entry, dialect or key, which the
     /// snapshot holds encoded.
     pub(crate) fn get_mut(&mut self, epoch: &Epoch) -> Option<&mut Session> {
-        self.sessions.get_mut(epoch).map(|(session, _)| session)
+        self.sessions.get_mut(epoch)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -79,21 +71,17 @@ impl Online {
 
     /// In registration order.
     pub(crate) fn values(&self) -> impl Iterator<Item = &Session> + '_ {
-        self.sessions.values().map(|(session, _)| session)
+        self.sessions.values()
     }
 
     /// With their epochs, in registration order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Epoch, &Session)> + '_ {
-        self.sessions
-            .iter()
-            .map(|(&epoch, (session, _))| (epoch, session))
+        self.sessions.iter()
     }
 
     /// The sections, up to date.
     pub(crate) fn sections(&mut self) -> &Sections {
-        self.sections
-            .refresh(self.sessions.values().map(|(_, listed)| listed));
-        &self.sections
+        self.sessions.sections()
     }
 }
 
@@ -164,7 +152,7 @@ mod tests {
                         next_epoch += 1;
                     }
                     2 => {
-                        let epochs: Vec<Epoch> = online.sessions.keys().copied().collect();
+                        let epochs: Vec<Epoch> = online.iter().map(|(epoch, _)| epoch).collect();
                         if !epochs.is_empty() {
                             let epoch = epochs[usize::from(pick) % epochs.len()];
                             prop_assert!(online.remove(epoch).is_some());

@@ -1,10 +1,10 @@
 //! The members of the other coordinators, as this one knows them from the store's log, in the
 //! order it learned of them, with their part of the snapshot kept encoded.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
-use crate::server::listing::{Listed, Sections};
+use crate::server::listing::{Listed, Listing, Sections};
 use crate::wire::Name;
 
 use super::{Member, NodeId};
@@ -12,10 +12,9 @@ use super::{Member, NodeId};
 #[derive(Debug, Default)]
 pub(crate) struct Remote {
     /// By the order they were learned of.
-    members: BTreeMap<u64, (Member, Listed)>,
+    members: Listing<u64, Member>,
     by_name: HashMap<Name, u64>,
     next: u64,
-    sections: Sections,
     /// Members per coordinator: the coordinators to check.
     per_node: HashMap<NodeId, usize>,
     /// Coordinators found without a lease, and when first.
@@ -27,8 +26,7 @@ pub(crate) struct Remote {
 
 impl Remote {
     pub(crate) fn get(&self, name: &Name) -> Option<&Member> {
-        let order = self.by_name.get(name)?;
-        self.members.get(order).map(|(member, _)| member)
+        self.members.get(self.by_name.get(name)?)
     }
 
     /// Lists `member` after everyone; a member of that name must not be listed.
@@ -36,17 +34,15 @@ impl Remote {
         debug_assert!(!self.by_name.contains_key(&member.entry.name));
         let entry = &member.entry;
         let listed = Listed::new(&entry.name, entry.endpoint, member.classic, member.key);
-        self.sections.append(&listed);
         *self.per_node.entry(member.node).or_default() += 1;
         self.by_name.insert(member.entry.name.clone(), self.next);
-        self.members.insert(self.next, (member, listed));
+        self.members.insert(self.next, member, listed);
         self.next += 1;
     }
 
     pub(crate) fn remove(&mut self, name: &Name) -> Option<Member> {
         let order = self.by_name.remove(name)?;
-        let (member, _) = self.members.remove(&order)?;
-        self.sections.remove();
+        let member = self.members.remove(&order)?;
         self.unconfirmed.remove(name);
         if let Some(count) = self.per_node.get_mut(&member.node) {
             *count -= 1;
@@ -71,13 +67,11 @@ impl Remote {
 
     /// In the order they were learned of.
     pub(crate) fn members(&self) -> impl Iterator<Item = &Member> + '_ {
-        self.members.values().map(|(member, _)| member)
+        self.members.values()
     }
 
     /// The sections, up to date.
     pub(crate) fn sections(&mut self) -> &Sections {
-        self.sections
-            .refresh(self.members.values().map(|(_, listed)| listed));
-        &self.sections
+        self.members.sections()
     }
 }
