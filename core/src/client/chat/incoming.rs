@@ -6,9 +6,8 @@ use crate::wire::{Name, SessionId};
 
 /// Sender sessions remembered per peer. A peer gets a new session id each time it starts, and
 /// its outbox may still hold messages of earlier sessions (sent again with their own session
-/// id), so a few more than a handful; the oldest is forgotten first. A store keeps as many
-/// (the least recently updated pruned first), so a restart forgets nothing the client would
-/// have remembered.
+/// id), so a few more than a handful; the least recently updated is forgotten first. A store
+/// keeps the same ones, so a restart forgets nothing the client would have remembered.
 pub const SESSIONS_KEPT_PER_PEER: usize = 16;
 
 /// Peers that left whose streams are still remembered. A peer that leaves and comes back (from
@@ -36,10 +35,29 @@ pub(crate) struct Incoming {
 
 #[derive(Debug, Default)]
 struct Streams {
-    /// (sender session, last seq shown), oldest session first.
+    /// (sender session, last seq shown), least recently updated first.
     sessions: VecDeque<(SessionId, u64)>,
     /// Departure number while the peer is offline.
     departed: Option<u64>,
+}
+
+impl Streams {
+    fn last_shown(&self, sid: SessionId) -> Option<u64> {
+        self.sessions
+            .iter()
+            .find(|(s, _)| *s == sid)
+            .map(|&(_, last)| last)
+    }
+
+    /// `last` is now the last seq shown of `sid`, the session updated last.
+    fn note(&mut self, sid: SessionId, last: u64) {
+        if let Some(at) = self.sessions.iter().position(|(s, _)| *s == sid) {
+            self.sessions.remove(at);
+        } else if self.sessions.len() >= SESSIONS_KEPT_PER_PEER {
+            self.sessions.pop_front();
+        }
+        self.sessions.push_back((sid, last));
+    }
 }
 
 impl Incoming {
@@ -47,15 +65,8 @@ impl Incoming {
     pub(crate) fn restore(&mut self, streams: &[crate::client::persist::SavedStream]) {
         for stream in streams {
             let streams = self.peers.entry(stream.from.clone()).or_default();
-            match streams.sessions.iter_mut().find(|(s, _)| *s == stream.sid) {
-                Some((_, last)) => *last = (*last).max(stream.last_shown),
-                None => {
-                    if streams.sessions.len() >= SESSIONS_KEPT_PER_PEER {
-                        streams.sessions.pop_front();
-                    }
-                    streams.sessions.push_back((stream.sid, stream.last_shown));
-                }
-            }
+            let last = streams.last_shown(stream.sid).unwrap_or(0);
+            streams.note(stream.sid, last.max(stream.last_shown));
         }
     }
 
@@ -65,17 +76,10 @@ impl Incoming {
             Some(streams) => streams,
             None => self.peers.entry(from.clone()).or_default(),
         };
-        match streams.sessions.iter_mut().find(|(s, _)| *s == sid) {
-            Some((_, last)) if seq <= *last => Verdict::Duplicate,
-            Some((_, last)) => {
-                *last = seq;
-                Verdict::Show
-            }
-            None => {
-                if streams.sessions.len() >= SESSIONS_KEPT_PER_PEER {
-                    streams.sessions.pop_front();
-                }
-                streams.sessions.push_back((sid, seq));
+        match streams.last_shown(sid) {
+            Some(last) if seq <= last => Verdict::Duplicate,
+            _ => {
+                streams.note(sid, seq);
                 Verdict::Show
             }
         }
@@ -122,6 +126,8 @@ impl Incoming {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::persist::Record;
+    use crate::client::ReferenceStore;
 
     fn name(s: &str) -> Name {
         Name::new(s).unwrap()
@@ -138,6 +144,52 @@ mod tests {
         assert_eq!(rx.accept(&bob, sid, 2), Verdict::Duplicate);
         assert_eq!(rx.accept(&bob, SessionId::new(2), 1), Verdict::Show);
         assert_eq!(rx.accept(&bob, sid, 3), Verdict::Duplicate);
+    }
+
+    proptest::proptest! {
+        /// A restart forgets nothing the client would have remembered: the streams a store
+        /// keeps from the records of what was shown (the reference store's rule) restore
+        /// exactly the sessions the running client holds, in the same order.
+        #[test]
+        fn a_store_restores_the_sessions_kept(
+            shows in proptest::collection::vec((0u64..24, 1u64..6), 0..120),
+        ) {
+            let bob = name("bob");
+            let mut running = Incoming::default();
+            let mut store = ReferenceStore::default();
+            for (sid, seq) in shows {
+                let sid = SessionId::new(sid);
+                if running.accept(&bob, sid, seq) == Verdict::Show {
+                    store.apply(&Record::Shown {
+                        from: bob.clone(),
+                        sid,
+                        seq,
+                        text: String::new(),
+                        encrypted: true,
+                        at_ms: 0,
+                    });
+                }
+            }
+            let mut restarted = Incoming::default();
+            restarted.restore(&store.restored().streams);
+            let kept = |rx: &Incoming| rx.peers.get("bob").map(|s| s.sessions.clone());
+            proptest::prop_assert_eq!(kept(&restarted), kept(&running));
+        }
+    }
+
+    #[test]
+    fn the_least_recently_updated_session_is_forgotten_beyond_the_bound() {
+        let mut rx = Incoming::default();
+        let bob = name("bob");
+        for sid in 0..SESSIONS_KEPT_PER_PEER as u64 {
+            assert_eq!(rx.accept(&bob, SessionId::new(sid), 5), Verdict::Show);
+        }
+        // Session 0 shows more: session 1 is now the least recently updated.
+        assert_eq!(rx.accept(&bob, SessionId::new(0), 6), Verdict::Show);
+        let newest = SESSIONS_KEPT_PER_PEER as u64;
+        assert_eq!(rx.accept(&bob, SessionId::new(newest), 5), Verdict::Show);
+        assert_eq!(rx.accept(&bob, SessionId::new(0), 6), Verdict::Duplicate);
+        assert_eq!(rx.accept(&bob, SessionId::new(1), 5), Verdict::Show);
     }
 
     #[test]

@@ -51,6 +51,26 @@ struct Queued {
     sent: bool,
 }
 
+impl Queued {
+    /// Message `seq` of our session `sid`, not on the wire yet.
+    fn new(from: &Name, id: MessageId, sid: SessionId, seq: u64, text: &str) -> Self {
+        let datagram = PeerDatagram::Msg {
+            from: from.clone(),
+            sid,
+            seq,
+            text,
+        }
+        .to_vec();
+        Queued {
+            id,
+            sid,
+            seq,
+            datagram: Bytes::from(datagram),
+            sent: false,
+        }
+    }
+}
+
 #[derive(Debug)]
 struct InFlight {
     message: Queued,
@@ -76,20 +96,13 @@ impl Outgoing {
         config: &ClientConfig,
     ) {
         for message in saved {
-            let datagram = PeerDatagram::Msg {
-                from: config.name.clone(),
-                sid: message.sid,
-                seq: message.seq,
-                text: &message.text,
-            }
-            .to_vec();
-            let queued = Queued {
-                id: message.id,
-                sid: message.sid,
-                seq: message.seq,
-                datagram: Bytes::from(datagram),
-                sent: false,
-            };
+            let queued = Queued::new(
+                &config.name,
+                message.id,
+                message.sid,
+                message.seq,
+                &message.text,
+            );
             let age = Duration::from_millis(wall_ms.saturating_sub(message.written_ms));
             let expires = deadline_after(now, config.outbox_expiry.saturating_sub(age));
             self.expiries.set(expires, message.id);
@@ -120,21 +133,10 @@ impl Outgoing {
             return Err(SendError::QueueFull);
         }
         let sid = config.session_id;
-        let datagram = PeerDatagram::Msg {
-            from: config.name.clone(),
-            sid,
-            seq,
-            text: msg.text,
-        }
-        .to_vec();
         queue.next_seq += 1;
-        queue.waiting.push_back(Queued {
-            id: msg.id,
-            sid,
-            seq,
-            datagram: Bytes::from(datagram),
-            sent: false,
-        });
+        queue
+            .waiting
+            .push_back(Queued::new(&config.name, msg.id, sid, seq, msg.text));
         let idle = queue.in_flight.is_none();
         wire.persist(Record::Queued(SavedMessage {
             id: msg.id,
