@@ -123,9 +123,7 @@ impl Paths {
                 path.searching_since = Some(now);
                 self.timers
                     .set(now + config.relay_after, Timer::Relay(name.clone()));
-                if self.server_up && path.ask_intro(now, config.intro_interval) {
-                    out.send_line(Bytes::from(ClientLine::Intro(name.clone()).to_vec()));
-                }
+                ask_intro(self.server_up, path, now, name, config, out);
             }
             if path.relay && !path.probing {
                 path.probing = true;
@@ -256,9 +254,7 @@ impl Paths {
                         path.probe_wait = config.probe_interval;
                         continue;
                     }
-                    if self.server_up && path.ask_intro(now, config.intro_interval) {
-                        out.send_line(Bytes::from(ClientLine::Intro(name.clone()).to_vec()));
-                    }
+                    ask_intro(self.server_up, path, now, &name, config, out);
                     path.probing = true;
                     path.probe_wait = (path.probe_wait * 2).min(config.probe_interval_max);
                     self.timers
@@ -273,6 +269,21 @@ impl Paths {
     /// When [`handle_timeout`](Self::handle_timeout) next has something to do.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.next_deadline()
+    }
+}
+
+/// Asks the server to introduce `name` (an `intro` line), unless it is away or was asked for
+/// that peer less than `intro_interval` ago.
+fn ask_intro(
+    server_up: bool,
+    path: &mut PeerPath,
+    now: Instant,
+    name: &Name,
+    config: &ClientConfig,
+    out: &mut Outbox,
+) {
+    if server_up && path.ask_intro(now, config.intro_interval) {
+        out.send_line(Bytes::from(ClientLine::Intro(name.clone()).to_vec()));
     }
 }
 
