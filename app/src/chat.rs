@@ -203,6 +203,14 @@ pub fn time_of_day() -> String {
     chrono::Local::now().format("%H:%M:%S").to_string()
 }
 
+/// Unix milliseconds (as the store keeps them) in the local time zone, for a person to read.
+pub fn local_at(unix_ms: u64) -> chrono::DateTime<chrono::Local> {
+    let ms = i64::try_from(unix_ms).unwrap_or(i64::MAX);
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use feige_core::server::ServerEvent;
 use feige_core::wire::{Name, UserEntry};
 use serde::Serialize;
 
-use super::chat::ChatEvent;
+use super::chat::{local_at, ChatEvent};
 use crate::driver::Listening;
 use crate::server_log::LogLine;
 use crate::store::{HistoryEntry, HistoryStatus};
@@ -373,15 +373,6 @@ fn rfc3339(ms: u64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Unix milliseconds as the local date and time of day, for a person.
-fn local_time(ms: u64) -> String {
-    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
-    let utc = chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default();
-    utc.with_timezone(&chrono::Local)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 /// `/history`: one JSON object per message, or readable lines.
 fn history(with: &Name, entries: &[HistoryEntry], format: Format, marks: &Marks) -> String {
     if format == Format::Json {
@@ -406,7 +397,7 @@ fn history(with: &Name, entries: &[HistoryEntry], format: Format, marks: &Marks)
             };
             format!(
                 "[{}] {mark}<{}> {}",
-                local_time(entry.at_ms),
+                local_at(entry.at_ms).format("%Y-%m-%d %H:%M"),
                 printable(entry.from.as_str()),
                 printable(&entry.text).replace('\n', "\n    ")
             )

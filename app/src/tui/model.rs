@@ -13,6 +13,7 @@ use feige_core::wire::{Name, UserEntry};
 use super::contact::{Contact, Delivery, Entry, EntryKind, Presence, SendTicket};
 use super::input::InputLine;
 use super::keys::Key;
+use crate::chat::local_at;
 use crate::store::{HistoryEntry, HistoryStatus};
 
 /// Most contacts kept after they left; beyond it the one gone longest is forgotten, so churn on
@@ -624,10 +625,7 @@ impl Model {
 
 /// Unix milliseconds as the local day (`2026-12-06`) and time of day (`21:05`).
 fn local_day_and_time(ms: u64) -> (String, String) {
-    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
-    let at = chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local);
+    let at = local_at(ms);
     (
         at.format("%Y-%m-%d").to_string(),
         at.format("%H:%M").to_string(),
