@@ -103,9 +103,9 @@ impl Server {
             return;
         };
         cluster.up = true;
-        let lease = cluster.config.lease;
+        let check_interval = cluster.config.check_interval;
         self.events.push_back(ServerEvent::Store { up: true });
-        self.store(StoreCommand::Heartbeat { lease });
+        self.on_heartbeat(now);
         // Everything the store may have lost or kept wrongly: our names (what we no longer want
         // is given up, what we want claimed again), then our members (once their names are
         // granted again), then everyone else's.
@@ -125,11 +125,7 @@ impl Server {
             self.store(StoreCommand::Claim { name, ticket });
         }
         self.store(StoreCommand::Sync);
-        self.timers.set(now + lease / 3, Timer::Heartbeat);
-        if let Some(cluster) = &self.cluster {
-            self.timers
-                .set(now + cluster.config.check_interval, Timer::CheckNodes);
-        }
+        self.timers.set(now + check_interval, Timer::CheckNodes);
     }
 
     /// The store is away: the logins waiting for it are refused, the sessions stay, and so does
