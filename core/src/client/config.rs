@@ -25,7 +25,8 @@ pub struct ClientConfig {
     pub login_tries: u32,
     /// Keepalive period on the TCP session.
     pub ping_interval: Duration,
-    /// No line from the server for this long means it is gone: `disconnected{server-silent}`.
+    /// No line from the server for this long means the session is lost: the client logs in
+    /// again (`reconnecting`; in the classic dialect, `disconnected{server-silent}`).
     pub server_timeout: Duration,
     /// First `msg` retransmission delay; doubles after each try, up to `msg_retry_max`.
     pub msg_retry: Duration,
