@@ -41,8 +41,9 @@ impl Online {
 
     /// Every session, in registration order, leaving none.
     pub(crate) fn take_all(&mut self) -> impl Iterator<Item = Session> {
-        self.classic.clear();
-        self.sessions.take_all()
+        let Online { sessions, classic } = self;
+        classic.clear();
+        sessions.take_all()
     }
 
     pub(crate) fn get(&self, epoch: &Epoch) -> Option<&Session> {

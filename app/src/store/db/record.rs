@@ -101,7 +101,7 @@ fn queue(tx: &Transaction<'_>, message: &SavedMessage) -> rusqlite::Result<()> {
 }
 
 /// Records a message shown from `from`, and for a sealed one (`stream`: its session and seq) the
-/// stream's new state, pruning the peer's oldest streams past [`STREAMS_PER_PEER`].
+/// stream's new state, pruning the peer's least recently updated streams past [`STREAMS_PER_PEER`].
 fn show(
     tx: &Transaction<'_>,
     from: &Name,
