@@ -25,6 +25,12 @@ use crate::render::{self, Format};
 /// Lines waiting for stdout.
 const QUEUE: usize = 4096;
 
+/// After writing several lines at once (a burst of events: a login storm, say), the writer
+/// rests this long before taking more, so the lines of a burst go out in a few writes and the
+/// owner, sending into a queue nobody waits on meanwhile, wakes no thread per event. A lone
+/// event is written at once.
+const BURST_REST: Duration = Duration::from_millis(1);
+
 /// Sources whose refusals are tallied one by one; refusals from further sources are tallied
 /// together (`from_ip` `*`).
 const MAX_SOURCES: usize = 4096;
@@ -217,7 +223,11 @@ impl<W: Write> Writer<W> {
         loop {
             let wait = next_summary.saturating_duration_since(Instant::now());
             match queued.recv_timeout(wait) {
-                Ok(line) => self.write(&line),
+                Ok(line) => {
+                    if self.write_waiting(line, queued) > 1 {
+                        thread::sleep(BURST_REST);
+                    }
+                }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -229,21 +239,37 @@ impl<W: Write> Writer<W> {
         self.summarise();
         let gap = self.last_gap.load(Ordering::Relaxed);
         if gap > 0 {
-            self.write(&LogLine::Dropped(gap));
+            self.write_all(&[LogLine::Dropped(gap)]);
         }
     }
 
     fn summarise(&mut self) {
         let lines = lock(&self.tally).summarise(self.interval);
-        for line in &lines {
-            self.write(line);
-        }
+        self.write_all(&lines);
     }
 
-    /// One line; a stdout that fails is not worth dying for (the protocol goes on regardless).
-    fn write(&mut self, line: &LogLine) {
-        let text = render::log_line(line, self.format);
-        let _ = writeln!(self.out, "{text}").and_then(|()| self.out.flush());
+    /// `first` and every line already waiting behind it, in one write; how many.
+    fn write_waiting(&mut self, first: LogLine, queued: &Receiver<LogLine>) -> usize {
+        let waiting = std::iter::from_fn(|| queued.try_recv().ok()).take(QUEUE);
+        let lines: Vec<LogLine> = std::iter::once(first).chain(waiting).collect();
+        self.write_all(&lines);
+        lines.len()
+    }
+
+    /// A stdout that fails is not worth dying for (the protocol goes on regardless).
+    fn write_all(&mut self, lines: &[LogLine]) {
+        if lines.is_empty() {
+            return;
+        }
+        let mut text = String::new();
+        for line in lines {
+            text.push_str(&render::log_line(line, self.format));
+            text.push('\n');
+        }
+        let _ = self
+            .out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush());
     }
 }
 

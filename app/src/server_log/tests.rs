@@ -1,5 +1,6 @@
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,13 +12,14 @@ use serde_json::Value;
 use super::{start, Format};
 use crate::metrics::ServerMetrics;
 
-/// Collects what the writer writes.
+/// Collects what the writer writes, and counts its writes.
 #[derive(Clone, Default)]
-struct Collected(Arc<Mutex<Vec<u8>>>);
+struct Collected(Arc<Mutex<Vec<u8>>>, Arc<AtomicUsize>);
 
 impl Write for Collected {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(buf);
+        self.1.fetch_add(1, Ordering::Relaxed);
         Ok(buf.len())
     }
 
@@ -35,16 +37,20 @@ impl Collected {
     }
 }
 
-/// A stdout nobody reads until `release` is sent.
+/// A stdout nobody reads until `release` is sent; `entered` hears when the first write waits.
 struct Stalled {
     release: mpsc::Receiver<()>,
     released: bool,
+    entered: Option<mpsc::Sender<()>>,
     inner: Collected,
 }
 
 impl Write for Stalled {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if !self.released {
+            if let Some(entered) = self.entered.take() {
+                let _ = entered.send(());
+            }
             let _ = self.release.recv();
             self.released = true;
         }
@@ -120,6 +126,7 @@ fn a_stalled_stdout_drops_and_counts_and_says_so_once_it_flows() {
     let stalled = Stalled {
         release: released,
         released: false,
+        entered: None,
         inner: inner.clone(),
     };
     let metrics = Arc::new(ServerMetrics::default());
@@ -150,4 +157,44 @@ fn a_stalled_stdout_drops_and_counts_and_says_so_once_it_flows() {
     assert!(metrics
         .encode()
         .contains(&format!("feige_events_dropped_total {dropped}")));
+}
+
+/// The lines of a burst go out together: a hundred joins queued while stdout is busy with the
+/// first are written, in order, in one more write.
+#[test]
+fn a_burst_is_written_in_one_go_and_in_order() {
+    let (release, released) = mpsc::channel();
+    let inner = Collected::default();
+    let (entered, writing) = mpsc::channel();
+    let stalled = Stalled {
+        release: released,
+        released: false,
+        entered: Some(entered),
+        inner: inner.clone(),
+    };
+    let metrics = Arc::new(ServerMetrics::default());
+    let (mut sink, writer) =
+        start(Format::Json, Duration::from_secs(60), metrics, stalled).unwrap();
+    sink.deliver(joined(0));
+    writing
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the writer takes the first line");
+    for i in 1..=100 {
+        sink.deliver(joined(i));
+    }
+    release.send(()).unwrap();
+    drop(sink);
+    writer.finish();
+    let names: Vec<String> = inner
+        .lines()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..=100).map(|i| format!("u{i}")).collect();
+    assert_eq!(names, expected);
+    assert_eq!(
+        inner.1.load(Ordering::Relaxed),
+        2,
+        "the first line, then the rest"
+    );
 }
