@@ -73,14 +73,16 @@ impl Server {
         }
     }
 
-    /// Binds the connection to the pending login of `name`, if it came from the same IP.
+    /// Binds the connection to the pending login of `name`, if it came from the same IP and its
+    /// name is ours: in a cluster, not before the store granted it (again, after the store was
+    /// away), however soon the client connects.
     fn claim(&mut self, now: Instant, conn: ConnId, claim: &UserEntry, key: Option<PublicKey>) {
         let name = &claim.name;
         // A classic login is bound by silence only: its client never sends a claim.
         let Some(pending) = self
             .pending
             .get(name)
-            .filter(|p| !p.origin.classic && p.origin.declared == claim.endpoint)
+            .filter(|p| p.claimed && !p.origin.classic && p.origin.declared == claim.endpoint)
         else {
             return self.refuse(conn, ErrorReason::NoPendingLogin);
         };
@@ -145,7 +147,11 @@ impl Server {
         if only_classic && classic.len() < self.pending_sources.at_ip(ip) {
             return;
         }
-        if let Some(name) = classic.values().next().cloned() {
+        let granted = classic
+            .values()
+            .find(|name| self.pending.get(*name).is_some_and(|p| p.claimed))
+            .cloned();
+        if let Some(name) = granted {
             // A textbook client announces no key.
             self.bind(now, conn, &name, None);
         }

@@ -115,12 +115,13 @@ impl Server {
             .iter()
             .map(|(epoch, s)| (s.entry.name.clone(), epoch))
             .collect();
-        claims.extend(
-            self.pending
-                .iter()
-                .filter(|(_, p)| p.claimed)
-                .map(|(name, p)| (name.clone(), p.epoch)),
-        );
+        // A login accepted before is not ours again until the store says so: no session is made
+        // of it meanwhile (a store that restarted may have given the name to another
+        // coordinator).
+        for (name, pending) in self.pending.iter_mut().filter(|(_, p)| p.claimed) {
+            pending.claimed = false;
+            claims.push((name.clone(), pending.epoch));
+        }
         for (name, ticket) in claims {
             self.store(StoreCommand::Claim { name, ticket });
         }

@@ -254,6 +254,89 @@ fn while_the_store_is_away_logins_are_refused_and_sessions_stay() {
         .contains(&send(alice, "logout,bob,203.0.113.5:7000\n")));
 }
 
+/// A client may connect as soon as it sent its login, before the store answers: its claim
+/// finds no login to take, and no session (nor its join) is made of a name not granted.
+#[test]
+fn a_claim_before_the_store_grants_the_name_is_refused() {
+    let mut h = Harness::clustered();
+    let source = "198.51.100.1:4000";
+    h.datagram(source, &format!("login,alice,{source}"));
+    let c = h.open("198.51.100.1:50000");
+    assert_eq!(
+        h.bytes(c, &format!("login,alice,{source}\n")),
+        vec![send(c, "error,no-pending-login\n"), close(c)]
+    );
+    assert!(online(&h).is_empty());
+}
+
+/// The store restarted while alice's login was accepted but not yet claimed, and may have given
+/// her name away meanwhile: her claim waits for the store's new answer, and a refusal leaves
+/// the name to its new holder, with no join ever published here.
+#[test]
+fn a_login_accepted_before_the_store_went_away_waits_for_its_name_again() {
+    let mut h = Harness::clustered();
+    let source = "198.51.100.1:4000";
+    let claim = h.datagram(source, &format!("login,alice,{source}"));
+    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
+        panic!("a claim first, not {claim:?}");
+    };
+    let granted = |granted| StoreEvent::Claimed {
+        name: name("alice"),
+        ticket,
+        granted,
+    };
+    assert_eq!(
+        h.store_says(granted(true)),
+        vec![datagram(source, "Accept,9001")]
+    );
+    h.store_says(StoreEvent::Down);
+    let up = h.store_says(StoreEvent::Up);
+    assert!(
+        up.contains(&store(StoreCommand::Claim {
+            name: name("alice"),
+            ticket
+        })),
+        "{up:?}"
+    );
+    let c = h.open("198.51.100.1:50000");
+    assert_eq!(
+        h.bytes(c, &format!("login,alice,{source}\n")),
+        vec![send(c, "error,no-pending-login\n"), close(c)]
+    );
+    assert_eq!(
+        h.store_says(granted(false)),
+        vec![datagram(source, "Reject,name-taken")]
+    );
+    assert!(online(&h).is_empty());
+}
+
+/// Granted again, the same login is accepted again and its claim makes the session.
+#[test]
+fn a_login_granted_again_after_the_store_returned_is_claimed() {
+    let mut h = Harness::clustered();
+    let source = "198.51.100.1:4000";
+    let claim = h.datagram(source, &format!("login,alice,{source}"));
+    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
+        panic!("a claim first, not {claim:?}");
+    };
+    let granted = StoreEvent::Claimed {
+        name: name("alice"),
+        ticket,
+        granted: true,
+    };
+    h.store_says(granted.clone());
+    h.store_says(StoreEvent::Down);
+    h.store_says(StoreEvent::Up);
+    assert_eq!(h.store_says(granted), vec![datagram(source, "Accept,9001")]);
+    let c = h.open("198.51.100.1:50000");
+    let out = h.bytes(c, &format!("login,alice,{source}\n"));
+    assert!(
+        out.contains(&store(StoreCommand::Join(member(ME, "alice", source)))),
+        "{out:?}"
+    );
+    assert_eq!(online(&h), [format!("alice,{source}")]);
+}
+
 #[test]
 fn a_member_published_again_in_time_never_leaves() {
     let mut h = Harness::clustered();
