@@ -46,12 +46,19 @@ impl Harness {
         self.drain()
     }
 
-    /// A login granted by the store, then claimed by TCP; the store told of the join.
-    fn clustered_login(&mut self, n: &str, source: &str) -> ConnId {
+    /// The login datagram of `n` from `source`, which the coordinator answers by claiming the
+    /// name in the store: the claim's ticket.
+    fn login_claimed(&mut self, n: &str, source: &str) -> Epoch {
         let claim = self.datagram(source, &format!("login,{n},{source}"));
         let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
             panic!("a claim first, not {claim:?}");
         };
+        ticket
+    }
+
+    /// A login granted by the store, then claimed by TCP; the store told of the join.
+    fn clustered_login(&mut self, n: &str, source: &str) -> ConnId {
+        let ticket = self.login_claimed(n, source);
         let granted = StoreEvent::Claimed {
             name: name(n),
             ticket,
@@ -165,10 +172,7 @@ fn the_snapshot_lists_every_coordinator() {
     let mut h = Harness::clustered();
     h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
     let source = "198.51.100.1:4000";
-    let claim = h.datagram(source, &format!("login,alice,{source}"));
-    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
-        panic!("{claim:?}");
-    };
+    let ticket = h.login_claimed("alice", source);
     h.store_says(StoreEvent::Claimed {
         name: name("alice"),
         ticket,
@@ -276,10 +280,7 @@ fn a_claim_before_the_store_grants_the_name_is_refused() {
 fn a_login_accepted_before_the_store_went_away_waits_for_its_name_again() {
     let mut h = Harness::clustered();
     let source = "198.51.100.1:4000";
-    let claim = h.datagram(source, &format!("login,alice,{source}"));
-    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
-        panic!("a claim first, not {claim:?}");
-    };
+    let ticket = h.login_claimed("alice", source);
     let granted = |granted| StoreEvent::Claimed {
         name: name("alice"),
         ticket,
@@ -315,10 +316,7 @@ fn a_login_accepted_before_the_store_went_away_waits_for_its_name_again() {
 fn a_login_granted_again_after_the_store_returned_is_claimed() {
     let mut h = Harness::clustered();
     let source = "198.51.100.1:4000";
-    let claim = h.datagram(source, &format!("login,alice,{source}"));
-    let [ServerTransmit::Store(StoreCommand::Claim { ticket, .. })] = claim[..] else {
-        panic!("a claim first, not {claim:?}");
-    };
+    let ticket = h.login_claimed("alice", source);
     let granted = StoreEvent::Claimed {
         name: name("alice"),
         ticket,
