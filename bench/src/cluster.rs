@@ -11,7 +11,6 @@ use std::io;
 use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
-use smol::LocalExecutor;
 
 use crate::spawn::ServerProcess;
 use crate::storm;
@@ -75,8 +74,7 @@ pub fn run(params: &ClusterParams) -> io::Result<ClusterRun> {
         .collect::<io::Result<_>>()?;
     let redis_before = cpu_of(redis.pid())?;
     let own_before = sys::cpu_seconds(None)?;
-    let ex = LocalExecutor::new();
-    let storm = smol::block_on(ex.run(storm::run(&servers, params.n, params.window)))?;
+    let storm = smol::block_on(storm::run(&servers, params.n, params.window))?;
     let coordinator_cpu_seconds = coordinators
         .iter()
         .zip(before)

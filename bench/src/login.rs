@@ -49,16 +49,8 @@ impl Pending {
             wait *= 2;
             let Some(received) = answer else { continue };
             let (len, _) = received?;
-            match buf.get(..len).map(ServerDatagram::parse) {
-                Some(Ok(ServerDatagram::Accept { tcp_port: port })) => {
-                    tcp_port = Some(port);
-                    break;
-                }
-                Some(Ok(ServerDatagram::Reject(reason))) => {
-                    return Err(io::Error::other(format!("{name}: rejected: {reason:?}")));
-                }
-                _ => return Err(io::Error::other(format!("{name}: unexpected datagram"))),
-            }
+            tcp_port = Some(accept_port(name, buf.get(..len).unwrap_or_default())?);
+            break;
         }
         let port =
             tcp_port.ok_or_else(|| io::Error::other(format!("{name}: no answer to login")))?;
@@ -71,5 +63,17 @@ impl Pending {
             .write_all(format!("login,{name},{}\n", self.endpoint).as_bytes())
             .await?;
         Ok(stream)
+    }
+}
+
+/// The TCP port an `Accept` answer to `name`'s login gives; a `Reject` or anything else is an
+/// error.
+pub fn accept_port(name: &str, answer: &[u8]) -> io::Result<u16> {
+    match ServerDatagram::parse(answer) {
+        Ok(ServerDatagram::Accept { tcp_port }) => Ok(tcp_port),
+        Ok(ServerDatagram::Reject(reason)) => {
+            Err(io::Error::other(format!("{name}: rejected: {reason:?}")))
+        }
+        _ => Err(io::Error::other(format!("{name}: unexpected datagram"))),
     }
 }

@@ -12,7 +12,7 @@ use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use feige_core::wire::ServerDatagram;
+use crate::login;
 use serde::{Deserialize, Serialize};
 use smol::Async;
 
@@ -108,10 +108,10 @@ struct Clients {
     stages: Vec<Stage>,
     /// Endpoint of client `i` as text, known once its socket is bound (before its login).
     endpoints: Vec<Option<String>>,
-    /// Clients between their login datagram and their snapshot, and the most there may be.
-    in_flight: usize,
-    /// Of those, the ones still waiting for `Accept`.
+    /// Of the clients between their login datagram and their snapshot (`started -
+    /// with_snapshot`), the ones still waiting for `Accept`.
     logging_in: Vec<usize>,
+    /// The most clients between their login datagram and their snapshot.
     window: usize,
     started: usize,
     mux: Mux,
@@ -119,7 +119,7 @@ struct Clients {
     presence_lines: u64,
     with_snapshot: usize,
     wrong: u64,
-    done: Vec<(TcpStream, Instant, u64)>,
+    done: Vec<(TcpStream, Instant)>,
     /// When each client's current step began, and how long each finished step took (ms).
     step_began: Vec<Instant>,
     phases: [Vec<f64>; 3],
@@ -145,7 +145,6 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
         servers: servers.to_vec(),
         stages: (0..n).map(|_| Stage::Waiting).collect(),
         endpoints: vec![None; n],
-        in_flight: 0,
         logging_in: Vec::new(),
         window: window.max(1),
         started: 0,
@@ -189,16 +188,14 @@ pub async fn run(servers: &[SocketAddr], n: usize, window: usize) -> io::Result<
     let login = LoginPhases::of(&clients.phases);
     let mut sessions = Vec::with_capacity(n);
     let mut last = start;
-    let mut wrong_entries = 0;
-    for (stream, complete_at, wrong) in clients.done {
+    for (stream, complete_at) in clients.done {
         last = last.max(complete_at);
-        wrong_entries += wrong;
         sessions.push(Async::new(stream)?);
     }
     Ok(Storm {
         seconds: last.duration_since(start).as_secs_f64(),
         presence_lines: clients.presence_lines,
-        wrong_entries,
+        wrong_entries: clients.wrong,
         complete: n,
         with_snapshot: n,
         sessions,
@@ -210,10 +207,9 @@ impl Clients {
     /// Starts clients while the window has room: each binds its UDP socket (its endpoint) and
     /// sends its login.
     fn start_more(&mut self) -> io::Result<()> {
-        while self.in_flight < self.window && self.started < self.n {
+        while self.started - self.with_snapshot < self.window && self.started < self.n {
             let i = self.started;
             self.started += 1;
-            self.in_flight += 1;
             let udp = UdpSocket::bind(SocketAddr::new(IpAddr::V4(source_ip(i)), 0))?;
             udp.set_nonblocking(true)?;
             let endpoint = udp.local_addr()?;
@@ -243,7 +239,7 @@ impl Clients {
             Stage::Reading(client) => Some(&mut client.stream),
             _ => None,
         });
-        let complete = self.done.iter_mut().map(|(stream, _, _)| stream);
+        let complete = self.done.iter_mut().map(|(stream, _)| stream);
         for stream in reading.chain(complete) {
             match stream.write(b"ping\n") {
                 Ok(_) => {}
@@ -362,8 +358,7 @@ impl Clients {
             Some(Stage::Reading(mut client)) => {
                 if self.read_some(i, &mut client)? {
                     self.mux.remove(&client.stream)?;
-                    let wrong = client.roster.wrong;
-                    self.done.push((client.stream, Instant::now(), wrong));
+                    self.done.push((client.stream, Instant::now()));
                     Stage::Done
                 } else {
                     Stage::Reading(client)
@@ -383,13 +378,8 @@ impl Clients {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         };
-        match self.buf.get(..len).map(ServerDatagram::parse) {
-            Some(Ok(ServerDatagram::Accept { tcp_port })) => Ok(Some(tcp_port)),
-            Some(Ok(ServerDatagram::Reject(reason))) => {
-                Err(io::Error::other(format!("u{i}: rejected: {reason:?}")))
-            }
-            _ => Err(io::Error::other(format!("u{i}: unexpected datagram"))),
-        }
+        let answer = self.buf.get(..len).unwrap_or_default();
+        login::accept_port(&format!("u{i}"), answer).map(Some)
     }
 
     /// Reads what client `i`'s session has (more than one buffer's worth only if it filled
@@ -417,7 +407,6 @@ impl Clients {
             if client.roster.has_snapshot && !had_snapshot {
                 // Logged in: let the next client start.
                 self.with_snapshot += 1;
-                self.in_flight -= 1;
                 self.step_done(i, Some(2));
             }
             if client.roster.wrong > client.reported_wrong {
