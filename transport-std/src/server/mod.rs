@@ -171,13 +171,10 @@ struct Sockets {
 }
 
 impl Sockets {
-    /// Ends a turn on every connection given output in it: each writer is woken once.
-    fn wake_writers(&mut self) {
-        for conn in self.to_wake.drain(..) {
-            if let Some(connection) = self.conns.get(&conn) {
-                connection.end_turn();
-            }
-        }
+    /// Takes `conn` off the roster and out of the connections.
+    fn drop_conn(&mut self, conn: ConnId) -> Option<Connection> {
+        self.roster.remove(conn);
+        self.conns.remove(&conn)
     }
 }
 
@@ -230,8 +227,7 @@ impl ServerIo for Sockets {
                 Ok(())
             }
             Err(overflow) => {
-                self.conns.remove(&conn);
-                self.roster.remove(conn);
+                self.drop_conn(conn);
                 Err(overflow)
             }
         }
@@ -265,27 +261,29 @@ impl ServerIo for Sockets {
             }
         }
         for &conn in &overflowed[before..] {
-            self.conns.remove(&conn);
-            self.roster.remove(conn);
+            self.drop_conn(conn);
         }
         reached
     }
 
+    /// Ends a turn on every connection given output in it: each writer is woken once.
     fn end_turn(&mut self, _overflowed: &mut Vec<ConnId>) {
-        self.wake_writers();
+        for conn in self.to_wake.drain(..) {
+            if let Some(connection) = self.conns.get(&conn) {
+                connection.end_turn();
+            }
+        }
     }
 
     fn close(&mut self, conn: ConnId) {
-        self.roster.remove(conn);
-        if let Some(connection) = self.conns.remove(&conn) {
+        if let Some(connection) = self.drop_conn(conn) {
             connection.close();
         }
         self.refused.remove(&conn);
     }
 
     fn forget(&mut self, conn: ConnId) -> bool {
-        self.roster.remove(conn);
-        let Some(connection) = self.conns.remove(&conn) else {
+        let Some(connection) = self.drop_conn(conn) else {
             return false;
         };
         connection.abort();
