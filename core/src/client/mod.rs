@@ -248,11 +248,9 @@ impl Client {
 
     /// Time has reached (or passed) [`poll_timeout`](Self::poll_timeout). Early calls are harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        // Ended: no timer of the session (paths, handshakes) may act after the terminal event.
-        if matches!(self.phase, Phase::Closed) {
-            return;
-        }
         match &mut self.phase {
+            // Ended: no timer of the session (paths, handshakes) may act after the terminal event.
+            Phase::Closed => return,
             Phase::LoggingIn { .. } => self.login_timeout(now),
             Phase::Connecting { deadline, .. } | Phase::FetchingList { deadline, .. } => {
                 if now >= *deadline {
@@ -274,7 +272,7 @@ impl Client {
                     self.phase = self.start_login(now);
                 }
             }
-            Phase::Online(None) | Phase::Closed => {}
+            Phase::Online(None) => {}
         }
         if let Some(session) = &mut self.session {
             let io = self.ctx.io();

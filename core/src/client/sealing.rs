@@ -45,6 +45,21 @@ impl Sealer<'_, '_> {
         })
     }
 
+    /// Proves us to `name` at once (a keepalive on the current session, else a fresh
+    /// initiation: `Secure::probe`), the way that reaches it; nothing for a peer without a
+    /// trusted key.
+    pub(crate) fn probe(&mut self, now: Instant, name: &Name) {
+        let Some(peer) = self.peer(name) else {
+            return;
+        };
+        let Some(secure) = self.io.secure.as_deref_mut() else {
+            return;
+        };
+        let mut sends = Sends::default();
+        secure.probe(now, &peer, &mut sends);
+        self.dispatch(now, &mut sends);
+    }
+
     /// Sends everything the secure layer sealed, each the way that reaches its peer.
     pub(crate) fn dispatch(&mut self, now: Instant, sends: &mut Sends) {
         while let Some((to, datagram)) = sends.pop() {

@@ -189,16 +189,11 @@ impl Session {
             io,
             paths: &mut self.paths,
         };
-        let dropped = self.resync.remove(name);
-        let peer = wire.peer(name);
-        if let (Some(dropped), Some(peer), Some(secure)) =
-            (dropped, peer, wire.io.secure.as_deref_mut())
-        {
-            if dropped.key == peer.key && now < dropped.usable_until {
-                let mut sends = Sends::default();
-                secure.probe(now, &peer, &mut sends);
-                wire.dispatch(now, &mut sends);
-            }
+        let still_held = self.resync.remove(name).is_some_and(|dropped| {
+            now < dropped.usable_until && wire.peer(name).is_some_and(|p| p.key == dropped.key)
+        });
+        if still_held {
+            wire.probe(now, name);
         }
         self.outgoing.resume(now, name, config, &mut wire);
     }
@@ -429,15 +424,7 @@ impl Session {
             io,
             paths: &mut self.paths,
         };
-        let Some(peer) = wire.peer(name) else {
-            return;
-        };
-        let Some(secure) = wire.io.secure.as_deref_mut() else {
-            return;
-        };
-        let mut sends = Sends::default();
-        secure.probe(now, &peer, &mut sends);
-        wire.dispatch(now, &mut sends);
+        wire.probe(now, name);
     }
 
     /// A `msg` or `ack` that came sealed by `opened.peer`'s trusted key.
@@ -638,24 +625,19 @@ impl Session {
 
 /// What a path timer asked for: a kick through the relay just turned on, or a direct probe.
 fn path_due(now: Instant, due: Due, wire: &mut Sealer<'_, '_>) {
-    let name = match &due {
-        Due::Kick(name) | Due::Probe(name) => name,
-    };
-    let Some(peer) = wire.peer(name) else {
-        return;
-    };
-    let Some(secure) = wire.io.secure.as_deref_mut() else {
-        return;
-    };
     match due {
-        Due::Kick(_) => {
-            let mut sends = Sends::default();
-            secure.probe(now, &peer, &mut sends);
-            wire.dispatch(now, &mut sends);
-        }
-        Due::Probe(_) => {
-            if let Some(keepalive) = secure.keepalive(now, &peer.name) {
-                wire.paths.send_direct(&peer.name, keepalive, wire.io.out);
+        Due::Kick(name) => wire.probe(now, &name),
+        Due::Probe(name) => {
+            if wire.peer(&name).is_none() {
+                return;
+            }
+            let keepalive = wire
+                .io
+                .secure
+                .as_deref_mut()
+                .and_then(|secure| secure.keepalive(now, &name));
+            if let Some(keepalive) = keepalive {
+                wire.paths.send_direct(&name, keepalive, wire.io.out);
             }
         }
     }
