@@ -279,9 +279,9 @@ fn a_logout_keeps_its_last_records_before_the_store_closes() {
         let mut alice = start_chat(&binary_path(binary), "alice", server.udp);
         let bob = RawUdp::bind("127.0.0.1");
         let port = bob.accept_port(server.udp, "bob");
-        let mut session = RawTcp::connect_from("127.0.0.1", (server.udp.ip(), port).into());
-        let claim = format!("login,bob,{},{}\n", bob.local(), "ab".repeat(32));
-        session.write(claim.as_bytes()).expect("the claim");
+        let to = (server.udp.ip(), port).into();
+        let key = "ab".repeat(32);
+        let _session = RawTcp::claim_with_key("127.0.0.1", to, "bob", &bob, Some(&key));
         alice.wait_for("bob's key", |v| {
             v["event"] == "key_pinned" && v["name"] == "bob"
         });

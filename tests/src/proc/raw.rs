@@ -105,8 +105,20 @@ impl RawTcp {
 
     /// Connects from `ip` to `to` and claims the login of `name` made from `udp`.
     pub fn claim(ip: &str, to: SocketAddr, name: &str, udp: &RawUdp) -> RawTcp {
+        RawTcp::claim_with_key(ip, to, name, udp, None)
+    }
+
+    /// [`claim`](Self::claim), announcing `key` (64 hex digits) when given.
+    pub fn claim_with_key(
+        ip: &str,
+        to: SocketAddr,
+        name: &str,
+        udp: &RawUdp,
+        key: Option<&str>,
+    ) -> RawTcp {
         let mut tcp = RawTcp::connect_from(ip, to);
-        tcp.write(format!("login,{name},{}\n", udp.local()).as_bytes())
+        let key = key.map(|key| format!(",{key}")).unwrap_or_default();
+        tcp.write(format!("login,{name},{}{key}\n", udp.local()).as_bytes())
             .expect("the claim");
         tcp
     }
