@@ -28,6 +28,7 @@ use std::path::PathBuf;
 use std::process::{Command as Process, ExitCode};
 
 use clap::{Args, Parser, Subcommand};
+use feige_platform::fdlimit;
 use serde::Serialize;
 
 use feige::{FeigeParams, FeigeRun};
@@ -211,6 +212,11 @@ struct AllArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let limit = sys::raise_nofile(NOFILE);
+    // Grown once now, not a doubling at a time in the middle of a storm, each of which would
+    // stall the generator for an RCU grace period.
+    if let Err(e) = fdlimit::grow_table(limit.min(NOFILE)) {
+        eprintln!("feige-loadgen: cannot grow the descriptor table to {NOFILE}: {e}");
+    }
     if let Err(e) = sys::pin_current_thread(LOADGEN_CPU) {
         eprintln!("feige-loadgen: cannot pin to CPU {LOADGEN_CPU}: {e}");
     }
