@@ -54,12 +54,25 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
-/// Sends one datagram; a failure concerns that destination only, so it is logged, not fatal.
-pub fn send(socket: &UdpSocket, to: SocketAddr, data: &[u8]) {
-    let local_is_v6 = socket.local_addr().is_ok_and(|a| a.is_ipv6());
-    let to = in_family(to, local_is_v6);
-    if let Err(e) = socket.send_to(data, to) {
-        tracing::debug!("udp send to {to}: {e}");
+/// The owner's side of the UDP socket. Its address family is read once: every datagram sent is
+/// written in it, and asking the kernel per datagram would double the system calls of each.
+pub struct Outgoing {
+    socket: UdpSocket,
+    is_v6: bool,
+}
+
+impl Outgoing {
+    pub fn new(socket: UdpSocket) -> io::Result<Outgoing> {
+        let is_v6 = socket.local_addr()?.is_ipv6();
+        Ok(Outgoing { socket, is_v6 })
+    }
+
+    /// Sends one datagram; a failure concerns that destination only, so it is logged, not fatal.
+    pub fn send(&self, to: SocketAddr, data: &[u8]) {
+        let to = in_family(to, self.is_v6);
+        if let Err(e) = self.socket.send_to(data, to) {
+            tracing::debug!("udp send to {to}: {e}");
+        }
     }
 }
 

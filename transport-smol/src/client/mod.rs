@@ -60,7 +60,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatHandle> {
     let client = Client::new((options.config)(local), Instant::now());
     let machine = ChatMachine::new(client, options.sinks);
     let sockets = Sockets {
-        udp: socket,
+        udp: udp::Outgoing::new(socket)?,
         tcp: None,
         connecting: None,
         flushing: Vec::new(),
@@ -102,7 +102,7 @@ async fn run(mut machine: ChatMachine, mut sockets: Sockets, inputs: Receiver<In
 
 /// The client's sockets: one UDP socket, and the TCP session's tasks.
 struct Sockets {
-    udp: Arc<Async<UdpSocket>>,
+    udp: udp::Outgoing,
     tcp: Option<Connection>,
     /// The task opening the TCP session, if one is under way.
     connecting: Option<Task<()>>,
@@ -132,7 +132,7 @@ impl ClientIo for Sockets {
     type Stream = Async<TcpStream>;
 
     fn send_datagram(&mut self, to: SocketAddr, data: &[u8]) {
-        udp::send(&self.udp, to, data);
+        self.udp.send(to, data);
     }
 
     fn connect(&mut self, to: SocketAddr, attempt: u64) {

@@ -77,7 +77,11 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     let mut config = options.config;
     config.tcp_port = tcp.port();
     let machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics, store);
-    let sockets = Sockets::new(udp_socket, options.max_queued_bytes, tx.clone());
+    let sockets = Sockets::new(
+        udp::Outgoing::new(udp_socket)?,
+        options.max_queued_bytes,
+        tx.clone(),
+    );
     let owner = move || {
         let feeders = [Some(receiving), Some(accepting), scraping];
         async_io::block_on(owner::run(machine, sockets, rx, feeders));

@@ -3,8 +3,7 @@
 
 use std::io::{self, Write};
 use std::mem;
-use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
@@ -107,7 +106,7 @@ pub(super) async fn run(
 
 /// The server's sockets: the UDP socket, and each connection's reader and writer tasks.
 pub(super) struct Sockets {
-    udp: Arc<Async<UdpSocket>>,
+    udp: udp::Outgoing,
     conns: FxHashMap<ConnId, Connection>,
     /// Connections refused at once, held only until their error line is written.
     refused: FxHashMap<ConnId, Async<TcpStream>>,
@@ -134,11 +133,7 @@ pub(super) struct Sockets {
 }
 
 impl Sockets {
-    pub(super) fn new(
-        udp: Arc<Async<UdpSocket>>,
-        max_queued_bytes: usize,
-        inputs: Sender<Input>,
-    ) -> Self {
+    pub(super) fn new(udp: udp::Outgoing, max_queued_bytes: usize, inputs: Sender<Input>) -> Self {
         Sockets {
             udp,
             conns: FxHashMap::default(),
@@ -192,7 +187,7 @@ impl ServerIo for Sockets {
     type Stream = Async<TcpStream>;
 
     fn send_datagram(&mut self, to: SocketAddr, data: &[u8]) {
-        udp::send(&self.udp, to, data);
+        self.udp.send(to, data);
     }
 
     /// What the peer sent with its handshake (a native client's claim, usually) is read at once,

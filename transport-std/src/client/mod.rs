@@ -40,7 +40,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatThread> {
     let client = Client::new((options.config)(local), Instant::now());
     let mut machine = ChatMachine::new(client, options.sinks);
     let mut sockets = Sockets {
-        udp: socket,
+        udp: udp::Outgoing::new(socket)?,
         tcp: None,
         writers: Writers::default(),
         inputs: tx.clone(),
@@ -89,7 +89,7 @@ fn run(machine: &mut ChatMachine, sockets: &mut Sockets, inputs: &Receiver<Input
 
 /// The client's sockets: one UDP socket, and the TCP session with its reader and writer threads.
 struct Sockets {
-    udp: UdpSocket,
+    udp: udp::Outgoing,
     tcp: Option<Connection>,
     writers: Writers,
     inputs: SyncSender<Input>,
@@ -99,7 +99,7 @@ impl ClientIo for Sockets {
     type Stream = TcpStream;
 
     fn send_datagram(&mut self, to: SocketAddr, data: &[u8]) {
-        udp::send(&self.udp, to, data);
+        self.udp.send(to, data);
     }
 
     fn connect(&mut self, to: SocketAddr, attempt: u64) {

@@ -72,7 +72,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     config.tcp_port = tcp.port();
     let mut machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics, store);
     let mut sockets = Sockets {
-        udp: udp_socket,
+        udp: udp::Outgoing::new(udp_socket)?,
         conns: HashMap::new(),
         refused: HashMap::new(),
         limits: ConnLimits::server(options.max_queued_bytes),
@@ -155,7 +155,7 @@ fn run(machine: &mut ServerMachine, sockets: &mut Sockets, inputs: &Receiver<Inp
 
 /// The server's sockets: the UDP socket, and each TCP connection with its reader and writer.
 struct Sockets {
-    udp: UdpSocket,
+    udp: udp::Outgoing,
     conns: HashMap<ConnId, Connection>,
     /// Connections refused at once, held only until their error line is written.
     refused: HashMap<ConnId, TcpStream>,
@@ -182,7 +182,7 @@ impl ServerIo for Sockets {
     type Stream = TcpStream;
 
     fn send_datagram(&mut self, to: SocketAddr, data: &[u8]) {
-        udp::send(&self.udp, to, data);
+        self.udp.send(to, data);
     }
 
     fn open(&mut self, conn: ConnId, stream: TcpStream) -> io::Result<Option<Vec<u8>>> {
