@@ -2,7 +2,7 @@
 //! per-IP limit (the server's pending logins, the kernel's ephemeral ports) is ever reached.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 
 use rustix::io::Errno;
 use smol::Async;
@@ -17,12 +17,23 @@ pub fn source_ip(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, octet)
 }
 
+/// A socket made non-blocking by `socket` itself and bound to `ip`: a storm makes two per client,
+/// and every system call the generator spends on its own clients is one the server waits for.
+fn bound(ty: Type, protocol: Protocol, ip: Ipv4Addr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::IPV4, ty.nonblocking(), Some(protocol))?;
+    socket.bind(&SocketAddr::new(IpAddr::V4(ip), 0).into())?;
+    Ok(socket)
+}
+
+/// A non-blocking UDP socket on `ip`, any port.
+pub fn bind_udp(ip: Ipv4Addr) -> io::Result<UdpSocket> {
+    Ok(bound(Type::DGRAM, Protocol::UDP, ip)?.into())
+}
+
 /// Starts a non-blocking TCP connection from `ip` to `to`: it is established once the socket is
 /// writable (then `take_error` says whether it failed).
 pub fn start_connect(ip: Ipv4Addr, to: SocketAddr) -> io::Result<TcpStream> {
-    let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
-    socket.bind(&SocketAddr::new(IpAddr::V4(ip), 0).into())?;
-    socket.set_nonblocking(true)?;
+    let socket = bound(Type::STREAM, Protocol::TCP, ip)?;
     socket.set_tcp_nodelay(true)?;
     match socket.connect(&to.into()) {
         Ok(()) => {}

@@ -9,7 +9,7 @@
 //! something to do, and no client waits for another's turn on a shared reactor.
 
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream, UdpSocket};
+use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::login;
@@ -18,7 +18,7 @@ use smol::Async;
 
 use crate::login::{FIRST_RETRY, TRIES};
 use crate::mux::{Interest, Mux};
-use crate::net::{source_ip, start_connect};
+use crate::net::{bind_udp, source_ip, start_connect};
 use crate::stats::percentile;
 
 /// A storm still unfinished after this is cut short and reported as such.
@@ -210,13 +210,12 @@ impl Clients {
         while self.started - self.with_snapshot < self.window && self.started < self.n {
             let i = self.started;
             self.started += 1;
-            let udp = UdpSocket::bind(SocketAddr::new(IpAddr::V4(source_ip(i)), 0))?;
-            udp.set_nonblocking(true)?;
-            let endpoint = udp.local_addr()?;
+            let udp = bind_udp(source_ip(i))?;
+            let endpoint = udp.local_addr()?.to_string();
+            send_login(i, &udp, &endpoint, self.servers[i % self.servers.len()])?;
             if let Some(slot) = self.endpoints.get_mut(i) {
-                *slot = Some(endpoint.to_string());
+                *slot = Some(endpoint);
             }
-            send_login(i, &udp, self.servers[i % self.servers.len()])?;
             self.mux.add(udp_key(i), &udp, Interest::Read)?;
             self.logging_in.push(i);
             self.step_done(i, None);
@@ -302,7 +301,8 @@ impl Clients {
                 return Err(io::Error::other(format!("u{i}: no answer to login")));
             }
             let server = self.servers[i % self.servers.len()];
-            send_login(i, udp, server)?;
+            let endpoint = self.endpoints.get(i).and_then(Option::as_deref);
+            send_login(i, udp, endpoint.unwrap_or_default(), server)?;
             *tries += 1;
             *sent = now;
             *wait *= 2;
@@ -325,7 +325,8 @@ impl Clients {
                 wait,
             }) => match self.answer(i, &udp)? {
                 Some(port) => {
-                    self.mux.remove(&udp)?;
+                    // Closing the socket takes it out of the epoll set.
+                    drop(udp);
                     self.logging_in.retain(|&c| c != i);
                     self.step_done(i, Some(0));
                     let server = self.servers[i % self.servers.len()];
@@ -423,9 +424,8 @@ impl Clients {
     }
 }
 
-/// Client `i`'s login datagram, from its UDP socket.
-fn send_login(i: usize, udp: &UdpSocket, server: SocketAddr) -> io::Result<()> {
-    let endpoint = udp.local_addr()?;
+/// Client `i`'s login datagram, from its UDP socket bound at `endpoint`.
+fn send_login(i: usize, udp: &UdpSocket, endpoint: &str, server: SocketAddr) -> io::Result<()> {
     udp.send_to(format!("login,u{i},{endpoint}").as_bytes(), server)?;
     Ok(())
 }
