@@ -296,6 +296,14 @@ impl Server {
         self.sessions.values().map(|s| &s.entry)
     }
 
+    /// Whether a login was accepted and has not yet claimed its session (or been refused or
+    /// expired): a join is on its way. A transport pacing its broadcasts can tell from this when
+    /// a burst of joins has ended.
+    #[must_use]
+    pub fn has_pending_logins(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
     /// Counters.
     pub fn stats(&self) -> ServerStats {
         ServerStats {

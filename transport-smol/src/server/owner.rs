@@ -29,7 +29,8 @@ const TURN_INPUTS: usize = 64;
 /// [`MAX_ROUND_GAP`]). Under a storm, rounds then take at most a fifth of the owner's time (the
 /// rest goes to logins and snapshots), and the more sessions (or the busier the machine), the
 /// more lines each write carries; a broadcast after a quiet spell (a join, a leave) never
-/// waits. The factor was measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower
+/// waits, nor do a storm's last lines once no login is under way any more. The factor was
+/// measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower
 /// storms than 4 at 5,000 and 10,000 sessions.
 const ROUND_GAP_FACTOR: u32 = 4;
 const MAX_ROUND_GAP: Duration = Duration::from_millis(100);
@@ -73,6 +74,7 @@ pub(super) async fn run(
             machine.handle_timeout(now);
             machine.drain(now, &mut sockets);
         }
+        sockets.note_logins_pending(machine.server().has_pending_logins());
         machine.end_turn(Instant::now(), &mut sockets);
     }
     // Cancelled and waited for, so that the listening sockets are closed once the server has
@@ -130,6 +132,11 @@ pub(super) struct Sockets {
     closing: Vec<Connection>,
     /// While shutting down, the writers still flushing, to wait for before exiting.
     flushing: Option<Vec<Task<()>>>,
+    /// Whether a login was under way (accepted, not yet claimed) at the end of the last turn.
+    logins_were_pending: bool,
+    /// The last login under way was claimed (or refused, or expired) this turn: a burst of joins
+    /// has ended, and the log holding its last lines goes without waiting out the round's gap.
+    joins_ended: bool,
 }
 
 impl Sockets {
@@ -147,13 +154,21 @@ impl Sockets {
             unannounced: Vec::new(),
             closing: Vec::new(),
             flushing: None,
+            logins_were_pending: false,
+            joins_ended: false,
         }
+    }
+
+    /// Called at the end of every turn with whether a login is still under way.
+    pub(super) fn note_logins_pending(&mut self, pending: bool) {
+        self.joins_ended = mem::replace(&mut self.logins_were_pending, pending) && !pending;
     }
 
     /// Whether the log goes to the writers now.
     fn log_is_due(&self) -> bool {
         self.log.len() >= MAX_HELD_LOG.min(self.limits.max_queued_bytes / 4)
             || self.flushing.is_some()
+            || self.joins_ended
             || self.next_round <= Instant::now()
     }
 
@@ -319,5 +334,54 @@ impl ServerIo for Sockets {
 
     fn max_queued_bytes(&self) -> usize {
         self.limits.max_queued_bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::sync::Arc;
+
+    fn sockets() -> Sockets {
+        let udp = Arc::new(Async::<UdpSocket>::bind(([127, 0, 0, 1], 0)).unwrap());
+        let (inputs, _) = smol::channel::bounded(1);
+        Sockets::new(udp::Outgoing::new(udp).unwrap(), 1 << 20, inputs)
+    }
+
+    /// A log held for the round's gap, as in the middle of a storm.
+    fn holding(sockets: &mut Sockets) {
+        sockets.log.extend_from_slice(b"login,bob,127.0.0.1:5001\n");
+        sockets.logged = 1;
+        sockets.next_round = Instant::now() + Duration::from_secs(60);
+    }
+
+    #[test]
+    fn a_held_log_goes_when_the_last_login_under_way_is_claimed() {
+        let mut sockets = sockets();
+        holding(&mut sockets);
+        sockets.note_logins_pending(true);
+        assert!(!sockets.log_is_due(), "joins still on their way");
+        sockets.note_logins_pending(true);
+        assert!(!sockets.log_is_due());
+        sockets.note_logins_pending(false);
+        assert!(sockets.log_is_due(), "the burst of joins has ended");
+    }
+
+    #[test]
+    fn without_logins_under_way_the_gap_still_paces_the_log() {
+        let mut sockets = sockets();
+        holding(&mut sockets);
+        // A storm of leaves: no login ever pending, so nothing ends early.
+        for _ in 0..3 {
+            sockets.note_logins_pending(false);
+            assert!(!sockets.log_is_due());
+        }
+        // The turn after the burst ended holds again, until the gap or the next burst's end.
+        sockets.note_logins_pending(true);
+        sockets.note_logins_pending(false);
+        assert!(sockets.log_is_due());
+        sockets.note_logins_pending(false);
+        assert!(!sockets.log_is_due());
     }
 }

@@ -53,6 +53,17 @@ fn claim_split_across_any_chunks() {
 }
 
 #[test]
+fn a_login_is_pending_from_its_accept_until_its_claim() {
+    let mut h = Harness::new();
+    assert!(!h.server.has_pending_logins());
+    h.datagram("127.0.0.1:5000", "login,alice,127.0.0.1:5000");
+    assert!(h.server.has_pending_logins());
+    let conn = h.open("127.0.0.1:40000");
+    h.bytes(conn, "login,alice,127.0.0.1:5000\n");
+    assert!(!h.server.has_pending_logins());
+}
+
+#[test]
 fn repeated_login_gets_the_same_accept_and_creates_nothing() {
     let mut h = Harness::new();
     for _ in 0..3 {
