@@ -348,6 +348,7 @@ impl<'a> HistoryJson<'a> {
         let (status, reason, encrypted) = match &entry.status {
             HistoryStatus::Received { encrypted } => ("received", None, Some(*encrypted)),
             HistoryStatus::Queued => ("queued", None, None),
+            HistoryStatus::Sent => ("sent", None, None),
             HistoryStatus::Delivered => ("delivered", None, None),
             HistoryStatus::Failed(reason) => ("failed", Some(reason.as_str()), None),
         };
@@ -391,7 +392,7 @@ fn history(with: &Name, entries: &[HistoryEntry], format: Format, marks: &Marks)
             let mark = match &entry.status {
                 HistoryStatus::Received { encrypted: true } => " ".to_owned(),
                 HistoryStatus::Received { encrypted: false } => "(unencrypted) ".to_owned(),
-                HistoryStatus::Queued => format!("{} ", marks.sent),
+                HistoryStatus::Queued | HistoryStatus::Sent => format!("{} ", marks.sent),
                 HistoryStatus::Delivered => format!("{} ", marks.ok),
                 HistoryStatus::Failed(why) => format!("{} ({why}) ", marks.failed),
             };

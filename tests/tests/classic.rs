@@ -296,6 +296,21 @@ fn chat_classic_on_a_feige_server(pair: &Pair) {
         (&shown["from"], &shown["text"]),
         (&"alice".into(), &"hi, bob".into())
     );
+    // bob's talk to the textbook client is in his history, as sent (nothing acknowledges it).
+    bob.send_line("/history alice");
+    let mine = bob.wait_event("history");
+    let theirs = bob.wait_event("history");
+    assert_eq!(
+        (&mine["from"], &mine["text"], &mine["status"]),
+        (&"bob".into(), &"hi, alice".into(), &"sent".into()),
+        "{mine}"
+    );
+    assert!(mine["id"].is_u64(), "{mine}");
+    assert_eq!(
+        (&theirs["from"], &theirs["status"], &theirs["encrypted"]),
+        (&"alice".into(), &"received".into(), &false.into()),
+        "{theirs}"
+    );
 
     alice.send_line("/quit");
     alice.wait_event("logged_out");

@@ -299,6 +299,7 @@ impl Model {
                 status => {
                     let delivery = match (status, item.id) {
                         (HistoryStatus::Queued, Some(id)) => Delivery::Queued(id),
+                        (HistoryStatus::Sent, Some(id)) => Delivery::Sent(id),
                         (HistoryStatus::Delivered, _) => Delivery::Delivered,
                         (HistoryStatus::Failed(why), _) => Delivery::Failed(why.clone()),
                         _ => Delivery::Failed("not recorded".into()),

@@ -66,6 +66,18 @@ pub enum Record {
         /// When.
         at_ms: u64,
     },
+    /// A message to a textbook peer went out as its one `talk` datagram, at `at_ms` (Unix
+    /// milliseconds): history only, as nothing will ever acknowledge it; its id is used.
+    Talked {
+        /// Its handle (the one its `sent` event names).
+        id: MessageId,
+        /// The recipient.
+        to: Name,
+        /// The text.
+        text: String,
+        /// When.
+        at_ms: u64,
+    },
     /// A message was shown to the user: its history, and its stream's receive state.
     Shown {
         /// The sender.

@@ -10,6 +10,8 @@ use crate::wire::{Name, SessionId};
 /// The records applied so far, folded into what a new run restores. A store keeps:
 /// - every message queued, once per id (a second message with a used id is refused); the outbox
 ///   is those not resolved, by id;
+/// - every message talked to a textbook peer, once per id, sharing the ids of the queued ones
+///   (never in the outbox);
 /// - per (sender, session) the highest seq shown sealed, for the [`SESSIONS_KEPT_PER_PEER`]
 ///   streams of each sender updated last;
 /// - as contacts, everyone a message went to or came from;
@@ -18,6 +20,8 @@ use crate::wire::{Name, SessionId};
 pub struct ReferenceStore {
     /// Ours by id: the message, and whether it is still queued.
     outgoing: BTreeMap<u64, (SavedMessage, bool)>,
+    /// Ours to textbook peers by id: the recipient.
+    talked: BTreeMap<u64, Name>,
     /// Senders of the messages shown.
     shown_from: BTreeSet<Name>,
     /// (sender, sid) → (last shown, when last updated).
@@ -32,10 +36,16 @@ impl ReferenceStore {
         self.applied += 1;
         match record {
             Record::Queued(message) => {
-                if self.outgoing.contains_key(&message.id.0) {
+                if self.is_used(message.id.0) {
                     return false;
                 }
                 self.outgoing.insert(message.id.0, (message.clone(), true));
+            }
+            Record::Talked { id, to, .. } => {
+                if self.is_used(id.0) {
+                    return false;
+                }
+                self.talked.insert(id.0, to.clone());
             }
             Record::Resolved { id, .. } => {
                 if let Some((_, queued)) = self.outgoing.get_mut(&id.0) {
@@ -62,6 +72,10 @@ impl ReferenceStore {
             }
         }
         true
+    }
+
+    fn is_used(&self, id: u64) -> bool {
+        self.outgoing.contains_key(&id) || self.talked.contains_key(&id)
     }
 
     /// Keeps the sender's streams updated last.
@@ -106,11 +120,13 @@ impl ReferenceStore {
                 .values()
                 .map(|(message, _)| message.to.clone()),
         );
-        let next_message_id = self
+        contacts.extend(self.talked.values().cloned());
+        let highest = self
             .outgoing
             .keys()
             .next_back()
-            .map_or(1, |id| id.saturating_add(1).max(1));
+            .max(self.talked.keys().next_back());
+        let next_message_id = highest.map_or(1, |id| id.saturating_add(1).max(1));
         Restored {
             outbox,
             streams: streams.into_iter().map(|(_, _, stream)| stream).collect(),
@@ -169,6 +185,34 @@ mod tests {
         );
         assert_eq!(restored.next_message_id, 4, "above the resolved one too");
         assert_eq!(restored.contacts, [name("bob"), name("carol")]);
+    }
+
+    fn talked(id: u64, to: &str) -> Record {
+        Record::Talked {
+            id: MessageId(id),
+            to: name(to),
+            text: format!("t{id}"),
+            at_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_talk_uses_its_id_names_a_contact_and_never_enters_the_outbox() {
+        let mut store = ReferenceStore::default();
+        assert!(store.apply(&talked(5, "tom")));
+        assert!(!store.apply(&queued(5, "bob")), "id 5 is taken by the talk");
+        assert!(store.apply(&queued(2, "bob")));
+        assert!(
+            !store.apply(&talked(2, "tom")),
+            "id 2 is taken by the message"
+        );
+        let restored = store.restored();
+        assert_eq!(
+            restored.outbox.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+            [2]
+        );
+        assert_eq!(restored.next_message_id, 6, "above the talk");
+        assert_eq!(restored.contacts, [name("bob"), name("tom")]);
     }
 
     #[test]

@@ -558,6 +558,12 @@ impl Session {
             .filter(|(n, _)| self.roster.dialect(n) == Some(Dialect::Classic));
         if let Some((name, endpoint)) = classic.cloned() {
             let talk = encode_talk(&io.config.name, time_of_day, text)?;
+            io.out.persist(Record::Talked {
+                id,
+                to: name.clone(),
+                text: text.to_owned(),
+                at_ms: io.clock.unix_ms_at(now),
+            });
             io.out.datagram(endpoint, talk);
             io.out.event(ClientEvent::Sent { to: name, id });
             return Ok(());

@@ -40,9 +40,9 @@ use super::client_keys::KeyModel;
 /// - the drop counters never go down, and a live client always has a deadline, but for one
 ///   online with a textbook server, which has no keepalive to time;
 /// - records come before what depends on them: a message is `Queued` in the outbox before it is
-///   `sent` or `queued`, `Resolved` as delivered (or failed, for the same reason) before it is
-///   said so, and `Shown` before its `message` event; each message is recorded once and resolved
-///   once;
+///   `sent` or `queued` (one to a textbook peer `Talked` before it is `sent`), `Resolved` as
+///   delivered (or failed, for the same reason) before it is said so, and `Shown` before its
+///   `message` event; each message is recorded once and resolved once (a talk never);
 /// - a lost link is not the end: `reconnecting` keeps the list, chat goes on, a new connection
 ///   claims again, and `reconnected` comes after the `left`/`joined` of every difference; a
 ///   message to a contact who left is `queued`, never failed for it.
@@ -63,6 +63,8 @@ pub(super) struct ClientModel {
     names_ever: HashSet<Name>,
     /// Message ids recorded in the outbox, and how the ones resolved were recorded.
     recorded: HashSet<MessageId>,
+    /// Message ids recorded as talked to a textbook peer (history only).
+    talked: HashSet<MessageId>,
     resolutions: HashMap<MessageId, Outcome>,
     /// `Shown` records whose `message` event has not come yet: (from, text, encrypted).
     shown: VecDeque<(Name, String, bool)>,
@@ -113,6 +115,7 @@ impl ClientModel {
             listed_ever: HashSet::new(),
             names_ever: HashSet::new(),
             recorded: HashSet::new(),
+            talked: HashSet::new(),
             resolutions: HashMap::new(),
             shown: VecDeque::new(),
             terminal: None,
@@ -396,6 +399,14 @@ impl ClientModel {
                     "{id} with another seq"
                 );
             }
+            Record::Talked { id, to, .. } => {
+                self.check_recipient(id, to.as_str());
+                assert!(
+                    self.best_effort.contains(&id),
+                    "{id} talked, not to a textbook peer"
+                );
+                assert!(self.talked.insert(id), "{id} talked twice");
+            }
             Record::Resolved { id, outcome, .. } => {
                 assert!(self.recorded.contains(&id), "{id} resolved unrecorded");
                 let before = self.resolutions.insert(id, outcome);
@@ -476,7 +487,7 @@ impl ClientModel {
             ClientEvent::Sent { to, id } => {
                 self.check_recipient(id, &to);
                 assert!(
-                    self.best_effort.contains(&id) || self.recorded.contains(&id),
+                    self.talked.contains(&id) || self.recorded.contains(&id),
                     "{id} sent unrecorded"
                 );
                 assert!(!self.resolved.contains(&id), "{id} sent after resolution");

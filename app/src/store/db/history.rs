@@ -37,6 +37,9 @@ pub enum HistoryStatus {
     },
     /// Ours, in the outbox: not acknowledged yet.
     Queued,
+    /// Ours, to a textbook peer: its one `talk` datagram went out, and nothing ever acknowledges
+    /// it.
+    Sent,
     /// Ours, acknowledged by the recipient.
     Delivered,
     /// Ours, given up, for this reason (`timeout`, `logged-out`, `expired`; kept
@@ -52,7 +55,10 @@ const CONVERSATION: &str = "
     FROM outgoing WHERE peer = ?1
     UNION ALL
     SELECT 0, NULL, text, shown_ms, entry, NULL, NULL, encrypted
-    FROM incoming WHERE peer = ?1";
+    FROM incoming WHERE peer = ?1
+    UNION ALL
+    SELECT 1, id, text, sent_ms, entry, 'sent', NULL, NULL
+    FROM talked WHERE peer = ?1";
 
 impl Database {
     /// The last `last` messages exchanged with `with`, both directions, oldest first: in order of
@@ -82,6 +88,7 @@ impl Database {
                         encrypted: row.get(6)?,
                     },
                     Some("queued") => HistoryStatus::Queued,
+                    Some("sent") => HistoryStatus::Sent,
                     Some("delivered") => HistoryStatus::Delivered,
                     Some("failed") => HistoryStatus::Failed(row.get(5)?),
                     Some(other) => {
@@ -116,7 +123,9 @@ impl Database {
                         (PARTITION BY peer ORDER BY at < 0 DESC, at DESC, entry DESC) AS nth
                     FROM (SELECT peer, written_ms AS at, entry FROM outgoing
                           UNION ALL
-                          SELECT peer, shown_ms, entry FROM incoming))
+                          SELECT peer, shown_ms, entry FROM incoming
+                          UNION ALL
+                          SELECT peer, sent_ms, entry FROM talked))
                  WHERE nth = 1 ORDER BY at < 0 DESC, at DESC, entry DESC",
             )
             .map_err(fail())?;

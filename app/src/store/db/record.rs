@@ -1,6 +1,6 @@
 //! The core's writes ([`Record`]s), each made durable before [`Database::apply`] returns.
 
-use feige_core::client::{Outcome, Record, SavedMessage, SESSIONS_KEPT_PER_PEER};
+use feige_core::client::{MessageId, Outcome, Record, SavedMessage, SESSIONS_KEPT_PER_PEER};
 use feige_core::wire::{Name, SessionId};
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
@@ -29,7 +29,8 @@ impl Database {
     /// resolved already) it changes nothing, so the first outcome stays. `Shown` adds the message
     /// to the history, and, when it came sealed, raises its stream's `last_shown` to its seq
     /// (never lowers it) in the same transaction; a plain message from a textbook peer has no
-    /// stream, its sid and seq mean nothing and are not kept.
+    /// stream, its sid and seq mean nothing and are not kept. `Talked` adds our message to a
+    /// textbook peer to the history; a message id is recorded once, as a message or as a talk.
     pub fn apply(&mut self, record: &Record) -> Result<(), StoreError> {
         let Database { conn, path, .. } = self;
         let Some(conn) = conn.as_mut() else {
@@ -56,6 +57,12 @@ impl Database {
                 .map(drop)
                 .map_err(fail("record a message as resolved"))
             }
+            Record::Talked {
+                id,
+                to,
+                text,
+                at_ms,
+            } => talk(&tx, *id, to, text, *at_ms).map_err(fail("record a talk as sent")),
             Record::Shown {
                 from,
                 sid,
@@ -76,7 +83,8 @@ impl Database {
 fn next_entry(tx: &Transaction<'_>) -> rusqlite::Result<i64> {
     tx.query_row(
         "SELECT 1 + max(coalesce((SELECT max(entry) FROM outgoing), 0),
-                        coalesce((SELECT max(entry) FROM incoming), 0))",
+                        coalesce((SELECT max(entry) FROM incoming), 0),
+                        coalesce((SELECT max(entry) FROM talked), 0))",
         [],
         |row| row.get(0),
     )
@@ -96,6 +104,23 @@ fn queue(tx: &Transaction<'_>, message: &SavedMessage) -> rusqlite::Result<()> {
             &message.text,
             int(message.written_ms),
         ),
+    )?;
+    Ok(())
+}
+
+/// Records our message to a textbook peer, for the history only (an id recorded already, as a
+/// message or a talk, is refused by the schema).
+fn talk(
+    tx: &Transaction<'_>,
+    id: MessageId,
+    to: &Name,
+    text: &str,
+    at_ms: u64,
+) -> rusqlite::Result<()> {
+    let entry = next_entry(tx)?;
+    tx.execute(
+        "INSERT INTO talked (id, entry, peer, text, sent_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+        (int(id.0), entry, to.as_str(), text, int(at_ms)),
     )?;
     Ok(())
 }

@@ -66,14 +66,14 @@ impl Database {
         rows.collect::<Result<_, _>>().map_err(fail())
     }
 
-    /// Everyone in the outbox, the history or the pins, in name order.
+    /// Everyone in the outbox, the history (talks included) or the pins, in name order.
     fn contacts(&self) -> Result<Vec<Name>, StoreError> {
         let fail = || self.fail("read the contacts");
         let mut query = self
             .conn()?
             .prepare(
                 "SELECT peer FROM outgoing UNION SELECT peer FROM incoming
-                 UNION SELECT name FROM pins",
+                 UNION SELECT peer FROM talked UNION SELECT name FROM pins",
             )
             .map_err(fail())?;
         let rows = query.query_map([], |row| name_at(row, 0)).map_err(fail())?;
@@ -81,13 +81,15 @@ impl Database {
         Ok(names.into_iter().collect())
     }
 
-    /// One above the highest message id recorded, at least 1 (ids start at 1). Saturating: an id
+    /// One above the highest message id recorded, ours to native peers or to textbook ones, at
+    /// least 1 (ids start at 1). Saturating: an id
     /// of u64::MAX, which no client reaches counting from 1, would be handed out again.
     fn next_message_id(&self) -> Result<u64, StoreError> {
         let highest: Option<i64> = self
             .conn()?
             .query_row(
-                "SELECT id FROM outgoing ORDER BY id < 0 DESC, id DESC LIMIT 1",
+                "SELECT id FROM (SELECT id FROM outgoing UNION ALL SELECT id FROM talked)
+                 ORDER BY id < 0 DESC, id DESC LIMIT 1",
                 [],
                 |row| row.get(0),
             )

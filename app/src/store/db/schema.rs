@@ -21,7 +21,7 @@ pub(super) struct Upgrade<'a> {
 type Migration = fn(&Transaction<'_>, &Upgrade<'_>) -> Result<(), StoreError>;
 
 /// Every migration in order: migration `i` takes the schema from version `i` to `i + 1`.
-const MIGRATIONS: &[Migration] = &[create_tables];
+const MIGRATIONS: &[Migration] = &[create_tables, create_talked];
 
 /// The newest schema version this code knows.
 fn latest() -> i64 {
@@ -140,4 +140,28 @@ fn create_tables(tx: &Transaction<'_>, upgrade: &Upgrade<'_>) -> Result<(), Stor
             .map_err(sql_error(upgrade.path, "import the pinned keys"))?;
     }
     Ok(())
+}
+
+/// Version 2: our messages to textbook peers, for the history. Each went out as one `talk` that
+/// nothing acknowledges, so it has no seq, no status and no place in the outbox; its id is
+/// drawn from the same count as the outgoing ones (the triggers keep the two apart), and
+/// `entry` from the same as every message.
+fn create_talked(tx: &Transaction<'_>, upgrade: &Upgrade<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE talked (
+            id      INTEGER PRIMARY KEY,
+            entry   INTEGER NOT NULL UNIQUE,
+            peer    TEXT NOT NULL,
+            text    TEXT NOT NULL,
+            sent_ms INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX talked_by_peer ON talked (peer);
+        CREATE TRIGGER talked_id_unused BEFORE INSERT ON talked
+            WHEN EXISTS (SELECT 1 FROM outgoing WHERE id = NEW.id)
+            BEGIN SELECT RAISE(ABORT, 'message id recorded already'); END;
+        CREATE TRIGGER outgoing_id_unused BEFORE INSERT ON outgoing
+            WHEN EXISTS (SELECT 1 FROM talked WHERE id = NEW.id)
+            BEGIN SELECT RAISE(ABORT, 'message id recorded already'); END;",
+    )
+    .map_err(sql_error(upgrade.path, "create the table of talks"))
 }

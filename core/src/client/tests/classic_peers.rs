@@ -1,7 +1,7 @@
 //! A native client chatting with classic peers its feige server lists: best-effort `talk`.
 
 use super::*;
-use crate::client::{ClientState, ClientStats, MessageId, SendError};
+use crate::client::{ClientState, ClientStats, MessageId, Record, SendError};
 use crate::wire::max_talk_text_units;
 
 /// Where 老王's textbook client sends from: its listed IP, a throw-away port.
@@ -54,6 +54,16 @@ fn a_talk_is_one_utf16_datagram_sent_and_never_confirmed() {
         }]
     );
     assert_eq!(rig.events(), [sent("老王", 1)]);
+    // Recorded for the history, never for an outbox.
+    let records: Vec<_> = rig.records.drain(..).collect();
+    assert!(
+        matches!(
+            records.as_slice(),
+            [Record::Talked { id: MessageId(1), to, text, .. }]
+                if *to == name("老王") && text == "hi, 老王\nbye"
+        ),
+        "{records:?}"
+    );
     // Nothing is retransmitted, and nothing more is reported: only keepalive goes on.
     for _ in 0..10 {
         rig.fire_next();

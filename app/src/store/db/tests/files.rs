@@ -104,7 +104,7 @@ fn a_database_of_a_newer_feige_is_refused_untouched() {
     drop(raw);
     let error = refused_untouched(&scratch);
     assert!(
-        error.contains("made by a newer feige (schema 7, this one knows up to 1)"),
+        error.contains("made by a newer feige (schema 7, this one knows up to 2)"),
         "{error}"
     );
     assert!(error.contains("left as it is"), "{error}");
@@ -127,7 +127,7 @@ fn a_newer_database_with_commits_in_its_log_is_refused_untouched() {
     assert!(!log.is_empty());
     let error = refused_untouched(&scratch);
     assert!(
-        error.contains("schema 3, this one knows up to 1"),
+        error.contains("schema 3, this one knows up to 2"),
         "{error}"
     );
     assert_eq!(fs::read(&wal).unwrap(), log);
@@ -140,15 +140,44 @@ fn a_newer_database_in_rollback_mode_is_not_switched_to_wal() {
     let scratch = Scratch::new("newer-rollback");
     fs::create_dir_all(scratch.user_dir()).unwrap();
     let raw = Connection::open(scratch.db_file()).unwrap();
-    raw.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 2;")
+    raw.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 3;")
         .unwrap();
     drop(raw);
     let error = refused_untouched(&scratch);
     assert!(
-        error.contains("schema 2, this one knows up to 1"),
+        error.contains("schema 3, this one knows up to 2"),
         "{error}"
     );
     assert!(!scratch.user_dir().join("feige.db-wal").exists());
+}
+
+/// A database of schema 1 (before talks were recorded) is upgraded in place: what it held is
+/// kept, and talks are recorded from then on.
+#[test]
+fn a_database_of_schema_1_is_upgraded_with_everything_it_held() {
+    let scratch = Scratch::new("upgrade");
+    {
+        let mut db = Database::open(&scratch.storage(), &alice()).unwrap();
+        db.apply(&queued(1, "bob", 7, 1, "kept", 1_000)).unwrap();
+    }
+    let raw = Connection::open(scratch.db_file()).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER talked_id_unused; DROP TRIGGER outgoing_id_unused; DROP TABLE talked;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(raw);
+    let mut db = Database::open(&scratch.storage(), &alice()).unwrap();
+    assert_eq!(db.restored().unwrap().outbox.len(), 1);
+    db.apply(&talked(2, "老王", "new", 2_000)).unwrap();
+    assert!(db.apply(&talked(1, "老王", "taken", 2_001)).is_err());
+    assert_eq!(db.history(&name("老王"), 10).unwrap().len(), 1);
+    drop(db);
+    let raw = Connection::open(scratch.db_file()).unwrap();
+    let version: i64 = raw
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
 }
 
 #[test]

@@ -90,6 +90,15 @@ fn failed(id: u64, reason: FailReason, at_ms: u64) -> Record {
     }
 }
 
+fn talked(id: u64, to: &str, text: &str, at_ms: u64) -> Record {
+    Record::Talked {
+        id: MessageId(id),
+        to: name(to),
+        text: text.to_owned(),
+        at_ms,
+    }
+}
+
 fn shown(from: &str, sid: u64, seq: u64, text: &str, encrypted: bool, at_ms: u64) -> Record {
     Record::Shown {
         from: name(from),

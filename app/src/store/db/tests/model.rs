@@ -34,6 +34,8 @@ fn record() -> impl Strategy<Value = Record> {
     prop_oneof![
         (number(), peer(), number(), number(), ".{0,8}", number())
             .prop_map(|(id, to, sid, seq, text, at)| queued(id, to, sid, seq, &text, at)),
+        (number(), peer(), ".{0,8}", number())
+            .prop_map(|(id, to, text, at)| talked(id, to, &text, at)),
         (number(), outcome(), number()).prop_map(|(id, outcome, at_ms)| Record::Resolved {
             id: MessageId(id),
             outcome,

@@ -168,6 +168,65 @@ fn history_is_both_directions_oldest_first_with_statuses_as_they_were() {
 }
 
 #[test]
+fn talks_to_a_textbook_peer_are_history_only_and_share_the_message_ids() {
+    let scratch = Scratch::new("talks");
+    {
+        let mut db = Database::open(&scratch.storage(), &alice()).unwrap();
+        apply_all(
+            &mut db,
+            &[
+                queued(1, "bob", 7, 1, "to bob", 1_000),
+                shown("老王", 0, 0, "plain hello", false, 1_010),
+                talked(2, "老王", "hi 老王", 1_020),
+                talked(3, "老王", "same ms, after", 1_020),
+            ],
+        );
+        for taken in [
+            talked(1, "老王", "x", 1_030),
+            queued(3, "bob", 7, 2, "x", 1_030),
+        ] {
+            let error = db.apply(&taken).unwrap_err();
+            assert!(error.to_string().contains("recorded already"), "{error}");
+        }
+    }
+    let db = Database::open(&scratch.storage(), &alice()).unwrap();
+    let wang = name("老王");
+    let ours = |id: u64, text: &str, at_ms: u64| HistoryEntry {
+        from: alice(),
+        to: wang.clone(),
+        text: text.into(),
+        at_ms,
+        status: HistoryStatus::Sent,
+        id: Some(MessageId(id)),
+    };
+    let theirs = HistoryEntry {
+        from: wang.clone(),
+        to: alice(),
+        text: "plain hello".into(),
+        at_ms: 1_010,
+        status: HistoryStatus::Received { encrypted: false },
+        id: None,
+    };
+    assert_eq!(
+        db.history(&wang, 10).unwrap(),
+        [
+            theirs,
+            ours(2, "hi 老王", 1_020),
+            ours(3, "same ms, after", 1_020)
+        ]
+    );
+    assert_eq!(db.conversations().unwrap(), [wang.clone(), name("bob")]);
+    let restored = db.restored().unwrap();
+    assert_eq!(restored.next_message_id, 4, "above the talks");
+    assert_eq!(
+        restored.outbox.iter().map(|m| m.id.0).collect::<Vec<_>>(),
+        [1],
+        "a talk never waits in the outbox"
+    );
+    assert_eq!(restored.contacts, [name("bob"), wang]);
+}
+
+#[test]
 fn conversations_are_the_most_recent_first() {
     let mut db = Database::open(&Storage::Ephemeral, &alice()).unwrap();
     apply_all(
