@@ -330,7 +330,8 @@ struct HistoryJson<'a> {
     text: &'a str,
     /// RFC 3339, UTC.
     at: String,
-    /// `received`, `queued`, `delivered` or `failed`.
+    /// `received`, `queued`, `delivered`, `failed`, or `sent` (ours to a textbook peer, which
+    /// nothing acknowledges).
     status: &'static str,
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -214,8 +214,9 @@ fn main() -> ExitCode {
     let limit = sys::raise_nofile(NOFILE);
     // Grown once now, not a doubling at a time in the middle of a storm, each of which would
     // stall the generator for an RCU grace period.
-    if let Err(e) = fdlimit::grow_table(limit.min(NOFILE)) {
-        eprintln!("feige-loadgen: cannot grow the descriptor table to {NOFILE}: {e}");
+    let slots = limit.min(NOFILE);
+    if let Err(e) = fdlimit::grow_table(slots) {
+        eprintln!("feige-loadgen: cannot grow the descriptor table to {slots}: {e}");
     }
     if let Err(e) = sys::pin_current_thread(LOADGEN_CPU) {
         eprintln!("feige-loadgen: cannot pin to CPU {LOADGEN_CPU}: {e}");

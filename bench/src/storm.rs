@@ -301,8 +301,12 @@ impl Clients {
                 return Err(io::Error::other(format!("u{i}: no answer to login")));
             }
             let server = self.servers[i % self.servers.len()];
-            let endpoint = self.endpoints.get(i).and_then(Option::as_deref);
-            send_login(i, udp, endpoint.unwrap_or_default(), server)?;
+            let Some(endpoint) = self.endpoints.get(i).and_then(Option::as_deref) else {
+                return Err(io::Error::other(format!(
+                    "u{i}: logging in with no endpoint"
+                )));
+            };
+            send_login(i, udp, endpoint, server)?;
             *tries += 1;
             *sent = now;
             *wait *= 2;

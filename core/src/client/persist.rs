@@ -2,8 +2,9 @@
 //!
 //! The core does no I/O: it asks for every write as a [`ClientTransmit::Persist`] in its
 //! transmit queue, *before* the transmits and events that depend on it — a message is recorded
-//! in the outbox before it is reported `sent` or `queued`, a message is recorded as shown before
-//! its `ack` leaves. A driver that performs the transmits in order, each write made durable
+//! in the outbox before it is reported `sent` or `queued` (a `talk` to a textbook peer, in the
+//! history before its datagram goes and it is reported `sent`), a message is recorded as shown
+//! before its `ack` leaves. A driver that performs the transmits in order, each write made durable
 //! before the next transmit, therefore never acknowledges what a crash could lose; what it
 //! recorded comes back at the next start as a [`Restored`] in the configuration.
 //!

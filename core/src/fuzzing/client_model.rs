@@ -65,6 +65,8 @@ pub(super) struct ClientModel {
     recorded: HashSet<MessageId>,
     /// Message ids recorded as talked to a textbook peer (history only).
     talked: HashSet<MessageId>,
+    /// `talk` datagrams sent: never more than the talks recorded.
+    talks_sent: usize,
     resolutions: HashMap<MessageId, Outcome>,
     /// `Shown` records whose `message` event has not come yet: (from, text, encrypted).
     shown: VecDeque<(Name, String, bool)>,
@@ -116,6 +118,7 @@ impl ClientModel {
             names_ever: HashSet::new(),
             recorded: HashSet::new(),
             talked: HashSet::new(),
+            talks_sent: 0,
             resolutions: HashMap::new(),
             shown: VecDeque::new(),
             terminal: None,
@@ -321,6 +324,11 @@ impl ClientModel {
             }
             ClientTransmit::Datagram { to, data } if is_classic_datagram(&data) => {
                 assert!(self.listed_ever.contains(&to), "talk to unlisted {to}");
+                self.talks_sent += 1;
+                assert!(
+                    self.talks_sent <= self.talked.len(),
+                    "a talk went out before its record"
+                );
                 match ClassicDatagram::parse(&data) {
                     Ok(ClassicDatagram::Talk { from, .. }) => {
                         assert_eq!(from, self.config.name, "talk in another's name")

@@ -30,8 +30,8 @@ const TURN_INPUTS: usize = 64;
 /// rest goes to logins and snapshots), and the more sessions (or the busier the machine), the
 /// more lines each write carries; a broadcast after a quiet spell (a join, a leave) never
 /// waits, nor do a storm's last lines once no login is under way any more. The factor was
-/// measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower
-/// storms than 4 at 5,000 and 10,000 sessions.
+/// measured (`docs/benchmarks.md`, issue 18): 1 and 2 gave slower storms than 4 at 5,000 and
+/// 10,000 sessions, and 16 a slower storm of 1,000.
 const ROUND_GAP_FACTOR: u32 = 4;
 const MAX_ROUND_GAP: Duration = Duration::from_millis(100);
 /// A log this large (or a quarter of the bound on a connection's unsent output, if that is less,

@@ -82,8 +82,8 @@ impl Database {
     }
 
     /// One above the highest message id recorded, ours to native peers or to textbook ones, at
-    /// least 1 (ids start at 1). Saturating: an id
-    /// of u64::MAX, which no client reaches counting from 1, would be handed out again.
+    /// least 1 (ids start at 1). Saturating: an id of u64::MAX, which no client reaches counting
+    /// from 1, would be handed out again.
     fn next_message_id(&self) -> Result<u64, StoreError> {
         let highest: Option<i64> = self
             .conn()?

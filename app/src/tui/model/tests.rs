@@ -475,3 +475,48 @@ fn a_message_from_someone_unlisted_is_kept_under_their_name() {
     assert_eq!(dave.presence(), Presence::Gone);
     assert_eq!(dave.unread(), 1);
 }
+
+#[test]
+fn history_read_back_shows_each_message_as_it_stood() {
+    use crate::store::{HistoryEntry, HistoryStatus};
+    let mut model = logged_in(Instant::now());
+    let bob = name("bob");
+    let entry = |mine: bool, text: &str, status: HistoryStatus, id: Option<u64>| HistoryEntry {
+        from: if mine { name("alice") } else { bob.clone() },
+        to: if mine { bob.clone() } else { name("alice") },
+        text: text.into(),
+        at_ms: 1_000,
+        status,
+        id: id.map(MessageId),
+    };
+    let history = [
+        entry(
+            false,
+            "hi",
+            HistoryStatus::Received { encrypted: true },
+            None,
+        ),
+        entry(
+            false,
+            "plain",
+            HistoryStatus::Received { encrypted: false },
+            None,
+        ),
+        entry(true, "q", HistoryStatus::Queued, Some(1)),
+        entry(true, "s", HistoryStatus::Sent, Some(2)),
+        entry(true, "d", HistoryStatus::Delivered, Some(3)),
+        entry(true, "f", HistoryStatus::Failed("expired".into()), Some(4)),
+    ];
+    model.load_history(&bob, &history);
+    assert_eq!(
+        kinds(&model, "bob"),
+        [
+            EntryKind::Theirs("hi".into()),
+            EntryKind::Theirs("(unencrypted) plain".into()),
+            mine("q", Delivery::Queued(MessageId(1)), 1),
+            mine("s", Delivery::Sent(MessageId(2)), 2),
+            mine("d", Delivery::Delivered, 3),
+            mine("f", Delivery::Failed("expired".into()), 4),
+        ]
+    );
+}
