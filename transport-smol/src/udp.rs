@@ -1,13 +1,11 @@
 //! The UDP side shared by both drivers: a receive task, and sends from the owner task.
 
-use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_io::{Async, Timer};
 use feige_core::wire::MAX_DATAGRAM;
-use feige_platform::address::in_family;
 use smol::channel::Sender;
 
 /// One byte more than any valid datagram: a longer one arrives truncated (and is refused as
@@ -34,34 +32,6 @@ pub async fn receive<I>(
                 tracing::debug!("udp receive: {e}");
                 Timer::after(Duration::from_millis(10)).await;
             }
-        }
-    }
-}
-
-/// The owner's side of the UDP socket. Its address family is read once: every datagram sent is
-/// written in it, and asking the kernel per datagram would double the system calls of each.
-pub struct Outgoing {
-    socket: Arc<Async<UdpSocket>>,
-    is_v6: bool,
-}
-
-impl Outgoing {
-    pub fn new(socket: Arc<Async<UdpSocket>>) -> io::Result<Outgoing> {
-        let is_v6 = socket.get_ref().local_addr()?.is_ipv6();
-        Ok(Outgoing { socket, is_v6 })
-    }
-
-    /// Sends one datagram without waiting: UDP may lose it anyway (and the protocol retries),
-    /// and the owner task must not stall behind a full socket buffer. A failure concerns that
-    /// destination only, so it is logged, not fatal.
-    pub fn send(&self, to: SocketAddr, data: &[u8]) {
-        let to = in_family(to, self.is_v6);
-        match self.socket.get_ref().send_to(data, to) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                tracing::debug!("udp send to {to}: socket buffer full, datagram dropped");
-            }
-            Err(e) => tracing::debug!("udp send to {to}: {e}"),
         }
     }
 }

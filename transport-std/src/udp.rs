@@ -8,7 +8,6 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use feige_core::wire::MAX_DATAGRAM;
-use feige_platform::address::in_family;
 
 /// One byte more than any valid datagram: a longer one arrives truncated (and is refused as
 /// malformed), so a flood of 64 KiB datagrams costs no more memory than valid ones.
@@ -52,28 +51,6 @@ fn is_transient(e: &io::Error) -> bool {
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
     )
-}
-
-/// The owner's side of the UDP socket. Its address family is read once: every datagram sent is
-/// written in it, and asking the kernel per datagram would double the system calls of each.
-pub struct Outgoing {
-    socket: UdpSocket,
-    is_v6: bool,
-}
-
-impl Outgoing {
-    pub fn new(socket: UdpSocket) -> io::Result<Outgoing> {
-        let is_v6 = socket.local_addr()?.is_ipv6();
-        Ok(Outgoing { socket, is_v6 })
-    }
-
-    /// Sends one datagram; a failure concerns that destination only, so it is logged, not fatal.
-    pub fn send(&self, to: SocketAddr, data: &[u8]) {
-        let to = in_family(to, self.is_v6);
-        if let Err(e) = self.socket.send_to(data, to) {
-            tracing::debug!("udp send to {to}: {e}");
-        }
-    }
 }
 
 #[cfg(test)]

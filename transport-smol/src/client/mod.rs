@@ -13,7 +13,7 @@ use feige_app::driver::{
     ChatCommands, ChatMachine, ChatOptions, ClientInput, ClientIo, Overflow, RunningChat,
 };
 use feige_core::client::Client;
-use feige_platform::address::local_endpoint;
+use feige_platform::address::{local_endpoint, Outgoing};
 use feige_platform::limits::{ConnLimits, CLIENT_FLUSH_AT_EXIT, CONNECT_TIMEOUT};
 use smol::channel::{self, Receiver, Sender};
 use smol::{future, Task};
@@ -60,7 +60,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatHandle> {
     let client = Client::new((options.config)(local), Instant::now());
     let machine = ChatMachine::new(client, options.sinks);
     let sockets = Sockets {
-        udp: udp::Outgoing::new(socket)?,
+        udp: Outgoing::new(socket.get_ref().try_clone()?)?,
         tcp: None,
         connecting: None,
         flushing: Vec::new(),
@@ -102,7 +102,7 @@ async fn run(mut machine: ChatMachine, mut sockets: Sockets, inputs: Receiver<In
 
 /// The client's sockets: one UDP socket, and the TCP session's tasks.
 struct Sockets {
-    udp: udp::Outgoing,
+    udp: Outgoing,
     tcp: Option<Connection>,
     /// The task opening the TCP session, if one is under way.
     connecting: Option<Task<()>>,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use async_io::Async;
 use feige_app::driver::{Listening, ServerInput, ServerMachine, ServerSetup, ServerThread};
 use feige_core::server::Server;
+use feige_platform::address::Outgoing;
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::SERVER_INBOX;
 use smol::channel;
@@ -78,7 +79,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     config.tcp_port = tcp.port();
     let machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics, store);
     let sockets = Sockets::new(
-        udp::Outgoing::new(udp_socket)?,
+        Outgoing::new(udp_socket.get_ref().try_clone()?)?,
         options.max_queued_bytes,
         tx.clone(),
     );

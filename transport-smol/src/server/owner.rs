@@ -18,7 +18,7 @@ use smol::{future, Task};
 use super::Input;
 use crate::conn::{self, Connection};
 use crate::inbox::{self, Next};
-use crate::udp;
+use feige_platform::address::Outgoing;
 
 /// Most inputs handled in one turn, so timers and writers are never kept waiting long.
 const TURN_INPUTS: usize = 64;
@@ -108,7 +108,7 @@ pub(super) async fn run(
 
 /// The server's sockets: the UDP socket, and each connection's reader and writer tasks.
 pub(super) struct Sockets {
-    udp: udp::Outgoing,
+    udp: Outgoing,
     conns: FxHashMap<ConnId, Connection>,
     /// Connections refused at once, held only until their error line is written.
     refused: FxHashMap<ConnId, Async<TcpStream>>,
@@ -140,7 +140,7 @@ pub(super) struct Sockets {
 }
 
 impl Sockets {
-    pub(super) fn new(udp: udp::Outgoing, max_queued_bytes: usize, inputs: Sender<Input>) -> Self {
+    pub(super) fn new(udp: Outgoing, max_queued_bytes: usize, inputs: Sender<Input>) -> Self {
         Sockets {
             udp,
             conns: FxHashMap::default(),
@@ -346,7 +346,11 @@ mod tests {
     fn sockets() -> Sockets {
         let udp = Arc::new(Async::<UdpSocket>::bind(([127, 0, 0, 1], 0)).unwrap());
         let (inputs, _) = smol::channel::bounded(1);
-        Sockets::new(udp::Outgoing::new(udp).unwrap(), 1 << 20, inputs)
+        Sockets::new(
+            Outgoing::new(udp.get_ref().try_clone().unwrap()).unwrap(),
+            1 << 20,
+            inputs,
+        )
     }
 
     /// A log held for the round's gap, as in the middle of a storm.

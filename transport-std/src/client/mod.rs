@@ -15,7 +15,7 @@ use feige_app::driver::{
     ChatCommands, ChatMachine, ChatOptions, ChatThread, ClientInput, ClientIo, Overflow,
 };
 use feige_core::client::Client;
-use feige_platform::address::local_endpoint;
+use feige_platform::address::{local_endpoint, Outgoing};
 use feige_platform::limits::{ConnLimits, CLIENT_FLUSH_AT_EXIT, CONNECT_TIMEOUT};
 
 use crate::conn::{Connection, Writers};
@@ -40,7 +40,7 @@ pub fn start(options: ChatOptions) -> io::Result<ChatThread> {
     let client = Client::new((options.config)(local), Instant::now());
     let mut machine = ChatMachine::new(client, options.sinks);
     let mut sockets = Sockets {
-        udp: udp::Outgoing::new(socket)?,
+        udp: Outgoing::new(socket)?,
         tcp: None,
         writers: Writers::default(),
         inputs: tx.clone(),
@@ -89,7 +89,7 @@ fn run(machine: &mut ChatMachine, sockets: &mut Sockets, inputs: &Receiver<Input
 
 /// The client's sockets: one UDP socket, and the TCP session with its reader and writer threads.
 struct Sockets {
-    udp: udp::Outgoing,
+    udp: Outgoing,
     tcp: Option<Connection>,
     writers: Writers,
     inputs: SyncSender<Input>,

@@ -18,6 +18,7 @@ use feige_app::driver::{
     Listening, Overflow, ServerInput, ServerIo, ServerMachine, ServerSetup, ServerThread,
 };
 use feige_core::server::{ConnId, Roster, Server};
+use feige_platform::address::Outgoing;
 use feige_platform::cluster::{Deliver, StoreLink};
 use feige_platform::limits::{ConnLimits, SERVER_FLUSH_AT_EXIT, SERVER_INBOX};
 
@@ -72,7 +73,7 @@ pub fn start(setup: ServerSetup<'_>) -> io::Result<ServerThread> {
     config.tcp_port = tcp.port();
     let mut machine = ServerMachine::new(Server::new(config), setup.on_event, setup.metrics, store);
     let mut sockets = Sockets {
-        udp: udp::Outgoing::new(udp_socket)?,
+        udp: Outgoing::new(udp_socket)?,
         conns: HashMap::new(),
         refused: HashMap::new(),
         limits: ConnLimits::server(options.max_queued_bytes),
@@ -155,7 +156,7 @@ fn run(machine: &mut ServerMachine, sockets: &mut Sockets, inputs: &Receiver<Inp
 
 /// The server's sockets: the UDP socket, and each TCP connection with its reader and writer.
 struct Sockets {
-    udp: udp::Outgoing,
+    udp: Outgoing,
     conns: HashMap<ConnId, Connection>,
     /// Connections refused at once, held only until their error line is written.
     refused: HashMap<ConnId, TcpStream>,
