@@ -74,30 +74,38 @@ impl Server {
     }
 
     /// Binds the connection to the pending login of `name`, if it came from the same IP and its
-    /// name is ours: in a cluster, not before the store granted it (again, after the store was
-    /// away), however soon the client connects.
+    /// name is ours. In a cluster, a claim that comes before the store granted the name (or
+    /// granted it again, after the store was away) waits for the store's answer, however soon
+    /// the client connected; one claim waits per login.
     fn claim(&mut self, now: Instant, conn: ConnId, claim: &UserEntry, key: Option<PublicKey>) {
         let name = &claim.name;
-        // A classic login is bound by silence only: its client never sends a claim.
-        let Some(pending) = self
-            .pending
-            .get(name)
-            .filter(|p| p.claimed && !p.origin.classic && p.origin.declared == claim.endpoint)
-        else {
-            return self.refuse(conn, ErrorReason::NoPendingLogin);
-        };
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
             return;
         };
+        // A classic login is bound by silence only: its client never sends a claim.
+        let Some(pending) = self
+            .pending
+            .get_mut(name)
+            .filter(|p| !p.origin.classic && p.origin.declared == claim.endpoint)
+        else {
+            return self.refuse(conn, ErrorReason::NoPendingLogin);
+        };
         if pending.origin.listed.ip() != peer.ip() {
             return self.refuse(conn, ErrorReason::IpMismatch);
+        }
+        if !pending.granted {
+            if pending.held.is_some() {
+                return self.refuse(conn, ErrorReason::NoPendingLogin);
+            }
+            pending.held = Some((conn, key));
+            return;
         }
         self.bind(now, conn, name, key);
     }
 
     /// Turns the pending login of `name` into a session carried by `conn`, which is no longer an
     /// unclaimed connection.
-    fn bind(&mut self, now: Instant, conn: ConnId, name: &Name, key: Option<PublicKey>) {
+    pub(super) fn bind(&mut self, now: Instant, conn: ConnId, name: &Name, key: Option<PublicKey>) {
         let Some(peer) = self.conns.get(&conn).map(|c| c.peer) else {
             return;
         };
@@ -149,7 +157,7 @@ impl Server {
         }
         let granted = classic
             .values()
-            .find(|name| self.pending.get(*name).is_some_and(|p| p.claimed))
+            .find(|name| self.pending.get(*name).is_some_and(|p| p.granted))
             .cloned();
         if let Some(name) = granted {
             // A textbook client announces no key.

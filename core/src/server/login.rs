@@ -7,8 +7,8 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::wire::{
-    encode_utf16le, is_classic_datagram, ClassicDatagram, ClientDatagram, Name, RejectReason,
-    ServerDatagram, WireError,
+    encode_utf16le, is_classic_datagram, ClassicDatagram, ClientDatagram, ErrorReason, Name,
+    RejectReason, ServerDatagram, WireError,
 };
 
 use super::sources::Limit;
@@ -91,7 +91,7 @@ impl Server {
             if pending.origin == origin {
                 let window = now + self.config.pending_timeout;
                 pending.expires = window.min(pending.born + self.config.pending_max_life);
-                if !pending.claimed {
+                if !pending.granted {
                     // Accepted once the cluster's store grants the name.
                     return;
                 }
@@ -184,7 +184,8 @@ impl Server {
                 origin,
                 born: now,
                 expires: now + window,
-                claimed: self.cluster.is_none(),
+                granted: self.cluster.is_none(),
+                held: None,
             },
         );
         epoch
@@ -253,12 +254,15 @@ impl Server {
     }
 
     /// Forgets a pending login that will not become a session (expired, withdrawn, superseded,
-    /// refused by the cluster's store); returns where it came from.
+    /// refused by the cluster's store), refusing a claim held for it; returns where it came from.
     pub(super) fn drop_pending(&mut self, name: &Name) -> Option<Origin> {
         let pending = self.take_pending(name)?;
         self.forget_login(pending.origin.listed.ip(), pending.origin.classic);
-        if pending.claimed {
+        if pending.granted {
             self.unclaim(name);
+        }
+        if let Some((conn, _)) = pending.held {
+            self.refuse(conn, ErrorReason::NoPendingLogin);
         }
         Some(pending.origin)
     }

@@ -296,9 +296,10 @@ impl Server {
         self.sessions.values().map(|s| &s.entry)
     }
 
-    /// Whether a login was accepted and has not yet claimed its session (or been refused or
-    /// expired): a join is on its way. A transport pacing its broadcasts can tell from this when
-    /// a burst of joins has ended.
+    /// Whether a login is pending: accepted (or, in a cluster, waiting for the store's grant) and
+    /// not yet claimed, refused or expired. A join may be on its way; a transport pacing its
+    /// broadcasts tells from this when a burst of joins has ended (a login never claimed holds
+    /// that off until it expires).
     #[must_use]
     pub fn has_pending_logins(&self) -> bool {
         !self.pending.is_empty()

@@ -38,7 +38,11 @@ pub(crate) struct Pending {
     pub(crate) expires: Instant,
     /// The name is ours: always, alone; in a cluster, once the store granted it (the login is
     /// accepted then).
-    pub(crate) claimed: bool,
+    pub(crate) granted: bool,
+    /// A TCP claim that came while the name was not granted (before the store answered, or
+    /// while it answers again after an outage), with the key it announced: bound once the store
+    /// grants the name, refused if it does not.
+    pub(crate) held: Option<(ConnId, Option<PublicKey>)>,
 }
 
 /// Someone online.

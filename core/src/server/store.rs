@@ -25,7 +25,7 @@ impl Server {
                 name,
                 ticket,
                 granted,
-            } => self.claimed(&name, ticket, granted),
+            } => self.claimed(now, &name, ticket, granted),
             StoreEvent::Checked { dead } => self.checked(now, &dead),
             StoreEvent::Mail { mail, .. } => self.mail(mail),
         }
@@ -118,8 +118,8 @@ impl Server {
         // A login accepted before is not ours again until the store says so: no session is made
         // of it meanwhile (a store that restarted may have given the name to another
         // coordinator).
-        for (name, pending) in self.pending.iter_mut().filter(|(_, p)| p.claimed) {
-            pending.claimed = false;
+        for (name, pending) in self.pending.iter_mut().filter(|(_, p)| p.granted) {
+            pending.granted = false;
             claims.push((name.clone(), pending.epoch));
         }
         for (name, ticket) in claims {
@@ -145,7 +145,7 @@ impl Server {
         let waiting: Vec<Name> = self
             .pending
             .iter()
-            .filter(|(_, p)| !p.claimed)
+            .filter(|(_, p)| !p.granted)
             .map(|(name, _)| name.clone())
             .collect();
         for name in waiting {
@@ -241,18 +241,25 @@ impl Server {
         self.broadcast_presence(Presence::Leave, &member.entry, member.classic, None);
     }
 
-    fn claimed(&mut self, name: &Name, ticket: Epoch, granted: bool) {
+    fn claimed(&mut self, now: Instant, name: &Name, ticket: Epoch, granted: bool) {
         if let Some(pending) = self.pending.get_mut(name).filter(|p| p.epoch == ticket) {
+            let held = pending.held.take();
             if !granted {
+                if let Some((conn, _)) = held {
+                    self.refuse(conn, ErrorReason::NameTaken);
+                }
                 if let Some(origin) = self.drop_pending(name) {
                     self.reject(origin, RejectReason::NameTaken);
                 }
                 return;
             }
-            if !pending.claimed {
-                pending.claimed = true;
+            if !pending.granted {
+                pending.granted = true;
                 let origin = pending.origin;
                 self.accept(name.clone(), origin);
+            }
+            if let Some((conn, key)) = held {
+                self.bind(now, conn, name, key);
             }
             return;
         }

@@ -56,16 +56,20 @@ impl Harness {
         ticket
     }
 
+    /// The store's answer to the claim of `n` under `ticket`.
+    fn grant(&mut self, n: &str, ticket: Epoch, granted: bool) -> Vec<ServerTransmit> {
+        self.store_says(StoreEvent::Claimed {
+            name: name(n),
+            ticket,
+            granted,
+        })
+    }
+
     /// A login granted by the store, then claimed by TCP; the store told of the join.
     fn clustered_login(&mut self, n: &str, source: &str) -> ConnId {
         let ticket = self.login_claimed(n, source);
-        let granted = StoreEvent::Claimed {
-            name: name(n),
-            ticket,
-            granted: true,
-        };
         assert_eq!(
-            self.store_says(granted),
+            self.grant(n, ticket, true),
             vec![datagram(source, "Accept,9001")]
         );
         let conn = self.open(&SocketAddr::new(ep(source).ip(), 50000).to_string());
@@ -95,24 +99,14 @@ fn a_login_is_accepted_only_once_the_store_grants_its_name() {
         vec![]
     );
     // Refused: another coordinator holds the name.
-    let refused = StoreEvent::Claimed {
-        name: name("alice"),
-        ticket: 1,
-        granted: false,
-    };
     assert_eq!(
-        h.store_says(refused),
+        h.grant("alice", 1, false),
         vec![datagram("198.51.100.1:4000", "Reject,name-taken")]
     );
     assert_eq!(h.server.stats().pending, 0);
     // A late grant for a login that is gone gives the name back.
-    let late = StoreEvent::Claimed {
-        name: name("alice"),
-        ticket: 1,
-        granted: true,
-    };
     assert_eq!(
-        h.store_says(late),
+        h.grant("alice", 1, true),
         vec![store(StoreCommand::Release {
             name: name("alice")
         })]
@@ -173,11 +167,7 @@ fn the_snapshot_lists_every_coordinator() {
     h.store_says(StoreEvent::Joined(member(OTHER, "bob", "203.0.113.5:7000")));
     let source = "198.51.100.1:4000";
     let ticket = h.login_claimed("alice", source);
-    h.store_says(StoreEvent::Claimed {
-        name: name("alice"),
-        ticket,
-        granted: true,
-    });
+    h.grant("alice", ticket, true);
     let conn = h.open("198.51.100.1:50000");
     let out = h.bytes(conn, &format!("login,alice,{source}\n"));
     assert!(
@@ -226,11 +216,7 @@ fn while_the_store_is_away_logins_are_refused_and_sessions_stay() {
         ]
     );
     // alice's name is ours again: she is published again.
-    let granted = h.store_says(StoreEvent::Claimed {
-        name: name("alice"),
-        ticket: 2,
-        granted: true,
-    });
+    let granted = h.grant("alice", 2, true);
     assert_eq!(
         granted,
         vec![store(StoreCommand::Join(member(
@@ -259,18 +245,37 @@ fn while_the_store_is_away_logins_are_refused_and_sessions_stay() {
 }
 
 /// A client may connect as soon as it sent its login, before the store answers: its claim
-/// finds no login to take, and no session (nor its join) is made of a name not granted.
+/// waits, and no session (nor its join) is made of a name not granted. Granted, the login is
+/// accepted and the waiting claim bound at once; a second claim meanwhile is refused.
 #[test]
-fn a_claim_before_the_store_grants_the_name_is_refused() {
+fn a_claim_before_the_store_grants_the_name_waits_for_it() {
     let mut h = Harness::clustered();
     let source = "198.51.100.1:4000";
-    h.datagram(source, &format!("login,alice,{source}"));
+    let ticket = h.login_claimed("alice", source);
     let c = h.open("198.51.100.1:50000");
+    assert_eq!(h.bytes(c, &format!("login,alice,{source}\n")), vec![]);
+    let again = h.open("198.51.100.1:50001");
     assert_eq!(
-        h.bytes(c, &format!("login,alice,{source}\n")),
-        vec![send(c, "error,no-pending-login\n"), close(c)]
+        h.bytes(again, &format!("login,alice,{source}\n")),
+        vec![send(again, "error,no-pending-login\n"), close(again)]
     );
     assert!(online(&h).is_empty());
+    let out = h.grant("alice", ticket, true);
+    assert_eq!(
+        out.first(),
+        Some(&datagram(source, "Accept,9001")),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&store(StoreCommand::Join(member(ME, "alice", source)))),
+        "{out:?}"
+    );
+    assert!(
+        out.iter()
+            .any(|t| matches!(t, ServerTransmit::Snapshot { conn, .. } if *conn == c)),
+        "{out:?}"
+    );
+    assert_eq!(online(&h), [format!("alice,{source}")]);
 }
 
 /// The store restarted while alice's login was accepted but not yet claimed, and may have given
@@ -281,13 +286,8 @@ fn a_login_accepted_before_the_store_went_away_waits_for_its_name_again() {
     let mut h = Harness::clustered();
     let source = "198.51.100.1:4000";
     let ticket = h.login_claimed("alice", source);
-    let granted = |granted| StoreEvent::Claimed {
-        name: name("alice"),
-        ticket,
-        granted,
-    };
     assert_eq!(
-        h.store_says(granted(true)),
+        h.grant("alice", ticket, true),
         vec![datagram(source, "Accept,9001")]
     );
     h.store_says(StoreEvent::Down);
@@ -300,13 +300,34 @@ fn a_login_accepted_before_the_store_went_away_waits_for_its_name_again() {
         "{up:?}"
     );
     let c = h.open("198.51.100.1:50000");
+    assert_eq!(h.bytes(c, &format!("login,alice,{source}\n")), vec![]);
     assert_eq!(
-        h.bytes(c, &format!("login,alice,{source}\n")),
-        vec![send(c, "error,no-pending-login\n"), close(c)]
+        h.grant("alice", ticket, false),
+        vec![
+            send(c, "error,name-taken\n"),
+            close(c),
+            datagram(source, "Reject,name-taken")
+        ]
     );
-    assert_eq!(
-        h.store_says(granted(false)),
-        vec![datagram(source, "Reject,name-taken")]
+    assert!(online(&h).is_empty());
+}
+
+/// A claim waiting for a store that goes away again is refused with the login it waited for.
+#[test]
+fn a_waiting_claim_is_refused_when_its_login_is() {
+    let mut h = Harness::clustered();
+    let source = "198.51.100.1:4000";
+    h.login_claimed("alice", source);
+    let c = h.open("198.51.100.1:50000");
+    assert_eq!(h.bytes(c, &format!("login,alice,{source}\n")), vec![]);
+    let out = h.store_says(StoreEvent::Down);
+    assert!(
+        out.starts_with(&[send(c, "error,no-pending-login\n"), close(c)]),
+        "{out:?}"
+    );
+    assert!(
+        out.contains(&datagram(source, "Reject,unavailable")),
+        "{out:?}"
     );
     assert!(online(&h).is_empty());
 }
@@ -317,15 +338,13 @@ fn a_login_granted_again_after_the_store_returned_is_claimed() {
     let mut h = Harness::clustered();
     let source = "198.51.100.1:4000";
     let ticket = h.login_claimed("alice", source);
-    let granted = StoreEvent::Claimed {
-        name: name("alice"),
-        ticket,
-        granted: true,
-    };
-    h.store_says(granted.clone());
+    h.grant("alice", ticket, true);
     h.store_says(StoreEvent::Down);
     h.store_says(StoreEvent::Up);
-    assert_eq!(h.store_says(granted), vec![datagram(source, "Accept,9001")]);
+    assert_eq!(
+        h.grant("alice", ticket, true),
+        vec![datagram(source, "Accept,9001")]
+    );
     let c = h.open("198.51.100.1:50000");
     let out = h.bytes(c, &format!("login,alice,{source}\n"));
     assert!(
