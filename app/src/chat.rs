@@ -205,10 +205,13 @@ pub fn time_of_day() -> String {
 
 /// Unix milliseconds (as the store keeps them) in the local time zone, for a person to read.
 pub fn local_at(unix_ms: u64) -> chrono::DateTime<chrono::Local> {
+    utc_at(unix_ms).with_timezone(&chrono::Local)
+}
+
+/// `unix_ms` as a UTC time (the epoch for one out of range).
+pub fn utc_at(unix_ms: u64) -> chrono::DateTime<chrono::Utc> {
     let ms = i64::try_from(unix_ms).unwrap_or(i64::MAX);
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default()
 }
 
 #[cfg(test)]

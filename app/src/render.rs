@@ -10,7 +10,7 @@ use feige_core::server::ServerEvent;
 use feige_core::wire::{Name, UserEntry};
 use serde::Serialize;
 
-use super::chat::{local_at, ChatEvent};
+use super::chat::{local_at, utc_at, ChatEvent};
 use crate::driver::Listening;
 use crate::server_log::LogLine;
 use crate::store::{HistoryEntry, HistoryStatus};
@@ -369,10 +369,7 @@ impl<'a> HistoryJson<'a> {
 
 /// Unix milliseconds as RFC 3339 in UTC (`2026-12-06T21:05:07.123Z`).
 fn rfc3339(ms: u64) -> String {
-    let ms = i64::try_from(ms).unwrap_or(i64::MAX);
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    utc_at(ms).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// `/history`: one JSON object per message, or readable lines.

@@ -239,37 +239,39 @@ impl<W: Write> Writer<W> {
         self.summarise();
         let gap = self.last_gap.load(Ordering::Relaxed);
         if gap > 0 {
-            self.write_all(&[LogLine::Dropped(gap)]);
+            self.write_lines([LogLine::Dropped(gap)]);
         }
     }
 
     fn summarise(&mut self) {
         let lines = lock(&self.tally).summarise(self.interval);
-        self.write_all(&lines);
+        self.write_lines(lines);
     }
 
     /// `first` and every line already waiting behind it, in one write; how many.
     fn write_waiting(&mut self, first: LogLine, queued: &Receiver<LogLine>) -> usize {
         let waiting = std::iter::from_fn(|| queued.try_recv().ok()).take(QUEUE);
-        let lines: Vec<LogLine> = std::iter::once(first).chain(waiting).collect();
-        self.write_all(&lines);
-        lines.len()
+        self.write_lines(std::iter::once(first).chain(waiting))
     }
 
-    /// A stdout that fails is not worth dying for (the protocol goes on regardless).
-    fn write_all(&mut self, lines: &[LogLine]) {
-        if lines.is_empty() {
-            return;
-        }
+    /// `lines` in one write; how many. A stdout that fails is not worth dying for (the protocol
+    /// goes on regardless).
+    fn write_lines(&mut self, lines: impl IntoIterator<Item = LogLine>) -> usize {
         let mut text = String::new();
+        let mut count = 0;
         for line in lines {
-            text.push_str(&render::log_line(line, self.format));
+            text.push_str(&render::log_line(&line, self.format));
             text.push('\n');
+            count += 1;
+        }
+        if count == 0 {
+            return 0;
         }
         let _ = self
             .out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush());
+        count
     }
 }
 
