@@ -185,13 +185,13 @@ impl Session {
     /// once (see `resync`), and what waited in the outbox for it goes out.
     fn trusted(&mut self, now: Instant, name: &Name, io: &mut Io<'_>) {
         let config = io.config;
+        let still_held = self.resync.remove(name).is_some_and(|dropped| {
+            now < dropped.usable_until && io.keyring.trusted(name) == Some(dropped.key)
+        });
         let mut wire = Sealer {
             io,
             paths: &mut self.paths,
         };
-        let still_held = self.resync.remove(name).is_some_and(|dropped| {
-            now < dropped.usable_until && wire.peer(name).is_some_and(|p| p.key == dropped.key)
-        });
         if still_held {
             wire.probe(now, name);
         }
@@ -634,7 +634,7 @@ fn path_due(now: Instant, due: Due, wire: &mut Sealer<'_, '_>) {
     match due {
         Due::Kick(name) => wire.probe(now, &name),
         Due::Probe(name) => {
-            if wire.peer(&name).is_none() {
+            if wire.io.keyring.trusted(&name).is_none() {
                 return;
             }
             let keepalive = wire

@@ -467,7 +467,7 @@ fn a_peer_the_server_lost_for_a_while_is_heard_at_once() {
 fn a_peer_missing_from_our_new_list_is_heard_at_once_when_it_is_back() {
     let mut rig = Rig::online(&[("bob", BOB)]);
     rig.say("bob", &msg("bob", BOB_SID, 1, "before"));
-    rig.log_in_again(&[]);
+    rig.log_in_again();
     rig.join("bob", BOB);
     rig.say("bob", &msg("bob", BOB_SID, 2, "after"));
     let events = rig.events();

@@ -186,8 +186,7 @@ impl Rig {
     /// first, as the server sends them); the output is left for the test.
     pub(super) fn logged_in(config: ClientConfig, me: &str, peers: &[(&str, &str)]) -> Rig {
         let mut rig = Rig::snapshot(config, me, peers);
-        let ours = rig.client.config().name.clone();
-        rig.line(&format!("key,{ours},{}", keys_of(ours.as_str()).public()));
+        rig.our_key_line();
         for (n, _) in peers {
             rig.key_line(n);
         }
@@ -198,41 +197,41 @@ impl Rig {
     /// a test peer with its usual key.
     fn snapshot(config: ClientConfig, me: &str, peers: &[(&str, &str)]) -> Rig {
         let mut rig = Rig::with(config);
-        let ours = rig.client.config().name.clone();
-        rig.server_datagram(b"Accept,9001");
-        rig.client.handle_connected(rig.now);
-        let mut snapshot = format!("{ours},{};", addr(me));
-        for (n, ep) in peers {
-            snapshot.push_str(&format!("{n},{};", addr(ep)));
-        }
-        snapshot.push_str("end");
-        rig.line(&snapshot);
+        rig.answer_login(me, peers);
         for (n, ep) in peers {
             rig.add_peer(n, keys_of(n), ep);
         }
         rig
     }
 
-    /// The link with the server is lost and the client logs in again (its first wait is at most
-    /// a second): the new snapshot lists us, then `peers` (test peers already), each with its
-    /// key line. The transmits are drained, the events left for the test.
-    pub(super) fn log_in_again(&mut self, peers: &[&str]) {
-        self.client.handle_tcp_closed(self.now);
-        self.advance(Duration::from_secs(1));
+    /// The server accepts the login, the connection opens, and the snapshot lists us at `me`
+    /// then `peers`.
+    fn answer_login(&mut self, me: &str, peers: &[(&str, &str)]) {
+        let ours = self.client.config().name.clone();
         self.server_datagram(b"Accept,9001");
         self.client.handle_connected(self.now);
-        let ours = self.client.config().name.clone();
-        let mut snapshot = format!("{ours},{};", addr(OBSERVED));
-        for n in peers {
-            let endpoint = self.peer(n).endpoint;
-            snapshot.push_str(&format!("{n},{endpoint};"));
+        let mut snapshot = format!("{ours},{};", addr(me));
+        for (n, ep) in peers {
+            snapshot.push_str(&format!("{n},{};", addr(ep)));
         }
         snapshot.push_str("end");
         self.line(&snapshot);
+    }
+
+    /// The server lists our own key, as it does after our snapshot.
+    fn our_key_line(&mut self) {
+        let ours = self.client.config().name.clone();
         self.line(&format!("key,{ours},{}", keys_of(ours.as_str()).public()));
-        for n in peers {
-            self.key_line(n);
-        }
+    }
+
+    /// The link with the server is lost and the client logs in again (its first wait is at most
+    /// a second), first of all: the new snapshot lists only us. The transmits are drained, the
+    /// events left for the test.
+    pub(super) fn log_in_again(&mut self) {
+        self.client.handle_tcp_closed(self.now);
+        self.advance(Duration::from_secs(1));
+        self.answer_login(OBSERVED, &[]);
+        self.our_key_line();
         self.transmits();
     }
 
