@@ -12,11 +12,10 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use crate::login;
 use serde::{Deserialize, Serialize};
 use smol::Async;
 
-use crate::login::{FIRST_RETRY, TRIES};
+use crate::login::{self, FIRST_RETRY, TRIES};
 use crate::mux::{Interest, Mux};
 use crate::net::{bind_udp, source_ip, start_connect};
 use crate::stats::percentile;
@@ -81,6 +80,8 @@ enum Stage {
     /// Its login datagram sent `tries` times, the last at `sent`.
     LoggingIn {
         udp: UdpSocket,
+        /// Its login datagram, sent again as it is.
+        login: Vec<u8>,
         tries: u32,
         sent: Instant,
         wait: Duration,
@@ -212,7 +213,8 @@ impl Clients {
             self.started += 1;
             let udp = bind_udp(source_ip(i))?;
             let endpoint = udp.local_addr()?.to_string();
-            send_login(i, &udp, &endpoint, self.servers[i % self.servers.len()])?;
+            let login = format!("login,u{i},{endpoint}").into_bytes();
+            udp.send_to(&login, self.servers[i % self.servers.len()])?;
             if let Some(slot) = self.endpoints.get_mut(i) {
                 *slot = Some(endpoint);
             }
@@ -223,6 +225,7 @@ impl Clients {
                 i,
                 Stage::LoggingIn {
                     udp,
+                    login,
                     tries: 1,
                     sent: Instant::now(),
                     wait: FIRST_RETRY,
@@ -287,6 +290,7 @@ impl Clients {
         for &i in &self.logging_in {
             let Some(Stage::LoggingIn {
                 udp,
+                login,
                 tries,
                 sent,
                 wait,
@@ -300,13 +304,7 @@ impl Clients {
             if *tries >= TRIES {
                 return Err(io::Error::other(format!("u{i}: no answer to login")));
             }
-            let server = self.servers[i % self.servers.len()];
-            let Some(endpoint) = self.endpoints.get(i).and_then(Option::as_deref) else {
-                return Err(io::Error::other(format!(
-                    "u{i}: logging in with no endpoint"
-                )));
-            };
-            send_login(i, udp, endpoint, server)?;
+            udp.send_to(login, self.servers[i % self.servers.len()])?;
             *tries += 1;
             *sent = now;
             *wait *= 2;
@@ -324,6 +322,7 @@ impl Clients {
         let next = match stage {
             Some(Stage::LoggingIn {
                 udp,
+                login,
                 tries,
                 sent,
                 wait,
@@ -340,6 +339,7 @@ impl Clients {
                 }
                 None => Stage::LoggingIn {
                     udp,
+                    login,
                     tries,
                     sent,
                     wait,
@@ -426,12 +426,6 @@ impl Clients {
             }
         }
     }
-}
-
-/// Client `i`'s login datagram, from its UDP socket bound at `endpoint`.
-fn send_login(i: usize, udp: &UdpSocket, endpoint: &str, server: SocketAddr) -> io::Result<()> {
-    udp.send_to(format!("login,u{i},{endpoint}").as_bytes(), server)?;
-    Ok(())
 }
 
 /// One client's view of who is online, checked against what each client declared. It reads the

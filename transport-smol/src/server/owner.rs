@@ -356,7 +356,6 @@ mod tests {
     /// A log held for the round's gap, as in the middle of a storm.
     fn holding(sockets: &mut Sockets) {
         sockets.log.extend_from_slice(b"login,bob,127.0.0.1:5001\n");
-        sockets.logged = 1;
         sockets.next_round = Instant::now() + Duration::from_secs(60);
     }
 
